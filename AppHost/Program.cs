@@ -1,0 +1,1 @@
+Console.WriteLine("AppHost: work in progress");
