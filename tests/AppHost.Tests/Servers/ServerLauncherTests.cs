@@ -1,0 +1,67 @@
+using Gateway.Aspire.Hosting.Servers;
+using Gateway.Aspire.Testing;
+using Npgsql;
+
+namespace Gateway.Aspire.AppHost.Tests.Servers;
+
+/// <summary>The local Redis and PostgreSQL launchers the AppHost and every fixture rely on.</summary>
+public sealed class ServerLauncherTests
+{
+    [Fact]
+    public async Task Redis_answers_and_leaves_no_process_after_stop()
+    {
+        var directory = TestDirectories.Create("redis-launcher");
+        try
+        {
+            var server = await RedisServer.StartAsync(
+                new RedisServerOptions { DataDirectory = directory, Output = TextWriter.Null, ToolManifestDirectory = RepositoryRoot.Find() },
+                TestContext.Current.CancellationToken);
+            var pid = server.ProcessId;
+
+            Assert.True(await RedisServer.PingAsync(server.Port, TestContext.Current.CancellationToken));
+
+            await server.StopAsync();
+            Assert.False(Directory.Exists($"/proc/{pid}"), "the Redis process is still running after StopAsync");
+            Assert.False(await FreePort.IsListeningAsync(server.Port, TestContext.Current.CancellationToken));
+        }
+        finally
+        {
+            TestDirectories.Delete(directory);
+        }
+    }
+
+    [Fact]
+    public async Task Postgres_initialises_creates_database_restarts_with_data_and_stops_cleanly()
+    {
+        var directory = TestDirectories.Create("pg-launcher");
+        var options = new PostgresServerOptions { DataDirectory = Path.Combine(directory, "data"), Output = TextWriter.Null, NonDurable = true };
+        try
+        {
+            var first = await PostgresServer.StartAsync(options, TestContext.Current.CancellationToken);
+            await first.EnsureDatabaseAsync("gatewaydb", TestContext.Current.CancellationToken);
+            await first.EnsureDatabaseAsync("gatewaydb", TestContext.Current.CancellationToken); // idempotent
+            await Execute(first.GetConnectionString("gatewaydb"), "CREATE TABLE kept (v int); INSERT INTO kept VALUES (42);");
+            var firstPid = first.ProcessId;
+            await first.StopAsync();
+            NpgsqlConnection.ClearAllPools();
+            Assert.False(Directory.Exists($"/proc/{firstPid}"), "the postmaster is still running after StopAsync");
+
+            // A second start reuses the cluster (and its password) and the data is still there.
+            await using var second = await PostgresServer.StartAsync(options, TestContext.Current.CancellationToken);
+            Assert.Equal(42, await PostgresServerFixture.ScalarAsync<int>(second.GetConnectionString("gatewaydb"), "SELECT v FROM kept"));
+        }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+            TestDirectories.Delete(directory);
+        }
+    }
+
+    private static async Task Execute(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+}
