@@ -111,7 +111,7 @@ public sealed class RedisServer : IAsyncDisposable
             {
                 Name = "redis",
                 FileName = "dotnet",
-                Arguments = ["tool", "run", "garnet-server", "--", "--port", port.ToString(), "--bind", "127.0.0.1", "--lua", "--quiet"],
+                Arguments = ["tool", "run", "garnet-server", "--", "--port", port.ToString(), "--bind", "127.0.0.1", "--lua", "true"],
                 WorkingDirectory = options.ToolManifestDirectory,
                 Output = options.Output,
             });
