@@ -1,2 +1,3 @@
-var app = WebApplication.CreateBuilder(args).Build();
-app.Run();
+using Gateway.Aspire.MockUpstream;
+
+await MockUpstreamApp.Create(args).RunAsync();

@@ -1,0 +1,346 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Gateway.Aspire.Router.Configuration;
+
+/// <summary>
+/// Reads <c>gateway.yaml</c>: YAML documents separated by <c>---</c>, each with a <c>type</c>.
+/// Strict on purpose: an unknown type or field, a literal secret or an unset variable fails the
+/// start with the file, document and field named, because a typo silently ignored is a
+/// misconfigured production gateway.
+/// </summary>
+/// <remarks>
+/// Walks YamlDotNet's representation model by hand rather than deserialising into classes: that is
+/// what lets every error name the document, the field and its line.
+/// </remarks>
+public static partial class GatewayConfigLoader
+{
+    /// <summary>Provider kinds a later issue will add; named so the error can say "not supported yet".</summary>
+    private static readonly string[] s_laterProviders = ["openai", "azure-openai", "anthropic", "gemini"];
+
+    private static readonly string[] s_modelTypes = ["chat", "completion", "embedding", "moderation", "rerank", "image", "audio"];
+
+    [GeneratedRegex(@"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")]
+    private static partial Regex EnvReference();
+
+    /// <summary>
+    /// Finds the configuration file: <c>GATEWAY_CONFIG</c> when set, else <c>gateway.yaml</c> in the
+    /// current directory or the nearest ancestor up to the repository root.
+    /// </summary>
+    public static string FindPath(string? configured, string startDirectory)
+    {
+        if (!string.IsNullOrWhiteSpace(configured))
+        {
+            var full = System.IO.Path.GetFullPath(configured, startDirectory);
+            return File.Exists(full)
+                ? full
+                : throw new GatewayConfigException($"GATEWAY_CONFIG points to '{full}', which does not exist.");
+        }
+
+        for (var directory = new DirectoryInfo(startDirectory); directory is not null; directory = directory.Parent)
+        {
+            var candidate = System.IO.Path.Combine(directory.FullName, "gateway.yaml");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+
+            // The repository root is as far as we look: a gateway.yaml above it belongs to something else.
+            if (File.Exists(System.IO.Path.Combine(directory.FullName, "Gateway.Aspire.sln")) || Directory.Exists(System.IO.Path.Combine(directory.FullName, ".git")))
+            {
+                break;
+            }
+        }
+
+        throw new GatewayConfigException(
+            $"No gateway.yaml found in '{startDirectory}' or its parents up to the repository root. Set GATEWAY_CONFIG to the configuration file.");
+    }
+
+    /// <summary>Loads and validates a file; <paramref name="environment"/> resolves <c>${ENV}</c> references.</summary>
+    public static GatewayConfig Load(string path, Func<string, string?> environment)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (IOException e)
+        {
+            throw new GatewayConfigException($"Cannot read gateway configuration '{path}': {e.Message}", e);
+        }
+
+        return Parse(text, path, environment);
+    }
+
+    /// <summary>Parses configuration text; <paramref name="path"/> is only used in messages.</summary>
+    public static GatewayConfig Parse(string text, string path, Func<string, string?> environment)
+    {
+        var file = System.IO.Path.GetFileName(path);
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(text));
+        }
+        catch (YamlException e)
+        {
+            throw new GatewayConfigException($"{file}: invalid YAML at line {e.Start.Line}: {e.Message}", e);
+        }
+
+        var accounts = new List<ProviderAccount>();
+        var number = 0;
+        foreach (var document in stream.Documents)
+        {
+            number++;
+            if (document.RootNode is YamlScalarNode { Value: null or "" })
+            {
+                continue; // an empty document, e.g. a trailing '---'
+            }
+
+            var where = $"{file}, document {number}";
+            if (document.RootNode is not YamlMappingNode root)
+            {
+                throw new GatewayConfigException($"{where} (line {document.RootNode.Start.Line}): a document must be a mapping with a 'type'.");
+            }
+
+            var type = Scalar(root, "type", where);
+            switch (type)
+            {
+                case "provider-account":
+                    accounts.Add(ReadProviderAccount(root, where, environment));
+                    break;
+                case null:
+                    throw new GatewayConfigException($"{where} (line {root.Start.Line}): missing required field 'type'.");
+                default:
+                    throw new GatewayConfigException($"{where}: unknown type '{type}'. Supported types: provider-account.");
+            }
+        }
+
+        var duplicate = accounts.GroupBy(a => a.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            throw new GatewayConfigException($"{file}: provider-account name '{duplicate.Key}' is used by {string.Join(" and ", duplicate.Select(a => a.Source))}; names must be unique.");
+        }
+
+        return new GatewayConfig { Path = System.IO.Path.GetFullPath(path), ProviderAccounts = accounts };
+    }
+
+    private static ProviderAccount ReadProviderAccount(YamlMappingNode root, string where, Func<string, string?> environment)
+    {
+        var name = Scalar(root, "name", where) ?? throw Missing(root, where, "name");
+        if (name.Length == 0 || name.Contains('/') || name.Any(char.IsWhiteSpace))
+        {
+            throw new GatewayConfigException($"{where}: 'name' must be non-empty without '/' or spaces (got '{name}').");
+        }
+
+        where = $"{where} (provider-account '{name}')";
+        RejectUnknown(root, where, "type", "name", "provider", "base_url", "api_key", "headers", "models");
+        var provider = Scalar(root, "provider", where) ?? throw Missing(root, where, "provider");
+        if (s_laterProviders.Contains(provider))
+        {
+            throw new GatewayConfigException(
+                $"{where}: provider '{provider}' is not supported yet; use 'openai-compatible' (it works with any OpenAI-compatible endpoint, including https://api.openai.com/v1).");
+        }
+
+        if (provider != "openai-compatible")
+        {
+            throw new GatewayConfigException($"{where}: unknown provider '{provider}'. Supported: openai-compatible.");
+        }
+
+        var baseUrlText = Scalar(root, "base_url", where) ?? throw Missing(root, where, "base_url");
+        if (!Uri.TryCreate(baseUrlText, UriKind.Absolute, out var baseUrl) || (baseUrl.Scheme != Uri.UriSchemeHttp && baseUrl.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new GatewayConfigException($"{where}: 'base_url' must be an absolute http(s) URL (got '{baseUrlText}').");
+        }
+
+        string? apiKeyVariable = null;
+        if (Scalar(root, "api_key", where) is { Length: > 0 } apiKey)
+        {
+            var match = EnvReference().Match(apiKey);
+            if (!match.Success)
+            {
+                // Never echo the value: it may be a real key.
+                throw new GatewayConfigException(
+                    $"{where}: 'api_key' must be an environment variable reference like ${{OPENAI_API_KEY}}; literal keys are rejected because secrets never belong in files.");
+            }
+
+            apiKeyVariable = match.Groups[1].Value;
+            RequireVariable(apiKeyVariable, where, "api_key", environment);
+        }
+
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        if (Child(root, "headers") is { } headersNode)
+        {
+            if (headersNode is not YamlMappingNode headerMap)
+            {
+                throw new GatewayConfigException($"{where}, line {headersNode.Start.Line}: 'headers' must be a mapping of header name to value.");
+            }
+
+            foreach (var (key, value) in headerMap.Children)
+            {
+                var headerName = ((YamlScalarNode)key).Value ?? "";
+                if (value is not YamlScalarNode { Value: { } headerValue })
+                {
+                    throw new GatewayConfigException($"{where}, line {value.Start.Line}: header '{headerName}' must have a string value.");
+                }
+
+                if (EnvReference().Match(headerValue) is { Success: true } headerMatch)
+                {
+                    RequireVariable(headerMatch.Groups[1].Value, where, $"headers.{headerName}", environment);
+                }
+
+                headers[headerName] = headerValue;
+            }
+        }
+
+        if (Child(root, "models") is not YamlSequenceNode modelsNode || modelsNode.Children.Count == 0)
+        {
+            throw new GatewayConfigException($"{where}: 'models' must be a non-empty list.");
+        }
+
+        var models = new List<ProviderModel>();
+        foreach (var modelNode in modelsNode.Children)
+        {
+            var model = ReadModel(modelNode, $"{where}, models[{models.Count}]");
+            if (models.Any(m => m.Name == model.Name))
+            {
+                throw new GatewayConfigException($"{where}: model '{model.Name}' is declared twice.");
+            }
+
+            models.Add(model);
+        }
+
+        return new ProviderAccount
+        {
+            Name = name,
+            Provider = provider,
+            BaseUrl = baseUrl,
+            ApiKeyVariable = apiKeyVariable,
+            Headers = headers,
+            Models = models,
+            Source = where,
+        };
+    }
+
+    private static ProviderModel ReadModel(YamlNode node, string where)
+    {
+        if (node is not YamlMappingNode map)
+        {
+            throw new GatewayConfigException($"{where}, line {node.Start.Line}: a model must be a mapping with a 'name'.");
+        }
+
+        var name = Scalar(map, "name", where) ?? throw Missing(map, where, "name");
+        where = $"{where} (model '{name}')";
+        RejectUnknown(map, where, "name", "provider_model", "types", "price", "context_window", "max_tokens", "timeout");
+
+        IReadOnlyList<string> types = ["chat"];
+        if (Child(map, "types") is { } typesNode)
+        {
+            if (typesNode is not YamlSequenceNode typeList || typeList.Children.Count == 0)
+            {
+                throw new GatewayConfigException($"{where}, line {typesNode.Start.Line}: 'types' must be a non-empty list, e.g. [chat].");
+            }
+
+            types = [.. typeList.Children.Select(t => t is YamlScalarNode { Value: { } v } && s_modelTypes.Contains(v)
+                ? v
+                : throw new GatewayConfigException($"{where}, line {t.Start.Line}: unknown model type '{(t as YamlScalarNode)?.Value}'. Known: {string.Join(", ", s_modelTypes)}."))];
+        }
+
+        var price = new ModelPrice();
+        if (Child(map, "price") is { } priceNode)
+        {
+            if (priceNode is not YamlMappingNode priceMap)
+            {
+                throw new GatewayConfigException($"{where}, line {priceNode.Start.Line}: 'price' must be a mapping.");
+            }
+
+            RejectUnknown(priceMap, where + ", price", "input_per_mtok", "output_per_mtok", "cached_input_per_mtok");
+            price = new ModelPrice
+            {
+                InputPerMtok = Decimal(priceMap, "input_per_mtok", where) ?? 0m,
+                OutputPerMtok = Decimal(priceMap, "output_per_mtok", where) ?? 0m,
+                CachedInputPerMtok = Decimal(priceMap, "cached_input_per_mtok", where),
+            };
+        }
+
+        return new ProviderModel
+        {
+            Name = name,
+            ProviderModelName = Scalar(map, "provider_model", where) is { Length: > 0 } providerModel ? providerModel : name,
+            Types = types,
+            Price = price,
+            ContextWindow = PositiveInt(map, "context_window", where),
+            MaxTokens = PositiveInt(map, "max_tokens", where),
+            Timeout = Duration(map, "timeout", where),
+        };
+    }
+
+    private static void RequireVariable(string variable, string where, string field, Func<string, string?> environment)
+    {
+        if (string.IsNullOrEmpty(environment(variable)))
+        {
+            throw new GatewayConfigException($"{where}: '{field}' references environment variable {variable}, which is not set.");
+        }
+    }
+
+    private static void RejectUnknown(YamlMappingNode map, string where, params string[] known)
+    {
+        foreach (var key in map.Children.Keys)
+        {
+            var name = (key as YamlScalarNode)?.Value;
+            if (name is null || !known.Contains(name))
+            {
+                throw new GatewayConfigException($"{where}, line {key.Start.Line}: unknown field '{name}'. Allowed fields: {string.Join(", ", known)}.");
+            }
+        }
+    }
+
+    /// <summary>The value of <paramref name="key"/>; an absent key and an empty or <c>null</c> value are the same.</summary>
+    private static YamlNode? Child(YamlMappingNode map, string key) =>
+        !map.Children.TryGetValue(new YamlScalarNode(key), out var node) || node is YamlScalarNode { Style: ScalarStyle.Plain, Value: null or "" or "~" or "null" }
+            ? null
+            : node;
+
+    private static string? Scalar(YamlMappingNode map, string key, string where) => Child(map, key) switch
+    {
+        null => null,
+        YamlScalarNode scalar => scalar.Value,
+        var other => throw new GatewayConfigException($"{where}, line {other.Start.Line}: '{key}' must be a single value."),
+    };
+
+    private static decimal? Decimal(YamlMappingNode map, string key, string where) => Scalar(map, key, where) switch
+    {
+        null => null,
+        var text when decimal.TryParse(text, NumberStyles.Number, CultureInfo.InvariantCulture, out var value) && value >= 0 => value,
+        var text => throw new GatewayConfigException($"{where}: '{key}' must be a non-negative number (got '{text}')."),
+    };
+
+    private static int? PositiveInt(YamlMappingNode map, string key, string where) => Scalar(map, key, where) switch
+    {
+        null => null,
+        var text when int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0 => value,
+        var text => throw new GatewayConfigException($"{where}: '{key}' must be a positive integer (got '{text}')."),
+    };
+
+    /// <summary>Durations as <c>500ms</c>, <c>30s</c>, <c>2m</c> or a plain number of seconds.</summary>
+    private static TimeSpan? Duration(YamlMappingNode map, string key, string where)
+    {
+        var text = Scalar(map, key, where);
+        if (text is null)
+        {
+            return null;
+        }
+
+        var (number, unit) = text.EndsWith("ms", StringComparison.Ordinal) ? (text[..^2], 0.001)
+            : text.EndsWith('s') ? (text[..^1], 1.0)
+            : text.EndsWith('m') ? (text[..^1], 60.0)
+            : (text, 1.0);
+        return double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value > 0
+            ? TimeSpan.FromSeconds(value * unit)
+            : throw new GatewayConfigException($"{where}: '{key}' must be a positive duration like 30s, 500ms or 2m (got '{text}').");
+    }
+
+    private static GatewayConfigException Missing(YamlMappingNode map, string where, string field) =>
+        new($"{where} (line {map.Start.Line}): missing required field '{field}'.");
+}

@@ -1,0 +1,86 @@
+namespace Gateway.Aspire.Router.Configuration;
+
+/// <summary>
+/// A <c>provider-account</c> document of <c>gateway.yaml</c>: one provider endpoint, its key and its models.
+/// Clients address its models as <c>&lt;account&gt;/&lt;model&gt;</c>.
+/// </summary>
+public sealed record ProviderAccount
+{
+    /// <summary>Account name, the prefix of model ids (<c>mock</c> in <c>mock/gpt-4o-mini</c>). Required.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Provider kind. Required; only <c>openai-compatible</c> is supported today.</summary>
+    public required string Provider { get; init; }
+
+    /// <summary>Base URL of the OpenAI-compatible API, e.g. <c>https://api.openai.com/v1</c>. Required.</summary>
+    public required Uri BaseUrl { get; init; }
+
+    /// <summary>
+    /// Name of the environment variable holding the API key (written <c>${NAME}</c> in the file;
+    /// secrets never live in files). Null (the default) for servers without authentication.
+    /// </summary>
+    public string? ApiKeyVariable { get; init; }
+
+    /// <summary>Extra headers sent upstream; values may be <c>${ENV}</c> references. Default: none.</summary>
+    public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The models this account serves. Required, at least one.</summary>
+    public required IReadOnlyList<ProviderModel> Models { get; init; }
+
+    /// <summary>Where the document came from, e.g. <c>gateway.yaml, document 1</c> (for error messages).</summary>
+    public string Source { get; init; } = "";
+}
+
+/// <summary>One model of a <see cref="ProviderAccount"/>.</summary>
+public sealed record ProviderModel
+{
+    /// <summary>Name after the account prefix. Required.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Model name sent upstream. Default: <see cref="Name"/>.</summary>
+    public required string ProviderModelName { get; init; }
+
+    /// <summary>API kinds the model serves (<c>chat</c>, <c>completion</c>, <c>embedding</c>, ...). Default: <c>[chat]</c>.</summary>
+    public IReadOnlyList<string> Types { get; init; } = ["chat"];
+
+    /// <summary>Prices in USD per million tokens. Default: all zero (e.g. a self-hosted model).</summary>
+    public ModelPrice Price { get; init; } = new();
+
+    /// <summary>Context window in tokens. Default: null (unknown).</summary>
+    public int? ContextWindow { get; init; }
+
+    /// <summary>Maximum output tokens. Default: null (unknown).</summary>
+    public int? MaxTokens { get; init; }
+
+    /// <summary>
+    /// Upstream timeout: time to the response headers, then the longest silence inside a stream.
+    /// Default: null, meaning the router's <c>Router:UpstreamTimeout</c> (10 minutes).
+    /// </summary>
+    public TimeSpan? Timeout { get; init; }
+}
+
+/// <summary>Unit prices in USD per million tokens. Money is decimal: exact, no binary floating point.</summary>
+public sealed record ModelPrice
+{
+    /// <summary>Price of a million prompt tokens. Default: 0.</summary>
+    public decimal InputPerMtok { get; init; }
+
+    /// <summary>Price of a million completion tokens. Default: 0.</summary>
+    public decimal OutputPerMtok { get; init; }
+
+    /// <summary>Price of a million cached prompt tokens. Default: null (same as <see cref="InputPerMtok"/>).</summary>
+    public decimal? CachedInputPerMtok { get; init; }
+}
+
+/// <summary>The whole gateway configuration as loaded from one file.</summary>
+public sealed record GatewayConfig
+{
+    /// <summary>Absolute path of the file it was loaded from.</summary>
+    public required string Path { get; init; }
+
+    /// <summary>The <c>provider-account</c> documents, in file order.</summary>
+    public required IReadOnlyList<ProviderAccount> ProviderAccounts { get; init; }
+}
+
+/// <summary>The configuration is invalid; the message names the file, document and field.</summary>
+public sealed class GatewayConfigException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,0 +1,428 @@
+using System.Net.Http.Headers;
+using Gateway.Aspire.Accounting.Grpc;
+using Gateway.Aspire.Guardrails.Grpc;
+using Gateway.Aspire.Policy.Grpc;
+using Gateway.Aspire.Router.Configuration;
+using Gateway.Aspire.Router.Errors;
+using Gateway.Aspire.Router.Usage;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+
+namespace Gateway.Aspire.Router.Forwarding;
+
+/// <summary>Forwards <c>POST /v1/chat/completions</c> to the provider of the requested model.</summary>
+public interface IChatCompletionsForwarder
+{
+    /// <summary>Handles the whole exchange, writing the response itself (it may be a stream).</summary>
+    Task ForwardAsync(HttpContext context);
+}
+
+/// <summary>
+/// The hot path, modelled on YARP's HttpForwarder: one pass, pooled buffers, bytes relayed as they arrive.
+/// </summary>
+/// <remarks>
+/// Steps, marked in the body:
+/// (1) request id: the client's <c>x-request-id</c> if sane, else a new GUID v7; echoed back.
+/// (2) bearer key present, else 401.
+/// (3) body read up to the size limit (413) and parsed once for model/stream/include_usage (400).
+/// (4) policy Admit, one round trip with the model: 401 invalid key, 403 model not allowed; then the
+///     catalog lookup: 404 unknown model. A body that failed (3) is still authenticated first, so a
+///     bad key always gets 401.
+/// (5) guardrails CheckInput: allow, block (400) or modify (forward the replacement body).
+/// (6) upstream request: model spliced to the provider model, <c>include_usage</c> injected into
+///     streams so they can be billed, the account's key and headers added.
+/// (7) send; connection failures 502, timeout 504, upstream error statuses mapped (UpstreamErrors).
+/// (8) relay: a JSON body in one write with its usage read; a stream event by event, flushed after
+///     each read, the injected usage-only chunk dropped; the timeout resets on every read.
+/// (9) after the response completed: the usage record goes to the ledger queue.
+/// </remarks>
+internal sealed class ChatCompletionsForwarder(
+    ModelCatalog catalog,
+    Admission.AdmissionClient admission,
+    Guardrails.Grpc.Guardrails.GuardrailsClient guardrails,
+    UpstreamInvoker upstream,
+    UsageQueue usageQueue,
+    IOptions<RouterOptions> options,
+    TimeProvider time,
+    ILogger<ChatCompletionsForwarder> logger) : IChatCompletionsForwarder
+{
+    private const string Api = "/v1/chat/completions";
+    private const int StatusClientClosedRequest = 499;
+    private const int MaxErrorBodyBytes = 64 * 1024;
+    private static readonly MediaTypeWithQualityHeaderValue s_eventStream = new("text/event-stream");
+
+    /// <inheritdoc />
+    public async Task ForwardAsync(HttpContext context)
+    {
+        var startTimestamp = time.GetTimestamp();
+        var startedAt = time.GetUtcNow();
+        var request = context.Request;
+        var response = context.Response;
+        var aborted = context.RequestAborted;
+        var settings = options.Value;
+
+        // (1) Request id.
+        var requestId = RequestIds.FromHeaderOrNew(request.Headers["x-request-id"].ToString(), time);
+        response.Headers["x-request-id"] = requestId;
+
+        // (2) Bearer key.
+        var token = BearerToken.From(request);
+        if (token is null)
+        {
+            await OpenAiError.WriteAsync(response, 401, OpenAiError.Authentication, "invalid_api_key",
+                "Missing API key: send 'Authorization: Bearer <token>'.");
+            return;
+        }
+
+        Identity? identity = null;
+        CatalogModel? model = null;
+        ChatRequestInfo info = default;
+        PooledBuffer? body = null;
+        PooledBuffer? upstreamBody = null;
+        try
+        {
+            // (3) Body: read once, parse once.
+            body = await RequestBodyReader.ReadAsync(request, settings.MaxRequestBodyBytes, aborted);
+            var bodyError = body is null
+                ? $"The request body exceeds the limit of {settings.MaxRequestBodyBytes} bytes."
+                : ChatRequestInspector.TryInspect(body.Span, out info, out var parseError) ? null : parseError;
+
+            // (4) Admission; a bad body is authenticated first so a bad key always reads 401.
+            var admit = await AdmitAsync(token, bodyError is null ? info.Model : "", requestId, settings, aborted);
+            if (admit is null)
+            {
+                await OpenAiError.WriteAsync(response, 503, OpenAiError.ServiceUnavailable, "policy_unavailable", "The gateway cannot check keys right now; retry shortly.");
+                return;
+            }
+
+            if (admit.Decision == AdmitDecision.InvalidToken)
+            {
+                await OpenAiError.WriteAsync(response, 401, OpenAiError.Authentication, "invalid_api_key", NonEmpty(admit.Message, "Incorrect API key provided."));
+                return;
+            }
+
+            if (bodyError is not null)
+            {
+                await OpenAiError.WriteAsync(response, body is null ? 413 : 400, OpenAiError.InvalidRequest, body is null ? "request_too_large" : "invalid_body", bodyError);
+                return;
+            }
+
+            if (admit.Decision == AdmitDecision.ModelNotAllowed)
+            {
+                await OpenAiError.WriteAsync(response, 403, OpenAiError.Permission, "model_not_allowed",
+                    NonEmpty(admit.Message, $"This key may not use model '{info.Model}'."), "model");
+                return;
+            }
+
+            if (admit.Decision != AdmitDecision.Allowed)
+            {
+                await OpenAiError.WriteAsync(response, 503, OpenAiError.ServiceUnavailable, "policy_unavailable", "The gateway could not decide on this request; retry shortly.");
+                return;
+            }
+
+            identity = admit.Identity ?? new Identity();
+            if (!catalog.TryResolve(info.Model, out model))
+            {
+                await OpenAiError.WriteAsync(response, 404, OpenAiError.InvalidRequest, "model_not_found",
+                    $"The model '{info.Model}' does not exist. Models are named '<account>/<model>'; GET /v1/models lists them.", "model");
+                return;
+            }
+
+            // (5) Guardrails on the input.
+            var forwardBody = body!.Memory;
+            if (settings.CheckInputGuardrails)
+            {
+                CheckReply check;
+                try
+                {
+                    check = await guardrails.CheckInputAsync(
+                        new CheckRequest
+                        {
+                            RequestId = requestId,
+                            TokenId = identity.TokenId,
+                            Model = model.Id,
+                            Api = Api,
+                            // No copy: the buffer outlives the call.
+                            Body = UnsafeByteOperations.UnsafeWrap(forwardBody),
+                        },
+                        deadline: DateTime.UtcNow + settings.GuardrailsTimeout,
+                        cancellationToken: aborted);
+                }
+                catch (RpcException e) when (!aborted.IsCancellationRequested)
+                {
+                    // Fail closed: a guardrail that cannot run must not be skipped silently.
+                    RouterLog.GuardrailsUnavailable(logger, requestId, e.StatusCode);
+                    await Fail(503, OpenAiError.ServiceUnavailable, "guardrails_unavailable", "The gateway cannot check this request right now; retry shortly.");
+                    return;
+                }
+
+                if (check.Verdict == Verdict.Block)
+                {
+                    RouterLog.GuardrailBlocked(logger, requestId, check.Guardrail, check.Category);
+                    await Fail(400, OpenAiError.InvalidRequest, "guardrail_blocked",
+                        $"Blocked by guardrail '{check.Guardrail}' (category '{check.Category}'). {check.Message}".TrimEnd());
+                    return;
+                }
+
+                if (check.Verdict == Verdict.Modify)
+                {
+                    forwardBody = check.Body.Memory;
+                    if (!ChatRequestInspector.TryInspect(forwardBody.Span, out var modified, out _) || modified.Model != info.Model)
+                    {
+                        await Fail(503, OpenAiError.ServiceUnavailable, "guardrails_invalid_body", "A guardrail produced an invalid request body.");
+                        return;
+                    }
+
+                    info = modified;
+                }
+            }
+
+            // (6) Upstream request: splice, don't re-serialise.
+            var injectUsage = info.Stream && info.IncludeUsage != true;
+            upstreamBody = ChatRequestRewriter.Rewrite(forwardBody.Span, info, model.ProviderModelJson, injectUsage);
+            using var upstreamRequest = new HttpRequestMessage(HttpMethod.Post, model.ChatCompletionsUri)
+            {
+                Content = new ReadOnlyMemoryContent(upstreamBody.Memory),
+            };
+            upstreamRequest.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+            if (model.Authorization is { } authorization)
+            {
+                upstreamRequest.Headers.TryAddWithoutValidation("Authorization", authorization);
+            }
+
+            foreach (var (name, value) in model.Headers)
+            {
+                upstreamRequest.Headers.TryAddWithoutValidation(name, value);
+            }
+
+            if (info.Stream)
+            {
+                upstreamRequest.Headers.Accept.Add(s_eventStream);
+            }
+
+            // (7) Send. The timeout first bounds the wait for headers, then each silence in the stream.
+            var timeout = model.Model.Timeout ?? settings.UpstreamTimeout;
+            using var timeoutSource = new CancellationTokenSource(timeout, time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(aborted, timeoutSource.Token);
+            HttpResponseMessage upstreamResponse;
+            try
+            {
+                upstreamResponse = await upstream.Invoker.SendAsync(upstreamRequest, linked.Token);
+            }
+            catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+            {
+                RouterLog.UpstreamTimeout(logger, model.Account.Name, requestId);
+                await FailMapped(UpstreamErrors.Timeout(model.Account.Name));
+                return;
+            }
+            catch (HttpRequestException e) when (!aborted.IsCancellationRequested)
+            {
+                RouterLog.UpstreamUnreachable(logger, model.Account.Name, requestId, e.HttpRequestError);
+                await FailMapped(UpstreamErrors.Unreachable(model.Account.Name));
+                return;
+            }
+
+            using (upstreamResponse)
+            {
+                var status = (int)upstreamResponse.StatusCode;
+                if (status is < 200 or >= 300)
+                {
+                    RouterLog.UpstreamError(logger, model.Account.Name, status, requestId);
+                    using var errorBody = await ReadBodyAsync(upstreamResponse.Content, MaxErrorBodyBytes, linked.Token);
+                    var mapped = UpstreamErrors.FromStatus(upstreamResponse.StatusCode, upstreamResponse.Content.Headers.ContentType?.MediaType, errorBody.Span, model.Account.Name);
+                    if (mapped.Status == 429)
+                    {
+                        CopyRateLimitHeaders(upstreamResponse, response);
+                    }
+
+                    await FailMapped(mapped);
+                    return;
+                }
+
+                // (8) Relay.
+                response.StatusCode = status;
+                response.ContentType = upstreamResponse.Content.Headers.ContentType?.ToString() ?? "application/json";
+                var isStream = upstreamResponse.Content.Headers.ContentType?.MediaType == "text/event-stream";
+                if (!isStream)
+                {
+                    using var completion = await ReadBodyAsync(upstreamResponse.Content, int.MaxValue, linked.Token);
+                    response.ContentLength = completion.Length;
+                    await response.Body.WriteAsync(completion.Memory, aborted);
+                    await response.CompleteAsync();
+                    UsageReader.TryRead(completion.Span, out var usage, out _);
+                    await RecordAsync(status, "", usage, ttftMs: 0);
+                    return;
+                }
+
+                response.Headers.CacheControl = "no-cache";
+                // Tell buffering reverse proxies (nginx) in front of us to pass events through at once.
+                response.Headers["X-Accel-Buffering"] = "no";
+                context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+                double ttftMs = 0;
+                var errorType = "";
+                using var relay = new SseUsageRelay(dropUsageOnlyChunk: injectUsage);
+                try
+                {
+                    await using var stream = await upstreamResponse.Content.ReadAsStreamAsync(linked.Token);
+                    while (true)
+                    {
+                        var read = await stream.ReadAsync(relay.GetMemory(), linked.Token);
+                        if (read == 0)
+                        {
+                            break;
+                        }
+
+                        timeoutSource.CancelAfter(timeout); // progress resets the idle timeout
+                        relay.Advance(read);
+                        if (relay.Relay(response.BodyWriter) > 0)
+                        {
+                            if (ttftMs == 0)
+                            {
+                                ttftMs = time.GetElapsedTime(startTimestamp).TotalMilliseconds;
+                            }
+
+                            var flush = await response.BodyWriter.FlushAsync(aborted);
+                            if (flush.IsCanceled || flush.IsCompleted)
+                            {
+                                throw new OperationCanceledException(aborted);
+                            }
+                        }
+                    }
+
+                    relay.Complete(response.BodyWriter);
+                    await response.CompleteAsync();
+                }
+                catch (Exception e) when (!aborted.IsCancellationRequested && e is OperationCanceledException or IOException or HttpRequestException)
+                {
+                    // Headers are gone: the status cannot change. Abort so the client sees a broken
+                    // stream rather than a clean end of a truncated answer.
+                    errorType = e is OperationCanceledException ? "upstream_timeout" : "upstream_stream_broken";
+                    RouterLog.UpstreamStreamBroken(logger, model.Account.Name, requestId, e);
+                    context.Abort();
+                }
+
+                var streamUsage = relay.Usage ?? default;
+                await RecordAsync(status, errorType, streamUsage, ttftMs);
+            }
+        }
+        catch (Exception e) when (aborted.IsCancellationRequested && e is OperationCanceledException or IOException or RpcException or ConnectionResetException)
+        {
+            // (9') The client went away: stop quietly, but bill what was admitted.
+            RouterLog.ClientDisconnected(logger, requestId);
+            if (model is not null)
+            {
+                await RecordAsync(StatusClientClosedRequest, "client_closed_request", default, 0);
+            }
+        }
+        catch (Microsoft.AspNetCore.Http.BadHttpRequestException e) when (!response.HasStarted)
+        {
+            // Malformed framing (bad chunked encoding, Kestrel limits): the client's fault, never a 500.
+            await OpenAiError.WriteAsync(response, e.StatusCode, OpenAiError.InvalidRequest, "invalid_body", "The request body could not be read.");
+        }
+        finally
+        {
+            body?.Dispose();
+            upstreamBody?.Dispose();
+        }
+
+        async Task Fail(int status, string type, string code, string message)
+        {
+            await OpenAiError.WriteAsync(response, status, type, code, message);
+            await response.CompleteAsync();
+            await RecordAsync(status, code, default, 0);
+        }
+
+        async Task FailMapped(MappedError error)
+        {
+            response.StatusCode = error.Status;
+            response.ContentType = "application/json";
+            response.ContentLength = error.Body.Length;
+            await response.Body.WriteAsync(error.Body, aborted);
+            await response.CompleteAsync();
+            await RecordAsync(error.Status, error.ErrorType, default, 0);
+        }
+
+        // (9) Usage goes to the queue only after the response is complete: off the response path.
+        ValueTask RecordAsync(int status, string errorType, TokenUsage usage, double ttftMs) =>
+            usageQueue.EnqueueAsync(new UsageRecord
+            {
+                RequestId = requestId,
+                StartedAt = Timestamp.FromDateTimeOffset(startedAt),
+                TokenId = identity?.TokenId ?? "",
+                TokenName = identity?.TokenName ?? "",
+                RequestedModel = info.Model ?? "",
+                ServedModel = model!.Id,
+                Provider = model.Account.Provider,
+                PromptTokens = usage.PromptTokens,
+                CompletionTokens = usage.CompletionTokens,
+                CachedTokens = usage.CachedTokens,
+                LatencyMs = time.GetElapsedTime(startTimestamp).TotalMilliseconds,
+                TimeToFirstTokenMs = ttftMs,
+                StatusCode = status,
+                ErrorType = errorType,
+                Streamed = info.Stream,
+                Price = model.Price,
+            });
+    }
+
+    private async Task<AdmitReply?> AdmitAsync(string token, string model, string requestId, RouterOptions settings, CancellationToken aborted)
+    {
+        try
+        {
+            return await admission.AdmitAsync(
+                new AdmitRequest { Token = token, Model = model, RequestId = requestId },
+                deadline: DateTime.UtcNow + settings.PolicyTimeout,
+                cancellationToken: aborted);
+        }
+        catch (RpcException e) when (!aborted.IsCancellationRequested)
+        {
+            RouterLog.PolicyUnavailable(logger, requestId, e.StatusCode);
+            return null;
+        }
+    }
+
+    private static async Task<PooledBuffer> ReadBodyAsync(HttpContent content, int limit, CancellationToken cancellationToken)
+    {
+        var buffer = new PooledBuffer((int)Math.Min(content.Headers.ContentLength ?? 8 * 1024, 16 * 1024 * 1024) + 1);
+        try
+        {
+            await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+            while (buffer.Length < limit)
+            {
+                buffer.EnsureFree(4096);
+                var read = await stream.ReadAsync(buffer.Array.AsMemory(buffer.Length, Math.Min(buffer.Array.Length - buffer.Length, limit - buffer.Length)), cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                buffer.Length += read;
+            }
+
+            return buffer;
+        }
+        catch
+        {
+            buffer.Dispose();
+            throw;
+        }
+    }
+
+    private static void CopyRateLimitHeaders(HttpResponseMessage from, HttpResponse to)
+    {
+        foreach (var (name, values) in from.Headers)
+        {
+            if (name.Equals("Retry-After", StringComparison.OrdinalIgnoreCase) || name.Equals("retry-after-ms", StringComparison.OrdinalIgnoreCase)
+                || name.StartsWith("x-ratelimit-", StringComparison.OrdinalIgnoreCase))
+            {
+                to.Headers[name] = values.ToArray();
+            }
+        }
+    }
+
+    private static string NonEmpty(string value, string fallback) => string.IsNullOrEmpty(value) ? fallback : value;
+}

@@ -1,0 +1,192 @@
+using System.Text.Json;
+
+namespace Gateway.Aspire.Router.Forwarding;
+
+/// <summary>Where <c>stream_options</c> stands in a request body.</summary>
+internal enum StreamOptionsShape
+{
+    /// <summary>Absent.</summary>
+    Absent,
+
+    /// <summary><c>"stream_options": null</c>.</summary>
+    Null,
+
+    /// <summary>An object (possibly empty).</summary>
+    Object,
+}
+
+/// <summary>
+/// What the router needs from a chat request body, with the byte offsets of the values it may
+/// rewrite, so the body can be spliced instead of re-serialised.
+/// </summary>
+internal readonly record struct ChatRequestInfo
+{
+    public required string Model { get; init; }
+
+    /// <summary>Offset of the <c>model</c> string token (its opening quote).</summary>
+    public int ModelOffset { get; init; }
+
+    /// <summary>Length of the raw <c>model</c> token, quotes and escapes included.</summary>
+    public int ModelLength { get; init; }
+
+    /// <summary>Offset of the top-level <c>{</c>.</summary>
+    public int ObjectOffset { get; init; }
+
+    public bool Stream { get; init; }
+
+    /// <summary><c>stream_options.include_usage</c>; null when absent or null.</summary>
+    public bool? IncludeUsage { get; init; }
+
+    public StreamOptionsShape StreamOptions { get; init; }
+
+    /// <summary>Offset of the <c>stream_options</c> value (<c>null</c> or <c>{</c>).</summary>
+    public int StreamOptionsOffset { get; init; }
+
+    /// <summary>True when <c>stream_options</c> is <c>{}</c>.</summary>
+    public bool StreamOptionsEmpty { get; init; }
+
+    /// <summary>Offset of the <c>include_usage</c> value, or -1 when absent.</summary>
+    public int IncludeUsageOffset { get; init; }
+
+    /// <summary>Length of the raw <c>include_usage</c> value (4 or 5).</summary>
+    public int IncludeUsageLength { get; init; }
+}
+
+/// <summary>
+/// Reads the few fields of a chat request the router acts on in one forward pass of
+/// <see cref="Utf8JsonReader"/>: no DOM, no allocation beyond the model name, and every other
+/// value skipped (the body is forwarded byte for byte apart from the spliced fields).
+/// </summary>
+internal static class ChatRequestInspector
+{
+    /// <summary>Inspects <paramref name="json"/>; on failure <paramref name="error"/> says what is wrong, for a 400.</summary>
+    public static bool TryInspect(ReadOnlySpan<byte> json, out ChatRequestInfo info, out string error)
+    {
+        info = default;
+        error = "";
+        string? model = null;
+        int modelOffset = 0, modelLength = 0, streamOptionsOffset = 0, includeUsageOffset = -1, includeUsageLength = 0;
+        bool stream = false, streamOptionsEmpty = true;
+        bool? includeUsage = null;
+        var streamOptions = StreamOptionsShape.Absent;
+
+        try
+        {
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 128 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                error = "The request body must be a JSON object.";
+                return false;
+            }
+
+            var objectOffset = (int)reader.TokenStartIndex;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("model"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.String || model is not null)
+                    {
+                        error = model is null ? "'model' must be a string." : "'model' is given twice.";
+                        return false;
+                    }
+
+                    modelOffset = (int)reader.TokenStartIndex;
+                    // ValueSpan holds the raw (still escaped) bytes between the quotes.
+                    modelLength = reader.ValueSpan.Length + 2;
+                    model = reader.GetString();
+                }
+                else if (reader.ValueTextEquals("stream"u8))
+                {
+                    reader.Read();
+                    switch (reader.TokenType)
+                    {
+                        case JsonTokenType.True: stream = true; break;
+                        case JsonTokenType.False or JsonTokenType.Null: stream = false; break;
+                        default: error = "'stream' must be a boolean."; return false;
+                    }
+                }
+                else if (reader.ValueTextEquals("stream_options"u8))
+                {
+                    reader.Read();
+                    streamOptionsOffset = (int)reader.TokenStartIndex;
+                    if (reader.TokenType == JsonTokenType.Null)
+                    {
+                        streamOptions = StreamOptionsShape.Null;
+                        continue;
+                    }
+
+                    if (reader.TokenType != JsonTokenType.StartObject)
+                    {
+                        error = "'stream_options' must be an object.";
+                        return false;
+                    }
+
+                    streamOptions = StreamOptionsShape.Object;
+                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        streamOptionsEmpty = false;
+                        var isIncludeUsage = reader.ValueTextEquals("include_usage"u8);
+                        reader.Read();
+                        if (!isIncludeUsage)
+                        {
+                            reader.Skip();
+                            continue;
+                        }
+
+                        includeUsageOffset = (int)reader.TokenStartIndex;
+                        (includeUsage, includeUsageLength) = reader.TokenType switch
+                        {
+                            JsonTokenType.True => (true, 4),
+                            JsonTokenType.False => (false, 5),
+                            JsonTokenType.Null => ((bool?)null, 4),
+                            _ => throw new FormatException("'stream_options.include_usage' must be a boolean."),
+                        };
+                    }
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            // Anything after the top-level object other than whitespace is invalid JSON; Read throws on it.
+            while (reader.Read())
+            {
+            }
+
+            if (string.IsNullOrEmpty(model))
+            {
+                error = "'model' is required, e.g. \"mock/gpt-4o-mini\".";
+                return false;
+            }
+
+            info = new ChatRequestInfo
+            {
+                Model = model,
+                ModelOffset = modelOffset,
+                ModelLength = modelLength,
+                ObjectOffset = objectOffset,
+                Stream = stream,
+                IncludeUsage = includeUsage,
+                StreamOptions = streamOptions,
+                StreamOptionsOffset = streamOptionsOffset,
+                StreamOptionsEmpty = streamOptionsEmpty,
+                IncludeUsageOffset = includeUsageOffset,
+                IncludeUsageLength = includeUsageLength,
+            };
+            return true;
+        }
+        catch (JsonException e)
+        {
+            error = $"The request body is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}).";
+            return false;
+        }
+        catch (FormatException e)
+        {
+            error = e.Message;
+            return false;
+        }
+    }
+}

@@ -1,0 +1,44 @@
+namespace Gateway.Aspire.Router;
+
+/// <summary>Router log messages. Never pass keys, prompts or completions here.</summary>
+internal static partial class RouterLog
+{
+    [LoggerMessage(1, LogLevel.Information, "Loaded gateway configuration {Path}: {Accounts} provider account(s), {Models} model(s)", EventName = "ConfigLoaded")]
+    public static partial void ConfigLoaded(ILogger logger, string path, int accounts, int models);
+
+    [LoggerMessage(10, LogLevel.Warning, "Policy service call failed for request {RequestId}: {Status}", EventName = "PolicyUnavailable")]
+    public static partial void PolicyUnavailable(ILogger logger, string requestId, Grpc.Core.StatusCode status);
+
+    [LoggerMessage(11, LogLevel.Warning, "Guardrails service call failed for request {RequestId}: {Status}", EventName = "GuardrailsUnavailable")]
+    public static partial void GuardrailsUnavailable(ILogger logger, string requestId, Grpc.Core.StatusCode status);
+
+    [LoggerMessage(12, LogLevel.Information, "Request {RequestId} blocked by guardrail {Guardrail} ({Category})", EventName = "GuardrailBlocked")]
+    public static partial void GuardrailBlocked(ILogger logger, string requestId, string guardrail, string category);
+
+    [LoggerMessage(20, LogLevel.Warning, "Upstream {Account} unreachable for request {RequestId}: {Error}", EventName = "UpstreamUnreachable")]
+    public static partial void UpstreamUnreachable(ILogger logger, string account, string requestId, HttpRequestError error);
+
+    [LoggerMessage(21, LogLevel.Warning, "Upstream {Account} timed out for request {RequestId}", EventName = "UpstreamTimeout")]
+    public static partial void UpstreamTimeout(ILogger logger, string account, string requestId);
+
+    [LoggerMessage(22, LogLevel.Warning, "Upstream {Account} answered {Status} for request {RequestId}", EventName = "UpstreamError")]
+    public static partial void UpstreamError(ILogger logger, string account, int status, string requestId);
+
+    [LoggerMessage(23, LogLevel.Warning, "Upstream {Account} stream broke off for request {RequestId}", EventName = "UpstreamStreamBroken")]
+    public static partial void UpstreamStreamBroken(ILogger logger, string account, string requestId, Exception exception);
+
+    [LoggerMessage(24, LogLevel.Debug, "Client went away during request {RequestId}", EventName = "ClientDisconnected")]
+    public static partial void ClientDisconnected(ILogger logger, string requestId);
+
+    [LoggerMessage(30, LogLevel.Debug, "Shipped {Count} usage record(s): {Written} written, {Duplicates} duplicate(s)", EventName = "UsageShipped")]
+    public static partial void UsageShipped(ILogger logger, int count, int written, int duplicates);
+
+    [LoggerMessage(31, LogLevel.Warning, "Shipping {Count} usage record(s) failed ({Status}); retrying in {Delay}", EventName = "UsageShipFailed")]
+    public static partial void UsageShipFailed(ILogger logger, int count, Grpc.Core.StatusCode status, TimeSpan delay);
+
+    [LoggerMessage(32, LogLevel.Error, "Shutdown deadline reached with {Count} usage record(s) not acknowledged by accounting; they are lost", EventName = "UsageLostAtShutdown")]
+    public static partial void UsageLostAtShutdown(ILogger logger, int count);
+
+    [LoggerMessage(33, LogLevel.Error, "Usage record of request {RequestId} arrived after the usage queue closed; it is lost", EventName = "UsageAfterClose")]
+    public static partial void UsageAfterClose(ILogger logger, string requestId);
+}

@@ -1,0 +1,32 @@
+namespace Gateway.Aspire.Router;
+
+/// <summary>Router settings, bound from the <c>Router</c> configuration section.</summary>
+public sealed record RouterOptions
+{
+    /// <summary>Configuration section name.</summary>
+    public const string Section = "Router";
+
+    /// <summary>Largest request body accepted, in bytes; larger ones get 413. Default: 8 MiB.</summary>
+    public long MaxRequestBodyBytes { get; init; } = 8 * 1024 * 1024;
+
+    /// <summary>Upstream timeout when the model sets none: to the response headers, then the longest silence in a stream. Default: 10 minutes.</summary>
+    public TimeSpan UpstreamTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Deadline of the policy Admit call. Default: 5 seconds.</summary>
+    public TimeSpan PolicyTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Whether input guardrails are checked. Default: true.</summary>
+    public bool CheckInputGuardrails { get; init; } = true;
+
+    /// <summary>Deadline of the guardrails call. Default: 5 seconds.</summary>
+    public TimeSpan GuardrailsTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Usage records held in memory before requests wait for the shipper. Default: 10000.</summary>
+    public int UsageQueueCapacity { get; init; } = 10_000;
+
+    /// <summary>Largest batch sent to the ledger. Default: 500.</summary>
+    public int UsageBatchSize { get; init; } = 500;
+
+    /// <summary>How long the shipper waits to fill a batch. Default: 50 ms.</summary>
+    public TimeSpan UsageBatchDelay { get; init; } = TimeSpan.FromMilliseconds(50);
+}

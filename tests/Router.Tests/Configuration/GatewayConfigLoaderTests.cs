@@ -1,0 +1,192 @@
+using Gateway.Aspire.Router.Configuration;
+
+namespace Gateway.Aspire.Router.Tests.Configuration;
+
+public sealed class GatewayConfigLoaderTests
+{
+    private const string Valid = """
+        type: provider-account
+        name: mock
+        provider: openai-compatible
+        base_url: http://127.0.0.1:9100/v1
+        api_key: ${MOCK_API_KEY}
+        headers: { x-extra: "1" }
+        models:
+          - name: gpt-4o-mini
+            provider_model: gpt-4o-mini-2024
+            types: [chat]
+            price: { input_per_mtok: 0.15, output_per_mtok: 0.60, cached_input_per_mtok: 0.075 }
+            context_window: 128000
+            timeout: 30s
+          - name: small
+        ---
+        type: provider-account
+        name: local
+        provider: openai-compatible
+        base_url: http://localhost:11434/v1/
+        models:
+          - name: llama
+        """;
+
+    private static readonly Func<string, string?> s_env = name => name == "MOCK_API_KEY" ? "secret" : null;
+
+    private static GatewayConfigException Invalid(string yaml, Func<string, string?>? env = null) =>
+        Assert.Throws<GatewayConfigException>(() => GatewayConfigLoader.Parse(yaml, "/etc/gw/gateway.yaml", env ?? s_env));
+
+    [Fact]
+    public void Valid_file_loads_with_defaults()
+    {
+        var config = GatewayConfigLoader.Parse(Valid, "gateway.yaml", s_env);
+
+        Assert.Equal(["mock", "local"], config.ProviderAccounts.Select(a => a.Name));
+        var mock = config.ProviderAccounts[0];
+        Assert.Equal("MOCK_API_KEY", mock.ApiKeyVariable);
+        Assert.Equal("1", mock.Headers["x-extra"]);
+        var model = mock.Models[0];
+        Assert.Equal("gpt-4o-mini-2024", model.ProviderModelName);
+        Assert.Equal(0.15m, model.Price.InputPerMtok);
+        Assert.Equal(0.60m, model.Price.OutputPerMtok);
+        Assert.Equal(0.075m, model.Price.CachedInputPerMtok);
+        Assert.Equal(128000, model.ContextWindow);
+        Assert.Equal(TimeSpan.FromSeconds(30), model.Timeout);
+        var small = mock.Models[1];
+        Assert.Equal("small", small.ProviderModelName);
+        Assert.Equal(["chat"], small.Types);
+        Assert.Equal(0m, small.Price.InputPerMtok);
+        Assert.Null(config.ProviderAccounts[1].ApiKeyVariable);
+    }
+
+    [Fact]
+    public void Catalog_resolves_account_slash_model_with_url_key_and_prices()
+    {
+        var catalog = new ModelCatalog(GatewayConfigLoader.Parse(Valid, "gateway.yaml", s_env), s_env, DateTimeOffset.UnixEpoch);
+
+        Assert.True(catalog.TryResolve("mock/gpt-4o-mini", out var model));
+        Assert.Equal("http://127.0.0.1:9100/v1/chat/completions", model.ChatCompletionsUri.ToString());
+        Assert.Equal("Bearer secret", model.Authorization);
+        Assert.Equal("\"gpt-4o-mini-2024\"", System.Text.Encoding.UTF8.GetString(model.ProviderModelJson));
+        Assert.Equal("0.15", model.Price.InputPerMtok);
+        Assert.Equal("0.075", model.Price.CachedInputPerMtok);
+        Assert.True(catalog.TryResolve("local/llama", out var local));
+        Assert.Equal("http://localhost:11434/v1/chat/completions", local.ChatCompletionsUri.ToString());
+        Assert.Null(local.Authorization);
+        Assert.Equal("0", local.Price.CachedInputPerMtok);
+        Assert.False(catalog.TryResolve("gpt-4o-mini", out _));
+        Assert.False(catalog.TryResolve("mock/unknown", out _));
+    }
+
+    [Fact]
+    public void Unknown_field_is_named_with_file_document_and_account()
+    {
+        var e = Invalid(Valid.Replace("models:\n  - name: llama", "modles: []\nmodels:\n  - name: llama", StringComparison.Ordinal));
+
+        Assert.Contains("gateway.yaml, document 2", e.Message, StringComparison.Ordinal);
+        Assert.Contains("'local'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("unknown field 'modles'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Unknown_field_in_a_model_is_named()
+    {
+        var e = Invalid(Valid.Replace("context_window: 128000", "context_windw: 128000", StringComparison.Ordinal));
+
+        Assert.Contains("document 1", e.Message, StringComparison.Ordinal);
+        Assert.Contains("model 'gpt-4o-mini'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("unknown field 'context_windw'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Unknown_type_is_rejected()
+    {
+        var e = Invalid(Valid + "\n---\ntype: gateway-teleport-config\nname: x\n");
+
+        Assert.Contains("document 3", e.Message, StringComparison.Ordinal);
+        Assert.Contains("unknown type 'gateway-teleport-config'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Literal_api_key_is_rejected_without_echoing_it()
+    {
+        var e = Invalid(Valid.Replace("${MOCK_API_KEY}", "sk-live-123456", StringComparison.Ordinal));
+
+        Assert.Contains("api_key", e.Message, StringComparison.Ordinal);
+        Assert.Contains("environment variable reference", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("sk-live-123456", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Unset_environment_variable_names_the_variable_and_account()
+    {
+        var e = Invalid(Valid, _ => null);
+
+        Assert.Contains("MOCK_API_KEY", e.Message, StringComparison.Ordinal);
+        Assert.Contains("provider-account 'mock'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("not set", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Duplicate_account_and_model_names_are_rejected()
+    {
+        var twice = Invalid(Valid.Replace("name: local", "name: mock", StringComparison.Ordinal));
+        Assert.Contains("'mock'", twice.Message, StringComparison.Ordinal);
+        Assert.Contains("unique", twice.Message, StringComparison.Ordinal);
+
+        var model = Invalid(Valid.Replace("- name: small", "- name: gpt-4o-mini", StringComparison.Ordinal));
+        Assert.Contains("model 'gpt-4o-mini' is declared twice", model.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("anthropic", "not supported yet")]
+    [InlineData("azure-openai", "not supported yet")]
+    [InlineData("bogus", "unknown provider 'bogus'")]
+    public void Providers_other_than_openai_compatible_are_rejected(string provider, string expected)
+    {
+        var e = Invalid(Valid.Replace("provider: openai-compatible\nbase_url: http://127.0.0.1", $"provider: {provider}\nbase_url: http://127.0.0.1", StringComparison.Ordinal));
+
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Assert.Contains("'mock'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("base_url: http://127.0.0.1:9100/v1", "base_url: not a url", "base_url")]
+    [InlineData("input_per_mtok: 0.15", "input_per_mtok: cheap", "input_per_mtok")]
+    [InlineData("timeout: 30s", "timeout: soon", "timeout")]
+    [InlineData("types: [chat]", "types: [telepathy]", "telepathy")]
+    public void Bad_values_are_named(string from, string to, string expected)
+    {
+        var e = Invalid(Valid.Replace(from, to, StringComparison.Ordinal));
+
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Find_path_walks_up_to_the_repository_root_and_honours_gateway_config()
+    {
+        var root = Testing.TestDirectories.Create("config");
+        try
+        {
+            File.WriteAllText(Path.Combine(root, "Gateway.Aspire.sln"), "");
+            File.WriteAllText(Path.Combine(root, "gateway.yaml"), Valid);
+            var nested = Directory.CreateDirectory(Path.Combine(root, "services", "router")).FullName;
+
+            Assert.Equal(Path.Combine(root, "gateway.yaml"), GatewayConfigLoader.FindPath(null, nested));
+            Assert.Throws<GatewayConfigException>(() => GatewayConfigLoader.FindPath("missing.yaml", nested));
+            var config = GatewayConfigLoader.Load(GatewayConfigLoader.FindPath("../../gateway.yaml", nested), s_env);
+            Assert.Equal(2, config.ProviderAccounts.Count);
+        }
+        finally
+        {
+            Testing.TestDirectories.Delete(root);
+        }
+    }
+
+    [Fact]
+    public void Repository_default_gateway_yaml_is_valid()
+    {
+        var path = Path.Combine(Testing.RepositoryRoot.Find(), "gateway.yaml");
+        var catalog = new ModelCatalog(GatewayConfigLoader.Load(path, s_env), s_env, DateTimeOffset.UtcNow);
+
+        Assert.True(catalog.TryResolve("mock/gpt-4o-mini", out var model));
+        Assert.Equal("http://127.0.0.1:9100/v1/chat/completions", model.ChatCompletionsUri.ToString());
+    }
+}

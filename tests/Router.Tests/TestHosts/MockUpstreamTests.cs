@@ -1,0 +1,70 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+
+namespace Gateway.Aspire.Router.Tests.TestHosts;
+
+/// <summary>The mock upstream itself: auth, determinism and its test controls.</summary>
+public sealed class MockUpstreamTests(RouterAppFixture app)
+{
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    private HttpClient Client(string? key = RouterAppFixture.MockApiKey)
+    {
+        var client = new HttpClient { BaseAddress = app.MockUrl };
+        if (key is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new("Bearer", key);
+        }
+
+        return client;
+    }
+
+    private const string Body = """{"model":"m","messages":[{"role":"user","content":"Hello there"}]}""";
+
+    [Fact]
+    public async Task Wrong_key_is_401_in_openai_format()
+    {
+        using var client = Client("wrong");
+        using var response = await client.PostAsync("/v1/chat/completions", new StringContent(Body, Encoding.UTF8, "application/json"), Cancellation);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Cancellation)).RootElement.GetProperty("error");
+        Assert.Equal("invalid_api_key", error.GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task Answers_are_deterministic_openai_completions()
+    {
+        using var client = Client();
+        var first = await client.PostAsync("/v1/chat/completions", new StringContent(Body, Encoding.UTF8, "application/json"), Cancellation);
+        var json = JsonDocument.Parse(await first.Content.ReadAsStringAsync(Cancellation)).RootElement;
+        var second = JsonDocument.Parse(await (await client.PostAsync("/v1/chat/completions", new StringContent(Body, Encoding.UTF8, "application/json"), Cancellation)).Content.ReadAsStringAsync(Cancellation)).RootElement;
+
+        Assert.StartsWith("chatcmpl-", json.GetProperty("id").GetString(), StringComparison.Ordinal);
+        Assert.Equal("chat.completion", json.GetProperty("object").GetString());
+        Assert.Equal("m", json.GetProperty("model").GetString());
+        var choice = json.GetProperty("choices")[0];
+        Assert.Equal("assistant", choice.GetProperty("message").GetProperty("role").GetString());
+        Assert.Equal("Mock answer to: Hello there", choice.GetProperty("message").GetProperty("content").GetString());
+        Assert.Equal("stop", choice.GetProperty("finish_reason").GetString());
+        Assert.Equal(5, json.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+        Assert.Equal(json.GetProperty("usage").GetRawText(), second.GetProperty("usage").GetRawText());
+    }
+
+    [Fact]
+    public async Task Status_control_and_models_and_health()
+    {
+        using var client = Client();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(Body, Encoding.UTF8, "application/json") };
+        request.Headers.Add("x-mock-status", "503");
+        using var failed = await client.SendAsync(request, Cancellation);
+        var models = JsonDocument.Parse(await client.GetStringAsync("/v1/models", Cancellation)).RootElement;
+        using var health = await Client(null).GetAsync("/health", Cancellation);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
+        Assert.Equal("list", models.GetProperty("object").GetString());
+        Assert.Equal("gpt-4o-mini", models.GetProperty("data")[0].GetProperty("id").GetString());
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+    }
+}

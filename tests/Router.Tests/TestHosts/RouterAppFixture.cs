@@ -1,0 +1,157 @@
+using System.Net;
+using System.Net.Sockets;
+using Gateway.Aspire.MockUpstream;
+using Gateway.Aspire.Router.Apis;
+using Gateway.Aspire.Router.Extensions;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Gateway.Aspire.Router.Tests.TestHosts;
+
+/// <summary>
+/// The router in-process on a loopback port, with the mock upstream as its provider and gRPC test
+/// doubles of policy, guardrails and accounting, all over real HTTP and HTTP/2.
+/// </summary>
+/// <remarks>
+/// Accounts of the generated gateway.yaml drive the mock through configured upstream headers:
+/// <c>mock</c> (plain), <c>slow</c> (150 ms between chunks), <c>broken</c> (upstream 500),
+/// <c>limited</c> (upstream 429), <c>sleepy</c> (2 s latency, 300 ms timeout), <c>down</c> (nothing listens).
+/// </remarks>
+public sealed class RouterAppFixture : IAsyncLifetime
+{
+    public const string MockApiKey = "mock-secret";
+    public const int MaxBodyBytes = 64 * 1024;
+
+    private WebApplication? _mock;
+    private WebApplication? _grpc;
+    private WebApplication? _router;
+    private string? _directory;
+
+    public TestLedgerService Ledger { get; } = new();
+
+    public Uri RouterUrl { get; private set; } = null!;
+
+    public Uri MockUrl { get; private set; } = null!;
+
+    /// <summary>Where the gRPC doubles listen (HTTP/2).</summary>
+    public Uri GrpcUrl { get; private set; } = null!;
+
+    public WebApplication Router => _router!;
+
+    /// <summary>An HttpClient against the router, with <paramref name="token"/> as bearer when given.</summary>
+    public HttpClient CreateClient(string? token = TestPolicy.GoodToken)
+    {
+        var client = new HttpClient { BaseAddress = RouterUrl, Timeout = TimeSpan.FromSeconds(30) };
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        }
+
+        return client;
+    }
+
+    public async ValueTask InitializeAsync()
+    {
+        _mock = MockUpstreamApp.Create(["--urls=http://127.0.0.1:0", $"--MOCK_API_KEY={MockApiKey}"]);
+        await _mock.StartAsync();
+        MockUrl = new Uri(_mock.Urls.First());
+
+        var grpcBuilder = WebApplication.CreateSlimBuilder();
+        grpcBuilder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
+        grpcBuilder.Logging.SetMinimumLevel(LogLevel.Warning);
+        grpcBuilder.Services.AddGrpc();
+        grpcBuilder.Services.AddSingleton(Ledger);
+        _grpc = grpcBuilder.Build();
+        _grpc.MapGrpcService<TestPolicy.AdmissionService>();
+        _grpc.MapGrpcService<TestPolicy.TokensService>();
+        _grpc.MapGrpcService<TestGuardrailsService>();
+        _grpc.MapGrpcService<TestLedgerService>();
+        await _grpc.StartAsync();
+        var grpcUrl = _grpc.Urls.First();
+        GrpcUrl = new Uri(grpcUrl);
+
+        _directory = Testing.TestDirectories.Create("router");
+        var configPath = Path.Combine(_directory, "gateway.yaml");
+        await File.WriteAllTextAsync(configPath, GatewayYaml(MockUrl, FreePort()));
+
+        _router = BuildRouter(configPath, grpcUrl);
+        await _router.StartAsync();
+        RouterUrl = new Uri(_router.Urls.First());
+    }
+
+    /// <summary>The same composition as the router's Program.cs, with test configuration.</summary>
+    private static WebApplication BuildRouter(string configPath, string grpcUrl)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["GATEWAY_CONFIG"] = configPath,
+            ["MOCK_API_KEY"] = MockApiKey,
+            ["services:policy:grpc:0"] = grpcUrl,
+            ["services:guardrails:grpc:0"] = grpcUrl,
+            ["services:accounting:grpc:0"] = grpcUrl,
+            ["Router:MaxRequestBodyBytes"] = MaxBodyBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        builder.AddServiceDefaults();
+        builder.AddApplicationServices();
+        var app = builder.Build();
+        app.MapDefaultEndpoints();
+        app.MapOpenAiApi();
+        app.MapAdminApi();
+        return app;
+    }
+
+    private static string GatewayYaml(Uri mock, int closedPort)
+    {
+        var baseUrl = new Uri(mock, "/v1").ToString();
+        string Account(string name, string headers = "", string timeout = "") => $"""
+            ---
+            type: provider-account
+            name: {name}
+            provider: openai-compatible
+            base_url: {baseUrl}
+            api_key: ${"{"}MOCK_API_KEY{"}"}
+            {headers}
+            models:
+              - name: gpt-4o-mini
+                types: [chat]
+                price: {"{"} input_per_mtok: 0.15, output_per_mtok: 0.60, cached_input_per_mtok: 0.075 {"}"}
+                {timeout}
+              - name: gpt-4o
+                provider_model: gpt-4o
+            """;
+        return string.Join("\n",
+            Account("mock"),
+            Account("slow", "headers: { x-mock-chunk-delay-ms: \"150\" }"),
+            Account("broken", "headers: { x-mock-status: \"500\" }"),
+            Account("limited", "headers: { x-mock-status: \"429\" }"),
+            Account("sleepy", "headers: { x-mock-latency-ms: \"2000\" }", "timeout: 300ms"),
+            Account("down").Replace(baseUrl, $"http://127.0.0.1:{closedPort}/v1", StringComparison.Ordinal));
+    }
+
+    /// <summary>A loopback port nothing listens on (bound, read, released).</summary>
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var app in new[] { _router, _grpc, _mock })
+        {
+            if (app is not null)
+            {
+                await app.StopAsync();
+                await app.DisposeAsync();
+            }
+        }
+
+        if (_directory is not null)
+        {
+            Testing.TestDirectories.Delete(_directory);
+        }
+    }
+}
