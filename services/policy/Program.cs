@@ -1,9 +1,16 @@
+using Gateway.Aspire.Policy.Admission;
+using Gateway.Aspire.Policy.Extensions;
+using Gateway.Aspire.Policy.Tokens;
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
+builder.AddApplicationServices();
 
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
+app.MapGrpcService<AdmissionService>();
+app.MapGrpcService<TokensService>();
 
 app.Run();

@@ -1,0 +1,36 @@
+namespace Gateway.Aspire.Accounting.Data;
+
+/// <summary>The <c>accounting</c> schema, forward-only.</summary>
+internal static class AccountingMigrations
+{
+    /// <summary>The schema this service owns.</summary>
+    public const string Schema = "accounting";
+
+    /// <summary>Every migration, in order.</summary>
+    public static IReadOnlyList<SchemaMigration> All { get; } =
+    [
+        new(1, "ledger", """
+            CREATE TABLE accounting.ledger (
+                -- The router's request id: the primary key makes every write idempotent.
+                request_id text PRIMARY KEY,
+                started_at timestamptz NOT NULL,
+                recorded_at timestamptz NOT NULL,
+                -- Null for requests that never authenticated (e.g. a 401).
+                token_id text NULL,
+                token_name text NULL,
+                requested_model text NOT NULL,
+                served_model text NOT NULL,
+                provider text NOT NULL,
+                prompt_tokens int NOT NULL,
+                completion_tokens int NOT NULL,
+                cached_tokens int NOT NULL,
+                cost_usd numeric(18,10) NOT NULL,
+                latency_ms double precision NOT NULL,
+                ttft_ms double precision NULL,
+                status_code int NOT NULL,
+                error_type text NULL,
+                streamed bool NOT NULL);
+            CREATE INDEX ledger_started_at ON accounting.ledger (started_at);
+            """),
+    ];
+}

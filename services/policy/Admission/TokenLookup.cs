@@ -1,0 +1,110 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Gateway.Aspire.Policy.Tokens;
+using Grpc.Core;
+using Npgsql;
+using StackExchange.Redis;
+
+namespace Gateway.Aspire.Policy.Admission;
+
+/// <summary>
+/// Finds the live token for a secret through three tiers: the in-process <see cref="TokenCache"/>
+/// (≤ 1 s), Redis (<c>policy:token:&lt;hex hash&gt;</c>, shared by every replica) and PostgreSQL,
+/// the source of truth, read only on a miss of both. Unknown tokens are cached too, briefly, so a
+/// flood of bad keys does not reach PostgreSQL, and concurrent misses for one hash share a single
+/// lookup (a burst of requests with a new or bad key makes one Redis and at most one PostgreSQL read).
+/// </summary>
+public sealed class TokenLookup(
+    TokenCache cache, IConnectionMultiplexer redis, TokenRepository repository, ILogger<TokenLookup> logger)
+{
+    /// <summary>How long Redis keeps a known token. Revocation deletes the key; expiry is checked on every admission.</summary>
+    public static readonly TimeSpan KnownTokenTtl = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long Redis remembers that a hash matches no token.</summary>
+    public static readonly TimeSpan UnknownTokenTtl = TimeSpan.FromSeconds(30);
+
+    /// <summary>Redis key prefix of cached token records.</summary>
+    public const string RedisKeyPrefix = "policy:token:";
+
+    // A Redis value that cannot be a JSON object: "no such token".
+    private const string UnknownMarker = "-";
+
+    private readonly ConcurrentDictionary<string, Task<TokenRecord?>> _inFlight = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The live token whose hash is <paramref name="hash"/>, or null when there is none (unknown or
+    /// revoked). Throws <see cref="RpcException"/> (<see cref="StatusCode.Unavailable"/>) when the
+    /// answer is in no cache and PostgreSQL cannot be reached.
+    /// </summary>
+    public ValueTask<TokenRecord?> FindAsync(byte[] hash, CancellationToken cancellationToken)
+    {
+        var hashHex = Convert.ToHexStringLower(hash);
+        return cache.TryGet(hashHex, out var cached)
+            ? ValueTask.FromResult(cached)
+            : new ValueTask<TokenRecord?>(JoinLoadAsync(hashHex, hash, cancellationToken));
+    }
+
+    private async Task<TokenRecord?> JoinLoadAsync(string hashHex, byte[] hash, CancellationToken cancellationToken)
+    {
+        // The shared load is not cancelled by any one caller (each caller stops waiting on its own);
+        // Npgsql's command timeout and Redis' sync timeout bound it.
+        var load = _inFlight.GetOrAdd(hashHex, static (key, state) => state.Self.LoadAsync(key, state.Hash), (Self: this, Hash: hash));
+        try
+        {
+            return await load.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            // Later callers read the caches the load filled. A caller that gave up early removes it
+            // too, which at worst starts one more load: never a stale or leaked entry.
+            _inFlight.TryRemove(new KeyValuePair<string, Task<TokenRecord?>>(hashHex, load));
+        }
+    }
+
+    private async Task<TokenRecord?> LoadAsync(string hashHex, byte[] hash)
+    {
+        var key = new RedisKey(RedisKeyPrefix + hashHex);
+        var redisAvailable = true;
+        try
+        {
+            var value = await redis.GetDatabase().StringGetAsync(key);
+            if (value.HasValue)
+            {
+                var fromRedis = value == UnknownMarker
+                    ? null
+                    : JsonSerializer.Deserialize((string)value!, PolicyJsonContext.Default.TokenRecord);
+                cache.Set(hashHex, fromRedis);
+                return fromRedis;
+            }
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException or JsonException)
+        {
+            // Degrade to PostgreSQL rather than refuse every caller while Redis is down; an
+            // unreadable entry (an older format) is simply overwritten below.
+            redisAvailable = e is JsonException;
+            PolicyLog.RedisUnavailable(logger, e.Message);
+        }
+
+        TokenRecord? record;
+        try
+        {
+            record = await repository.FindActiveAsync(hash, CancellationToken.None);
+        }
+        catch (NpgsqlException e) when (e is not PostgresException || e.IsTransient)
+        {
+            PolicyLog.PostgresUnavailable(logger, e.Message);
+            throw new RpcException(new Status(StatusCode.Unavailable, "The token store is unavailable; retry shortly."));
+        }
+
+        cache.Set(hashHex, record);
+        if (redisAvailable)
+        {
+            // Fire and forget: the answer is already known; populating Redis must not add latency.
+            var payload = record is null ? UnknownMarker : JsonSerializer.Serialize(record, PolicyJsonContext.Default.TokenRecord);
+            _ = redis.GetDatabase().StringSetAsync(
+                key, payload, record is null ? UnknownTokenTtl : KnownTokenTtl, When.Always, CommandFlags.FireAndForget);
+        }
+
+        return record;
+    }
+}

@@ -1,0 +1,33 @@
+using Gateway.Aspire.Policy.Admission;
+using Gateway.Aspire.Policy.Data;
+using Gateway.Aspire.Policy.Tokens;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Gateway.Aspire.Policy.Extensions;
+
+/// <summary>Composition of the policy service.</summary>
+public static class ApplicationServiceExtensions
+{
+    /// <summary>
+    /// Redis (token cache), PostgreSQL (the <c>policy</c> schema, migrated at start), gRPC and the
+    /// token and admission services.
+    /// </summary>
+    public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        builder.AddRedisClient("redis");
+        builder.AddNpgsqlDataSource("gatewaydb");
+        builder.AddSchemaMigrations(PolicyMigrations.Schema, PolicyMigrations.All);
+
+        builder.Services.AddGrpc();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+
+        builder.Services.AddOptions<AdminKeyOptions>()
+            .Configure<IConfiguration>((options, configuration) => options.AdminKey = configuration[AdminKeyOptions.ConfigurationKey]);
+        builder.Services.AddSingleton<AdminKeyAuthenticator>();
+        builder.Services.AddSingleton<TokenRepository>();
+        builder.Services.AddSingleton<TokenCache>();
+        builder.Services.AddSingleton<TokenLookup>();
+        builder.Services.AddHostedService<TokenStoreWarmup>();
+        return builder;
+    }
+}

@@ -1,0 +1,29 @@
+namespace Gateway.Aspire.Policy;
+
+/// <summary>Source-generated log messages of the policy service. Never logs a token or key.</summary>
+internal static partial class PolicyLog
+{
+    [LoggerMessage(EventId = 100, EventName = "AdminKeyMissing", Level = LogLevel.Warning,
+        Message = "Admin call {Method} without an admin key")]
+    public static partial void AdminKeyMissing(ILogger logger, string method);
+
+    [LoggerMessage(EventId = 101, EventName = "AdminKeyRejected", Level = LogLevel.Warning,
+        Message = "Admin call {Method} with a wrong admin key")]
+    public static partial void AdminKeyRejected(ILogger logger, string method);
+
+    [LoggerMessage(EventId = 110, EventName = "TokenCreated", Level = LogLevel.Information,
+        Message = "Created token {TokenId} '{TokenName}' ({Prefix}…) for {ModelCount} models (0 = all), expires {ExpiresAt}")]
+    public static partial void TokenCreated(ILogger logger, Guid tokenId, string tokenName, string prefix, int modelCount, DateTimeOffset? expiresAt);
+
+    [LoggerMessage(EventId = 200, EventName = "RedisUnavailable", Level = LogLevel.Warning,
+        Message = "Redis unavailable for token lookup; falling back to PostgreSQL: {Error}")]
+    public static partial void RedisUnavailable(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 201, EventName = "PostgresUnavailable", Level = LogLevel.Error,
+        Message = "PostgreSQL unavailable for token lookup: {Error}")]
+    public static partial void PostgresUnavailable(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 202, EventName = "AdmissionDenied", Level = LogLevel.Debug,
+        Message = "Request {RequestId} not admitted: {Decision}")]
+    public static partial void AdmissionDenied(ILogger logger, string requestId, string decision);
+}

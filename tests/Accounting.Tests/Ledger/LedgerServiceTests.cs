@@ -1,0 +1,139 @@
+using Gateway.Aspire.Accounting.Grpc;
+using Gateway.Aspire.Testing;
+using Grpc.Core;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Gateway.Aspire.Accounting.Tests.Ledger;
+
+/// <summary>Ledger.Record over real gRPC against a real PostgreSQL.</summary>
+public sealed class LedgerServiceTests(PostgresServerFixture postgres) : IAsyncLifetime
+{
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 6, 1, 12, 0, 1, TimeSpan.Zero));
+    private string _database = "";
+    private AccountingTestHost? _host;
+
+    private Grpc.Ledger.LedgerClient Ledger => _host!.Ledger;
+
+    public async ValueTask InitializeAsync()
+    {
+        _database = await postgres.CreateDatabaseAsync("accounting");
+        _host = await AccountingTestHost.StartAsync(_database, _time);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_host is not null)
+        {
+            await _host.DisposeAsync();
+        }
+    }
+
+    private static RecordUsageRequest Batch(int count, string prefix = "req")
+    {
+        var request = new RecordUsageRequest();
+        for (var i = 0; i < count; i++)
+        {
+            request.Records.Add(LedgerEntryTests.Valid($"{prefix}-{i}"));
+        }
+
+        return request;
+    }
+
+    [Fact]
+    public async Task Batch_IsWrittenOnce_AndAgainOnlyCountsDuplicates()
+    {
+        var batch = Batch(50);
+
+        var first = await Ledger.RecordAsync(batch, cancellationToken: TestContext.Current.CancellationToken);
+        var second = await Ledger.RecordAsync(batch, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal((50, 0), (first.Written, first.Duplicates));
+        Assert.Equal((0, 50), (second.Written, second.Duplicates));
+        Assert.Equal(50L, await CountAsync());
+    }
+
+    [Fact]
+    public async Task PartlyNewBatch_WritesOnlyTheNewRecords()
+    {
+        await Ledger.RecordAsync(Batch(3), cancellationToken: TestContext.Current.CancellationToken);
+
+        var reply = await Ledger.RecordAsync(Batch(5), cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal((2, 3), (reply.Written, reply.Duplicates));
+        Assert.Equal(5L, await CountAsync());
+    }
+
+    [Fact]
+    public async Task Row_HoldsEveryField_WithCostInDecimal()
+    {
+        var record = LedgerEntryTests.Valid("req-fields");
+        record.Streamed = true;
+        record.TimeToFirstTokenMs = 3.25;
+        record.ErrorType = "";
+        var request = new RecordUsageRequest { Records = { record } };
+
+        await Ledger.RecordAsync(request, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(
+            "req-fields|2025-06-01 12:00:00+00|2025-06-01 12:00:01+00|0196f6c0-0000-7000-8000-000000000001|ci|mock/gpt-4o-mini|mock/gpt-4o-mini|openai-compatible|1000|500|200|0.0004350000|12.5|3.25|200||t",
+            await PostgresServerFixture.ScalarAsync<string>(_database, """
+                SET TIME ZONE 'UTC';
+                SELECT concat_ws('|', request_id, started_at, recorded_at, token_id, token_name, requested_model, served_model, provider,
+                    prompt_tokens, completion_tokens, cached_tokens, cost_usd, latency_ms, ttft_ms, status_code, coalesce(error_type, ''), streamed)
+                FROM accounting.ledger
+                """));
+    }
+
+    [Fact]
+    public async Task UnauthenticatedFailure_IsRecordedWithoutIdentity()
+    {
+        var record = LedgerEntryTests.Valid("req-401");
+        record.TokenId = "";
+        record.TokenName = "";
+        record.StatusCode = 401;
+        record.ErrorType = "authentication_error";
+        record.PromptTokens = record.CompletionTokens = record.CachedTokens = 0;
+
+        var reply = await Ledger.RecordAsync(new RecordUsageRequest { Records = { record } }, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, reply.Written);
+        Assert.Equal(1L, await PostgresServerFixture.ScalarAsync<long>(_database,
+            "SELECT count(*) FROM accounting.ledger WHERE token_id IS NULL AND error_type = 'authentication_error' AND cost_usd = 0"));
+    }
+
+    [Fact]
+    public async Task InvalidRecord_RejectsTheWholeBatch_NamingTheRecord()
+    {
+        var batch = Batch(3);
+        batch.Records[1].PromptTokens = -5;
+
+        var e = await Assert.ThrowsAsync<RpcException>(async () =>
+            await Ledger.RecordAsync(batch, cancellationToken: TestContext.Current.CancellationToken));
+
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Contains("record 1", e.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("req-1", e.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(0L, await CountAsync());
+    }
+
+    [Fact]
+    public async Task EmptyBatch_WritesNothing()
+    {
+        var reply = await Ledger.RecordAsync(new RecordUsageRequest(), cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal((0, 0), (reply.Written, reply.Duplicates));
+    }
+
+    [Fact]
+    public async Task DuplicateWithinOneBatch_IsWrittenOnce()
+    {
+        var batch = Batch(2);
+        batch.Records.Add(LedgerEntryTests.Valid("req-0"));
+
+        var reply = await Ledger.RecordAsync(batch, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal((2, 1), (reply.Written, reply.Duplicates));
+    }
+
+    private Task<long> CountAsync() => PostgresServerFixture.ScalarAsync<long>(_database, "SELECT count(*) FROM accounting.ledger");
+}
