@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using Gateway.Aspire.Hosting.Servers;
 
 namespace Gateway.Aspire.Hosting.Processes;
 
@@ -80,7 +81,11 @@ public sealed partial class ChildProcess : IAsyncDisposable
     /// <exception cref="InvalidOperationException">The executable could not be started.</exception>
     public static ChildProcess Start(ChildProcessStartInfo info)
     {
-        var startInfo = new ProcessStartInfo(info.FileName)
+        // Each child gets a session of its own (setsid execs in place, so the pid stays the
+        // child's): a Ctrl-C in the terminal then reaches only the AppHost, which stops the
+        // children in dependency order instead of all of them at once.
+        var setsid = ExecutableLocator.FindOnPath("setsid");
+        var startInfo = new ProcessStartInfo(setsid ?? info.FileName)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -88,6 +93,11 @@ public sealed partial class ChildProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = info.WorkingDirectory ?? Directory.GetCurrentDirectory(),
         };
+        if (setsid is not null)
+        {
+            startInfo.ArgumentList.Add(info.FileName);
+        }
+
         foreach (var argument in info.Arguments)
         {
             startInfo.ArgumentList.Add(argument);

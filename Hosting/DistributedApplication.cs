@@ -1,0 +1,154 @@
+using System.Runtime.InteropServices;
+using Gateway.Aspire.Hosting.ApplicationModel;
+using Gateway.Aspire.Hosting.Publishing;
+using Gateway.Aspire.Hosting.Testing;
+using Microsoft.Extensions.Configuration;
+
+namespace Gateway.Aspire.Hosting;
+
+/// <summary>
+/// A built application model: <see cref="Run"/> starts every resource in dependency order and stops
+/// them all on Ctrl-C or SIGTERM; with <c>--publisher manifest --output-path FILE</c> it writes an
+/// Aspire-style manifest instead.
+/// </summary>
+public sealed class DistributedApplication : IAsyncDisposable
+{
+    private readonly IReadOnlyList<Resource> _resources;
+    private readonly IConfiguration _configuration;
+    private readonly DistributedApplicationOptions _options;
+    private Orchestrator? _orchestrator;
+
+    internal DistributedApplication(IReadOnlyList<Resource> resources, IConfiguration configuration, DistributedApplicationOptions options)
+    {
+        _resources = resources;
+        _configuration = configuration;
+        _options = options;
+    }
+
+    /// <summary>The declared resources.</summary>
+    public IReadOnlyList<Resource> Resources => _resources;
+
+    /// <summary>Where local data lives.</summary>
+    public DistributedApplicationOptions Options => _options;
+
+    /// <summary>Creates a builder with configuration from the environment and <paramref name="args"/>.</summary>
+    public static IDistributedApplicationBuilder CreateBuilder(string[] args)
+    {
+        var hook = DistributedApplicationTestingHook.Current;
+        var configuration = new ConfigurationBuilder()
+            .AddEnvironmentVariables()
+            .AddCommandLine(args)
+            .AddInMemoryCollection(hook?.ConfigurationOverrides ?? new Dictionary<string, string?>())
+            .Build();
+        var root = configuration["repository-root"] ?? FindRepositoryRoot();
+        var options = new DistributedApplicationOptions
+        {
+            RepositoryRoot = root,
+            DataRoot = Path.GetFullPath(configuration["data-root"] ?? Path.Combine(root, ".apphost")),
+            Output = hook?.Output ?? Console.Out,
+            NonDurableData = hook is not null,
+        };
+        return new DistributedApplicationBuilder(configuration, options);
+    }
+
+    /// <summary>
+    /// Runs until Ctrl-C or SIGTERM, then stops everything; or publishes the manifest. Under the
+    /// testing builder it hands the application to the test instead of blocking.
+    /// </summary>
+    public void Run()
+    {
+        if (DistributedApplicationTestingHook.Current is { } hook)
+        {
+            hook.Built(this);
+            return;
+        }
+
+        if (string.Equals(_configuration["publisher"], "manifest", StringComparison.OrdinalIgnoreCase))
+        {
+            var path = Path.GetFullPath(_configuration["output-path"] ?? "aspire-manifest.json");
+            ManifestPublisher.Write(_resources, path);
+            _options.Output.WriteLine($"Wrote the manifest to {path}");
+            return;
+        }
+
+        using var stopping = new CancellationTokenSource();
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true; // we stop the children ourselves, then return from Run
+            stopping.Cancel();
+        }
+
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        try
+        {
+            StartAsync(stopping.Token).GetAwaiter().GetResult();
+            _options.Output.WriteLine("Press Ctrl-C to stop.");
+            _orchestrator!.WaitForStopAsync(stopping.Token).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+        catch (InvalidOperationException ex)
+        {
+            _options.Output.WriteLine($"AppHost: {ex.Message}");
+            Environment.ExitCode = 1;
+        }
+        catch (TimeoutException ex)
+        {
+            _options.Output.WriteLine($"AppHost: {ex.Message}");
+            Environment.ExitCode = 1;
+        }
+        finally
+        {
+            _options.Output.WriteLine("Stopping...");
+            StopAsync().GetAwaiter().GetResult();
+            _options.Output.WriteLine("Stopped.");
+        }
+    }
+
+    /// <summary>Starts every resource, each after what it waits for is healthy.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        _orchestrator ??= new Orchestrator(_resources, _configuration, _options);
+        await _orchestrator.StartAsync(cancellationToken);
+    }
+
+    /// <summary>Stops everything that was started, dependents first.</summary>
+    public Task StopAsync() => _orchestrator?.StopAsync() ?? Task.CompletedTask;
+
+    /// <summary>The URL of a project's endpoint, e.g. <c>("router", "http")</c>.</summary>
+    public Uri GetEndpoint(string resourceName, string endpointName = "http") =>
+        new(Find<ProjectResource>(resourceName).Endpoints.First(e => e.Name == endpointName).Url);
+
+    /// <summary>The connection string handed to projects for a Redis or database resource.</summary>
+    public string GetConnectionString(string resourceName) =>
+        (_orchestrator ?? throw new InvalidOperationException("The application is not started."))
+            .GetConnectionString(Find<Resource>(resourceName));
+
+    /// <summary>Process ids of every child process started (servers and projects), for shutdown checks.</summary>
+    public IReadOnlyList<int> ChildProcessIds => _orchestrator?.ChildProcessIds ?? [];
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync() => await StopAsync();
+
+    private T Find<T>(string name) where T : Resource =>
+        _resources.OfType<T>().FirstOrDefault(r => r.Name == name)
+        ?? throw new InvalidOperationException($"No resource named '{name}'.");
+
+    private static string FindRepositoryRoot()
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
+            {
+                if (File.Exists(Path.Combine(directory.FullName, "Gateway.Aspire.sln")))
+                {
+                    return directory.FullName;
+                }
+            }
+        }
+
+        return Directory.GetCurrentDirectory();
+    }
+}
