@@ -35,6 +35,20 @@ public sealed class DistributedApplication : IAsyncDisposable
     public static IDistributedApplicationBuilder CreateBuilder(string[] args)
     {
         var hook = DistributedApplicationTestingHook.Current;
+        if (hook is null)
+        {
+            // A declaration error (missing config file, bad port) is the user's to fix: say it in
+            // one line rather than with a stack trace.
+            AppDomain.CurrentDomain.UnhandledException += (_, e) =>
+            {
+                if (e.ExceptionObject is InvalidOperationException error)
+                {
+                    Console.Error.WriteLine($"AppHost: {error.Message}");
+                    Environment.Exit(1);
+                }
+            };
+        }
+
         var configuration = new ConfigurationBuilder()
             .AddEnvironmentVariables()
             .AddCommandLine(args)

@@ -1,0 +1,156 @@
+using System.ClientModel;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Gateway.Aspire.Testing;
+using Npgsql;
+using OpenAI;
+using OpenAI.Chat;
+
+namespace Gateway.Aspire.AppHost.Tests.EndToEnd;
+
+/// <summary>
+/// The whole application — Redis, PostgreSQL, the four services and the mock upstream — started
+/// through AppHost's own Program and driven with the official OpenAI .NET SDK, as a user would.
+/// </summary>
+public sealed class GatewayEndToEndTests(GatewayAppFixture app) : IClassFixture<GatewayAppFixture>
+{
+    private const string Model = "mock/gpt-4o-mini";
+
+    [Fact]
+    public async Task Chat_completion_is_answered_by_the_upstream_and_recorded_in_the_ledger()
+    {
+        var token = await CreateTokenAsync("e2e-chat");
+        var client = ChatClient(token.Secret);
+
+        ChatCompletion completion = await client.CompleteChatAsync(
+            [new UserChatMessage("What is the capital of France?")], cancellationToken: Cancellation);
+
+        var text = Assert.Single(completion.Content).Text;
+        Assert.StartsWith("Mock answer", text, StringComparison.Ordinal);
+        Assert.Equal(ChatFinishReason.Stop, completion.FinishReason);
+        Assert.True(completion.Usage.InputTokenCount > 0);
+        Assert.True(completion.Usage.OutputTokenCount > 0);
+
+        var row = await WaitForLedgerRowAsync(token.Id);
+        Assert.Equal(Model, row.RequestedModel);
+        Assert.Equal(200, row.StatusCode);
+        Assert.False(row.Streamed);
+        Assert.Equal(completion.Usage.InputTokenCount, row.PromptTokens);
+        Assert.Equal(completion.Usage.OutputTokenCount, row.CompletionTokens);
+        // 0.15 $/Mtok in, 0.60 $/Mtok out (gateway.yaml of the fixture).
+        Assert.Equal((row.PromptTokens * 0.15m + row.CompletionTokens * 0.60m) / 1_000_000m, row.CostUsd);
+    }
+
+    [Fact]
+    public async Task Streamed_chat_completion_arrives_in_chunks_and_is_recorded_with_usage()
+    {
+        var token = await CreateTokenAsync("e2e-stream");
+        var client = ChatClient(token.Secret);
+
+        var parts = new List<string>();
+        ChatFinishReason? finish = null;
+        var updates = new List<StreamingChatCompletionUpdate>();
+        await foreach (var update in client.CompleteChatStreamingAsync(
+            [new UserChatMessage("Tell me about streaming.")], cancellationToken: Cancellation))
+        {
+            updates.Add(update);
+            parts.AddRange(update.ContentUpdate.Select(p => p.Text));
+            finish ??= update.FinishReason;
+        }
+
+        // The SDK asks for usage (stream_options.include_usage) itself: it comes once, last.
+        Assert.Single(updates, u => u.Usage is not null);
+        Assert.NotNull(updates[^1].Usage);
+
+        Assert.True(parts.Count(p => p.Length > 0) > 1, "the answer should arrive in several chunks");
+        Assert.StartsWith("Mock answer", string.Concat(parts), StringComparison.Ordinal);
+        Assert.Equal(ChatFinishReason.Stop, finish);
+
+        var row = await WaitForLedgerRowAsync(token.Id);
+        Assert.True(row.Streamed);
+        Assert.Equal(200, row.StatusCode);
+        Assert.True(row.PromptTokens > 0, "the ledger must carry the upstream's usage for streams too");
+        Assert.True(row.CompletionTokens > 0);
+    }
+
+    [Fact]
+    public async Task Bad_key_gets_401_in_OpenAI_format()
+    {
+        var client = ChatClient("gw-vat-not-a-real-token");
+
+        var error = await Assert.ThrowsAsync<ClientResultException>(() =>
+            client.CompleteChatAsync([new UserChatMessage("hi")], cancellationToken: Cancellation));
+
+        Assert.Equal(401, error.Status);
+        using var body = JsonDocument.Parse(error.GetRawResponse()!.Content.ToString());
+        var inner = body.RootElement.GetProperty("error");
+        Assert.False(string.IsNullOrEmpty(inner.GetProperty("message").GetString()));
+        Assert.Equal("invalid_api_key", inner.GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task Models_lists_the_configured_model()
+    {
+        var token = await CreateTokenAsync("e2e-models");
+        var models = new OpenAIClient(new ApiKeyCredential(token.Secret), Options).GetOpenAIModelClient();
+
+        var list = await models.GetModelsAsync(Cancellation);
+
+        Assert.Contains(list.Value, m => m.Id == Model);
+    }
+
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    private OpenAIClientOptions Options => new() { Endpoint = new Uri(app.RouterUrl, "/v1") };
+
+    private ChatClient ChatClient(string key) => new(Model, new ApiKeyCredential(key), Options);
+
+    private async Task<(string Id, string Secret)> CreateTokenAsync(string name)
+    {
+        using var http = new HttpClient { BaseAddress = app.RouterUrl };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/tokens")
+        {
+            Content = JsonContent.Create(new { name }),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", app.AdminKey);
+        using var response = await http.SendAsync(request, Cancellation);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Cancellation));
+        var secret = body.RootElement.GetProperty("token").GetString()!;
+        Assert.StartsWith("gw-", secret, StringComparison.Ordinal);
+        return (body.RootElement.GetProperty("id").GetString()!, secret);
+    }
+
+    /// <summary>Usage is written off the response path, so poll the ledger briefly for the token's row.</summary>
+    private async Task<LedgerRow> WaitForLedgerRowAsync(string tokenId)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            await using var connection = new NpgsqlConnection(app.GatewayDbConnectionString);
+            await connection.OpenAsync(Cancellation);
+            await using var command = new NpgsqlCommand(
+                """
+                SELECT requested_model, status_code, streamed, prompt_tokens, completion_tokens, cost_usd
+                FROM accounting.ledger WHERE token_id = $1
+                """, connection);
+            command.Parameters.AddWithValue(tokenId);
+            await using var reader = await command.ExecuteReaderAsync(Cancellation);
+            if (await reader.ReadAsync(Cancellation))
+            {
+                var row = new LedgerRow(reader.GetString(0), reader.GetInt32(1), reader.GetBoolean(2),
+                    reader.GetInt32(3), reader.GetInt32(4), reader.GetDecimal(5));
+                Assert.False(await reader.ReadAsync(Cancellation), "one call must give exactly one ledger row");
+                return row;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"no ledger row for token {tokenId} within 15 s");
+            await Task.Delay(100, Cancellation);
+        }
+    }
+
+    private sealed record LedgerRow(
+        string RequestedModel, int StatusCode, bool Streamed, int PromptTokens, int CompletionTokens, decimal CostUsd);
+}

@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Gateway.Aspire.Hosting.Processes;
+using Gateway.Aspire.Hosting.Servers;
+using Gateway.Aspire.Testing;
+
+namespace Gateway.Aspire.AppHost.Tests.Orchestration;
+
+/// <summary>The AppHost run as a user runs it: start, serve, stop on a signal, publish.</summary>
+public sealed class AppHostRunTests
+{
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Starts_everything_and_leaves_no_process_behind_after_SIGINT()
+    {
+        var directory = TestDirectories.Create("apphost-run");
+        var port = FreePort.Next();
+        var mockPort = FreePort.Next();
+        var config = Path.Combine(directory, "gateway.yaml");
+        await File.WriteAllTextAsync(config, (await File.ReadAllTextAsync(Path.Combine(RepositoryRoot.Find(), "gateway.yaml"), Cancellation))
+            .Replace("127.0.0.1:9100", $"127.0.0.1:{mockPort}", StringComparison.Ordinal), Cancellation);
+        using var process = AppHostProcess.Start(
+            ["--port", port.ToString(), "--config", config, "--mock-upstream-port", mockPort.ToString(), "--data-root", directory]);
+        var output = CollectOutput(process);
+        try
+        {
+            var started = Stopwatch.StartNew();
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+            while (true)
+            {
+                Assert.False(process.HasExited, $"the AppHost exited early:\n{output}");
+                Assert.True(started.Elapsed < TimeSpan.FromSeconds(90), $"the router did not become healthy:\n{output}");
+                try
+                {
+                    if ((await http.GetAsync($"http://localhost:{port}/health", Cancellation)).IsSuccessStatusCode)
+                    {
+                        break;
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                }
+
+                await Task.Delay(200, Cancellation);
+            }
+
+            // The table lists every resource, the mock upstream included (gateway.yaml points at it).
+            await WaitForAsync(() => output.ToString().Contains("mock-upstream", StringComparison.Ordinal));
+            Assert.Contains("router", output.ToString(), StringComparison.Ordinal);
+            Assert.NotEmpty(AppHostProcess.ProcessesMentioning(directory));
+
+            ChildProcess.Signal(process.Id, PosixSignal.SIGINT);
+            await process.WaitForExitAsync(Cancellation).WaitAsync(TimeSpan.FromSeconds(60), Cancellation);
+
+            Assert.Equal(0, process.ExitCode);
+            Assert.Contains("Stopped.", output.ToString(), StringComparison.Ordinal);
+            Assert.Empty(AppHostProcess.ProcessesMentioning(directory)); // redis, postgres
+            Assert.Empty(AppHostProcess.ProcessesMentioning(config)); // the router has GATEWAY_CONFIG only in its environment
+            Assert.False(await FreePort.IsListeningAsync(port, Cancellation), "the router still listens");
+            Assert.False(await FreePort.IsListeningAsync(mockPort, Cancellation), "the mock upstream still listens");
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+
+            TestDirectories.Delete(directory);
+        }
+    }
+
+    [Fact]
+    public async Task Missing_configuration_file_is_a_one_line_error_not_a_hang()
+    {
+        using var process = AppHostProcess.Start(["--config", "/nonexistent/gateway.yaml", "--data-root", Path.GetTempPath()]);
+        var output = CollectOutput(process);
+
+        await process.WaitForExitAsync(Cancellation).WaitAsync(TimeSpan.FromSeconds(30), Cancellation);
+
+        Assert.Equal(1, process.ExitCode);
+        Assert.Contains("AppHost: The gateway configuration /nonexistent/gateway.yaml does not exist", output.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output.ToString(), StringComparison.Ordinal); // no stack trace
+    }
+
+    [Fact]
+    public async Task Publishes_an_Aspire_manifest_without_starting_anything()
+    {
+        var directory = TestDirectories.Create("manifest");
+        try
+        {
+            var path = Path.Combine(directory, "aspire-manifest.json");
+            using var process = AppHostProcess.Start(["--publisher", "manifest", "--output-path", path]);
+            var output = CollectOutput(process);
+            await process.WaitForExitAsync(Cancellation).WaitAsync(TimeSpan.FromSeconds(30), Cancellation);
+            Assert.True(process.ExitCode == 0, output.ToString());
+
+            using var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(path, Cancellation));
+            var resources = manifest.RootElement.GetProperty("resources");
+            Assert.Equal("redis.v0", resources.GetProperty("redis").GetProperty("type").GetString());
+            Assert.Equal("postgres.server.v0", resources.GetProperty("postgres").GetProperty("type").GetString());
+            Assert.Equal("postgres", resources.GetProperty("gatewaydb").GetProperty("parent").GetString());
+
+            var router = resources.GetProperty("router");
+            Assert.Equal("project.v0", router.GetProperty("type").GetString());
+            Assert.EndsWith("Router.csproj", router.GetProperty("path").GetString(), StringComparison.Ordinal);
+            Assert.True(router.GetProperty("bindings").GetProperty("http").GetProperty("external").GetBoolean());
+            var env = router.GetProperty("env");
+            Assert.Equal("{policy.bindings.grpc.url}", env.GetProperty("services__policy__grpc__0").GetString());
+            // Secrets appear only as parameter references, never as values.
+            Assert.Equal("{gateway-admin-key.value}", env.GetProperty("GATEWAY_ADMIN_KEY").GetString());
+            Assert.True(resources.GetProperty("gateway-admin-key").GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean());
+
+            var policy = resources.GetProperty("policy");
+            Assert.Equal("{redis.connectionString}", policy.GetProperty("env").GetProperty("ConnectionStrings__redis").GetString());
+            Assert.Equal("{gatewaydb.connectionString}", policy.GetProperty("env").GetProperty("ConnectionStrings__gatewaydb").GetString());
+            Assert.Equal("http2", policy.GetProperty("bindings").GetProperty("grpc").GetProperty("transport").GetString());
+            Assert.DoesNotContain("Starting", output.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            TestDirectories.Delete(directory);
+        }
+    }
+
+    private static System.Text.StringBuilder CollectOutput(Process process)
+    {
+        var output = new System.Text.StringBuilder();
+        void Append(object? _, DataReceivedEventArgs e)
+        {
+            if (e.Data is not null)
+            {
+                lock (output)
+                {
+                    output.AppendLine(e.Data);
+                }
+            }
+        }
+
+        process.OutputDataReceived += Append;
+        process.ErrorDataReceived += Append;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return output;
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 100 && !condition(); i++)
+        {
+            await Task.Delay(100, Cancellation);
+        }
+    }
+}

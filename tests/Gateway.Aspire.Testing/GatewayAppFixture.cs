@@ -1,0 +1,103 @@
+using System.Reflection;
+using System.Security.Cryptography;
+using Gateway.Aspire.Hosting;
+using Gateway.Aspire.Hosting.Servers;
+using Gateway.Aspire.Hosting.Testing;
+
+namespace Gateway.Aspire.Testing;
+
+/// <summary>
+/// The whole application — Redis, PostgreSQL, the four services and the mock upstream — started
+/// through AppHost's own Program (as Aspire.Hosting.Testing would), on free ports, with a
+/// throw-away data directory and a gateway.yaml whose mock account points at the mock upstream.
+/// The test project must reference AppHost.
+/// </summary>
+public sealed class GatewayAppFixture : IAsyncLifetime
+{
+    private readonly StringWriter _log = new();
+    private string? _directory;
+    private DistributedApplication? _app;
+
+    /// <summary>The started application.</summary>
+    public DistributedApplication App => _app ?? throw new InvalidOperationException("The application is not started.");
+
+    /// <summary>The router's base URL, e.g. <c>http://localhost:41234/</c>.</summary>
+    public Uri RouterUrl => App.GetEndpoint("router");
+
+    /// <summary>The admin key the router and policy were given.</summary>
+    public string AdminKey { get; } = "gw-admin-test-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>Connection string of the gateway database (for assertions on the ledger).</summary>
+    public string GatewayDbConnectionString => App.GetConnectionString("gatewaydb");
+
+    /// <summary>Everything the AppHost and its children wrote, for diagnosing failures.</summary>
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.ToString();
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask InitializeAsync()
+    {
+        _directory = TestDirectories.Create("app");
+        var mockPort = FreePort.Next();
+        var configPath = Path.Combine(_directory, "gateway.yaml");
+        await File.WriteAllTextAsync(configPath, $"""
+            type: provider-account
+            name: mock
+            provider: openai-compatible
+            base_url: http://127.0.0.1:{mockPort}/v1
+            api_key: ${"{"}MOCK_API_KEY{"}"}
+            models:
+              - name: gpt-4o-mini
+                types: [chat]
+                price: {"{"} input_per_mtok: 0.15, output_per_mtok: 0.60, cached_input_per_mtok: 0.075 {"}"}
+            """);
+
+        string[] args =
+        [
+            "--port", FreePort.Next().ToString(),
+            "--config", configPath,
+            "--mock-upstream-port", mockPort.ToString(),
+            "--data-root", Path.Combine(_directory, "data"),
+        ];
+        var overrides = new Dictionary<string, string?>
+        {
+            ["GATEWAY_ADMIN_KEY"] = AdminKey,
+            // Always our own servers, whatever the machine's environment says.
+            ["ConnectionStrings:redis"] = "",
+            ["ConnectionStrings:gatewaydb"] = "",
+        };
+
+        try
+        {
+            _app = await DistributedApplicationTestingBuilder.StartAsync(
+                Assembly.Load("Gateway.Aspire.AppHost"), args, overrides, TextWriter.Synchronized(_log), CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            throw new InvalidOperationException($"The application did not start: {ex.Message}{Environment.NewLine}Output:{Environment.NewLine}{Log}", ex);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+
+        Npgsql.NpgsqlConnection.ClearAllPools();
+        if (_directory is not null)
+        {
+            TestDirectories.Delete(_directory);
+        }
+    }
+}
