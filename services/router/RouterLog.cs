@@ -41,4 +41,7 @@ internal static partial class RouterLog
 
     [LoggerMessage(33, LogLevel.Error, "Usage record of request {RequestId} arrived after the usage queue closed; it is lost", EventName = "UsageAfterClose")]
     public static partial void UsageAfterClose(ILogger logger, string requestId);
+
+    [LoggerMessage(34, LogLevel.Error, "Accounting rejected the usage record of request {RequestId} as invalid and it will not be retried: {Reason}", EventName = "UsageRejected")]
+    public static partial void UsageRejected(ILogger logger, string requestId, string reason);
 }

@@ -20,21 +20,38 @@ internal sealed class UsageShipper(
     Ledger.LedgerClient ledger,
     IOptions<RouterOptions> options,
     TimeProvider time,
-    ILogger<UsageShipper> logger) : BackgroundService
+    ILogger<UsageShipper> logger) : IHostedService, IDisposable
 {
     private static readonly TimeSpan s_maxBackoff = TimeSpan.FromSeconds(5);
     private readonly CancellationTokenSource _shutdownDeadline = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _loop;
 
     /// <inheritdoc />
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    /// <remarks>
+    /// Not a BackgroundService: it starts ExecuteAsync through Task.Run with the stopping token,
+    /// so a stop that comes before the task is scheduled cancels it unrun and the queue is never
+    /// drained. This loop always runs, and drains on stop.
+    /// </remarks>
+    public Task StartAsync(CancellationToken cancellationToken)
     {
-        queue.Complete();
-        using var registration = cancellationToken.Register(_shutdownDeadline.Cancel);
-        await base.StopAsync(cancellationToken);
+        _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        queue.Complete();
+        _stopping.Cancel();
+        using var registration = cancellationToken.Register(_shutdownDeadline.Cancel);
+        if (_loop is not null)
+        {
+            await _loop;
+        }
+    }
+
+    private async Task RunAsync(CancellationToken stoppingToken)
     {
         var batchSize = options.Value.UsageBatchSize;
         var batch = new RecordUsageRequest();
@@ -105,6 +122,13 @@ internal sealed class UsageShipper(
                 RouterLog.UsageShipped(logger, batch.Records.Count, reply.Written, reply.Duplicates);
                 return;
             }
+            catch (RpcException e) when (e.StatusCode == StatusCode.InvalidArgument)
+            {
+                // Retrying cannot fix an invalid record, and one must not hold back the rest of its
+                // batch forever: resend the records one by one and give up only on the bad ones.
+                await SendEachAsync(batch, e);
+                return;
+            }
             catch (RpcException e) when (!_shutdownDeadline.IsCancellationRequested)
             {
                 RouterLog.UsageShipFailed(logger, batch.Records.Count, e.StatusCode, delay);
@@ -120,10 +144,24 @@ internal sealed class UsageShipper(
         }
     }
 
+    private async Task SendEachAsync(RecordUsageRequest batch, RpcException rejection)
+    {
+        if (batch.Records.Count == 1)
+        {
+            RouterLog.UsageRejected(logger, batch.Records[0].RequestId, rejection.Status.Detail);
+            return;
+        }
+
+        foreach (var record in batch.Records)
+        {
+            await SendAsync(new RecordUsageRequest { Records = { record } });
+        }
+    }
+
     /// <inheritdoc />
-    public override void Dispose()
+    public void Dispose()
     {
         _shutdownDeadline.Dispose();
-        base.Dispose();
+        _stopping.Dispose();
     }
 }

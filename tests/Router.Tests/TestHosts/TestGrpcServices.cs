@@ -70,6 +70,12 @@ public sealed class TestLedgerService : Ledger.LedgerBase
     public override Task<RecordUsageReply> Record(RecordUsageRequest request, ServerCallContext context)
     {
         Interlocked.Increment(ref Batches);
+        // Like the real ledger: one invalid record rejects the whole batch and nothing is written.
+        if (request.Records.FirstOrDefault(r => r.RequestId.Length == 0 || r.PromptTokens < 0) is { } invalid)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"record {request.Records.IndexOf(invalid)}: invalid"));
+        }
+
         var written = request.Records.Count(r => _records.TryAdd(r.RequestId, r));
         return Task.FromResult(new RecordUsageReply { Written = written, Duplicates = request.Records.Count - written });
     }

@@ -54,6 +54,27 @@ public sealed class UsageShipperTests(RouterAppFixture app)
         Assert.Equal(3, proxy.Calls);
     }
 
+    [Fact]
+    public async Task An_invalid_record_is_dropped_alone_and_the_rest_of_its_batch_is_written()
+    {
+        var options = Options.Create(new RouterOptions { UsageBatchSize = 500 });
+        var queue = new UsageQueue(options, NullLogger<UsageQueue>.Instance);
+        using var channel = GrpcChannel.ForAddress(app.GrpcUrl);
+        using var shipper = new UsageShipper(queue, new Ledger.LedgerClient(channel), options, TimeProvider.System, NullLogger<UsageShipper>.Instance);
+        var prefix = "invalid-" + Guid.NewGuid().ToString("N") + "-";
+
+        for (var i = 0; i < 10; i++)
+        {
+            await queue.EnqueueAsync(i == 4 ? new UsageRecord { RequestId = prefix + i, PromptTokens = -1 } : Record(prefix + i));
+        }
+
+        await shipper.StartAsync(TestContext.Current.CancellationToken);
+        await shipper.StopAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token);
+
+        Assert.All(Enumerable.Range(0, 10).Where(i => i != 4), i => Assert.True(app.Ledger.TryGet(prefix + i, out _), $"record {i} missing"));
+        Assert.False(app.Ledger.TryGet(prefix + 4, out _));
+    }
+
     /// <summary>Fails the first calls with a connection error, then passes through.</summary>
     private sealed class FlakyLedgerInvoker(int failures) : DelegatingHandler(new SocketsHttpHandler())
     {
