@@ -1,11 +1,7 @@
 using Gateway.Aspire.Guardrails.Checks;
 using Gateway.Aspire.Guardrails.Extensions;
-using Gateway.Aspire.Hosting.Servers;
-using Grpc.Net.Client;
+using Gateway.Aspire.Testing;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace Gateway.Aspire.Guardrails.Tests;
 
@@ -15,53 +11,24 @@ namespace Gateway.Aspire.Guardrails.Tests;
 /// </summary>
 internal sealed class GuardrailsTestHost : IAsyncDisposable
 {
-    private readonly WebApplication _app;
-    private readonly GrpcChannel _channel;
+    private readonly GrpcServiceTestHost _host;
 
-    private GuardrailsTestHost(WebApplication app, GrpcChannel channel, string httpUrl)
+    private GuardrailsTestHost(GrpcServiceTestHost host)
     {
-        _app = app;
-        _channel = channel;
-        HttpUrl = httpUrl;
-        Guardrails = new Grpc.Guardrails.GuardrailsClient(channel);
+        _host = host;
+        Guardrails = new Grpc.Guardrails.GuardrailsClient(host.Channel);
     }
 
-    public string HttpUrl { get; }
+    public string HttpUrl => _host.HttpUrl;
 
     public Grpc.Guardrails.GuardrailsClient Guardrails { get; }
 
-    public static async Task<GuardrailsTestHost> StartAsync()
-    {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
-        {
-            EnvironmentName = "Development",
-            ApplicationName = typeof(GuardrailsService).Assembly.GetName().Name,
-        });
-        var httpUrl = $"http://127.0.0.1:{FreePort.Next()}";
-        var grpcUrl = $"http://127.0.0.1:{FreePort.Next()}";
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Kestrel:Endpoints:http:Url"] = httpUrl,
-            ["Kestrel:Endpoints:grpc:Url"] = grpcUrl,
-            ["Kestrel:Endpoints:grpc:Protocols"] = "Http2",
-        });
-        builder.Logging.ClearProviders();
+    public static async Task<GuardrailsTestHost> StartAsync() =>
+        new(await GrpcServiceTestHost.StartAsync(
+            typeof(GuardrailsService).Assembly,
+            new Dictionary<string, string?>(),
+            builder => builder.AddApplicationServices(),
+            app => app.MapGrpcService<GuardrailsService>()));
 
-        builder.AddServiceDefaults();
-        builder.AddApplicationServices();
-
-        var app = builder.Build();
-        app.MapDefaultEndpoints();
-        app.MapGrpcService<GuardrailsService>();
-        await app.StartAsync(TestContext.Current.CancellationToken);
-
-        return new GuardrailsTestHost(app, GrpcChannel.ForAddress(grpcUrl), httpUrl);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _channel.Dispose();
-        await _app.StopAsync(CancellationToken.None);
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
 }

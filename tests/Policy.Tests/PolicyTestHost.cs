@@ -1,14 +1,10 @@
-using Gateway.Aspire.Hosting.Servers;
 using Gateway.Aspire.Policy.Admission;
 using Gateway.Aspire.Policy.Extensions;
 using Gateway.Aspire.Policy.Grpc;
 using Gateway.Aspire.Policy.Tokens;
-using Grpc.Net.Client;
+using Gateway.Aspire.Testing;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace Gateway.Aspire.Policy.Tests;
 
@@ -20,62 +16,48 @@ internal sealed class PolicyTestHost : IAsyncDisposable
 {
     public const string AdminKey = "test-admin-key-0123456789";
 
-    private readonly WebApplication _app;
-    private readonly GrpcChannel _channel;
+    private readonly GrpcServiceTestHost _host;
 
-    private PolicyTestHost(WebApplication app, GrpcChannel channel, string httpUrl)
+    private PolicyTestHost(GrpcServiceTestHost host)
     {
-        _app = app;
-        _channel = channel;
-        HttpUrl = httpUrl;
-        Admission = new Grpc.Admission.AdmissionClient(channel);
-        Tokens = new Grpc.Tokens.TokensClient(channel);
+        _host = host;
+        Admission = new Grpc.Admission.AdmissionClient(host.Channel);
+        Tokens = new Grpc.Tokens.TokensClient(host.Channel);
     }
 
-    public string HttpUrl { get; }
+    public string HttpUrl => _host.HttpUrl;
 
     public Grpc.Admission.AdmissionClient Admission { get; }
 
     public Grpc.Tokens.TokensClient Tokens { get; }
 
-    public IServiceProvider Services => _app.Services;
+    public IServiceProvider Services => _host.Services;
 
     public static async Task<PolicyTestHost> StartAsync(string redis, string gatewaydb, string? adminKey = AdminKey, TimeProvider? time = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
-        {
-            EnvironmentName = "Development",
-            ApplicationName = typeof(AdmissionService).Assembly.GetName().Name,
-        });
-        var httpUrl = $"http://127.0.0.1:{FreePort.Next()}";
-        var grpcUrl = $"http://127.0.0.1:{FreePort.Next()}";
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:redis"] = redis,
-            ["ConnectionStrings:gatewaydb"] = gatewaydb,
-            [AdminKeyOptions.ConfigurationKey] = adminKey,
-            ["Kestrel:Endpoints:http:Url"] = httpUrl,
-            ["Kestrel:Endpoints:grpc:Url"] = grpcUrl,
-            ["Kestrel:Endpoints:grpc:Protocols"] = "Http2",
-        });
-        builder.Logging.ClearProviders();
-
-        builder.AddServiceDefaults();
-        builder.AddApplicationServices();
-        if (time is not null)
-        {
-            builder.Services.AddSingleton(time);
-        }
-
-        var app = builder.Build();
-        app.MapDefaultEndpoints();
-        app.MapGrpcService<AdmissionService>();
-        app.MapGrpcService<TokensService>();
-        await app.StartAsync(TestContext.Current.CancellationToken);
-
-        return new PolicyTestHost(app, GrpcChannel.ForAddress(grpcUrl), httpUrl);
+        var host = await GrpcServiceTestHost.StartAsync(
+            typeof(AdmissionService).Assembly,
+            new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:redis"] = redis,
+                ["ConnectionStrings:gatewaydb"] = gatewaydb,
+                [AdminKeyOptions.ConfigurationKey] = adminKey,
+            },
+            builder =>
+            {
+                builder.AddApplicationServices();
+                if (time is not null)
+                {
+                    builder.Services.AddSingleton(time);
+                }
+            },
+            app =>
+            {
+                app.MapGrpcService<AdmissionService>();
+                app.MapGrpcService<TokensService>();
+            });
+        return new PolicyTestHost(host);
     }
-
     /// <summary>Creates a token with the admin key.</summary>
     public async Task<CreateTokenReply> CreateTokenAsync(string name, IEnumerable<string>? models = null, DateTimeOffset? expiresAt = null)
     {
@@ -95,10 +77,5 @@ internal sealed class PolicyTestHost : IAsyncDisposable
         await Admission.AdmitAsync(new AdmitRequest { Token = token, Model = model, RequestId = "req-test" },
             cancellationToken: TestContext.Current.CancellationToken);
 
-    public async ValueTask DisposeAsync()
-    {
-        _channel.Dispose();
-        await _app.StopAsync(CancellationToken.None);
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
 }
