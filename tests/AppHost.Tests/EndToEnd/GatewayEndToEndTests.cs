@@ -101,6 +101,23 @@ public sealed class GatewayEndToEndTests(GatewayAppFixture app) : IClassFixture<
         Assert.Contains(list.Value, m => m.Id == Model);
     }
 
+    [Theory]
+    [InlineData("router")]
+    [InlineData("policy")]
+    [InlineData("accounting")]
+    [InlineData("guardrails")]
+    public async Task Every_service_answers_health_alive_and_Prometheus_metrics(string service)
+    {
+        using var http = new HttpClient { BaseAddress = app.App.GetEndpoint(service) };
+
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health", Cancellation)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/alive", Cancellation)).StatusCode);
+        var metrics = await http.GetStringAsync("/metrics", Cancellation);
+        Assert.Contains("# TYPE", metrics, StringComparison.Ordinal);
+        // ASP.NET Core's own request metric, counting the probes just made.
+        Assert.Contains("http_server_request_duration_seconds", metrics, StringComparison.Ordinal);
+    }
+
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
     private OpenAIClientOptions Options => new() { Endpoint = new Uri(app.RouterUrl, "/v1") };
