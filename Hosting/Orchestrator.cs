@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Gateway.Aspire.Hosting.ApplicationModel;
 using Gateway.Aspire.Hosting.Processes;
 using Gateway.Aspire.Hosting.Servers;
@@ -15,11 +16,11 @@ internal sealed class Orchestrator(IReadOnlyList<Resource> resources, IConfigura
     private static readonly HttpClient Probe = new() { Timeout = TimeSpan.FromSeconds(2) };
 
     private readonly Dictionary<Resource, Task> _ready = [];
-    private readonly Dictionary<Resource, string> _connectionStrings = [];
-    private readonly Dictionary<Resource, string> _descriptions = [];
-    private readonly Dictionary<PostgresServerResource, PostgresServer> _postgres = [];
+    // Written by resources starting in parallel.
+    private readonly ConcurrentDictionary<Resource, string> _connectionStrings = new();
+    private readonly ConcurrentDictionary<Resource, string> _descriptions = new();
+    private readonly ConcurrentDictionary<PostgresServerResource, PostgresServer> _postgres = new();
     private readonly List<(string Name, Func<Task> Stop, int Pid)> _running = [];
-    private readonly TaskCompletionSource _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _lock = new();
     private bool _stopping;
 
@@ -41,18 +42,8 @@ internal sealed class Orchestrator(IReadOnlyList<Resource> resources, IConfigura
             endpoint.AllocatedPort = endpoint.Port ?? FreePort.Next();
         }
 
-        var all = resources.Where(r => r is not ParameterResource).Select(r => GetReady(r, cancellationToken)).ToList();
-        try
-        {
-            await Task.WhenAll(all);
-        }
-        catch
-        {
-            // Surface the first failure; what did start is stopped by the caller's StopAsync.
-            var failure = all.First(t => t.IsFaulted || t.IsCanceled);
-            await failure;
-            throw;
-        }
+        // A failure surfaces here; what did start is stopped by the caller's StopAsync.
+        await Task.WhenAll(resources.Where(r => r is not ParameterResource).Select(r => GetReady(r, cancellationToken)).ToList());
 
         PrintTable();
     }
