@@ -24,6 +24,9 @@ public sealed record RedisServerOptions
     /// </summary>
     public string? ToolManifestDirectory { get; init; }
 
+    /// <summary>Whether to look for <c>redis-server</c> on PATH before Garnet. Default: true (tests turn it off to exercise Garnet).</summary>
+    public bool UseRedisServerFromPath { get; init; } = true;
+
     /// <summary>How long to wait for the server to answer PING. Default: 60 s (Garnet's first restore takes a while).</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
 }
@@ -88,7 +91,7 @@ public sealed class RedisServer : IAsyncDisposable
 
     private static (string Kind, ChildProcessStartInfo StartInfo) ChooseServer(RedisServerOptions options, int port)
     {
-        var redisServer = ExecutableLocator.FindOnPath("redis-server");
+        var redisServer = options.UseRedisServerFromPath ? ExecutableLocator.FindOnPath("redis-server") : null;
         if (redisServer is not null)
         {
             return ("redis-server", new ChildProcessStartInfo

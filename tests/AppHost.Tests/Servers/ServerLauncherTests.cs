@@ -31,6 +31,33 @@ public sealed class ServerLauncherTests
     }
 
     [Fact]
+    public async Task Garnet_is_the_fallback_without_redis_server_and_runs_Lua()
+    {
+        var directory = TestDirectories.Create("garnet-launcher");
+        try
+        {
+            await using var server = await RedisServer.StartAsync(
+                new RedisServerOptions
+                {
+                    DataDirectory = directory,
+                    Output = TextWriter.Null,
+                    ToolManifestDirectory = RepositoryRoot.Find(),
+                    UseRedisServerFromPath = false,
+                },
+                TestContext.Current.CancellationToken);
+
+            Assert.Equal("garnet-server", server.Kind);
+            await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(server.ConnectionString);
+            var result = await redis.GetDatabase().ScriptEvaluateAsync("return redis.call('INCRBY', KEYS[1], ARGV[1])", ["k"], [41]);
+            Assert.Equal(41, (int)result);
+        }
+        finally
+        {
+            TestDirectories.Delete(directory);
+        }
+    }
+
+    [Fact]
     public async Task Postgres_initialises_creates_database_restarts_with_data_and_stops_cleanly()
     {
         var directory = TestDirectories.Create("pg-launcher");
