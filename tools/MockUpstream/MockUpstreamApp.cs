@@ -12,13 +12,15 @@ namespace Gateway.Aspire.MockUpstream;
 /// Controls: env <c>MOCK_API_KEY</c> (require <c>Authorization: Bearer &lt;key&gt;</c>), env
 /// <c>MOCK_LATENCY_MS</c> (default delay before response headers), request headers
 /// <c>x-mock-latency-ms</c>, <c>x-mock-chunk-delay-ms</c> (between stream chunks) and
-/// <c>x-mock-status</c> (answer that status with an OpenAI-style error).
+/// <c>x-mock-status</c> (answer that status with an OpenAI-style error) and <c>x-mock-output-tokens</c>
+/// (pad or cut the answer to exactly that many words, one token and one stream chunk each).
 /// </remarks>
 public static class MockUpstreamApp
 {
     private static readonly byte[] s_dataPrefix = "data: "u8.ToArray();
     private static readonly byte[] s_eventEnd = "\n\n"u8.ToArray();
     private static readonly byte[] s_done = "data: [DONE]\n\n"u8.ToArray();
+    private static readonly string[] s_filler = ["the", "gateway", "forwards", "each", "token", "as", "it", "arrives,", "and", "records", "usage."];
 
     /// <summary>Builds the mock; it listens on <c>ASPNETCORE_URLS</c> (or <c>--urls</c>).</summary>
     public static WebApplication Create(string[] args)
@@ -91,6 +93,12 @@ public static class MockUpstreamApp
 
         var answer = Answer(request.Messages);
         var words = answer.Split(' ');
+        if (HeaderInt(context.Request, "x-mock-output-tokens") is { } outputTokens and > 0 and <= 100_000)
+        {
+            words = Words(words, outputTokens);
+            answer = string.Join(' ', words);
+        }
+
         var usage = new Usage(PromptTokens(request.Messages), words.Length, PromptTokens(request.Messages) + words.Length);
         var id = "chatcmpl-" + Convert.ToHexStringLower(BitConverter.GetBytes(Stopwatch.GetTimestamp()));
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -146,6 +154,21 @@ public static class MockUpstreamApp
         var last = messages.LastOrDefault(m => m.Role == "user") ?? messages[^1];
         var text = Text(last.Content).ReplaceLineEndings(" ").Trim();
         return "Mock answer to: " + (text.Length > 40 ? text[..40] : text);
+    }
+
+    /// <summary>
+    /// Exactly <paramref name="count"/> words: the answer's own, cut or padded with a fixed filler, so
+    /// benchmarks get a realistic answer length (a word is a token and a stream chunk here).
+    /// </summary>
+    public static string[] Words(string[] answer, int count)
+    {
+        var words = new string[count];
+        for (var i = 0; i < count; i++)
+        {
+            words[i] = i < answer.Length ? answer[i] : s_filler[(i - answer.Length) % s_filler.Length];
+        }
+
+        return words;
     }
 
     /// <summary>Deterministic prompt tokens: about four characters a token, plus four per message.</summary>

@@ -67,4 +67,38 @@ public sealed class MockUpstreamTests(RouterAppFixture app)
         Assert.Equal("gpt-4o-mini", models.GetProperty("data")[0].GetProperty("id").GetString());
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
     }
+
+    [Fact]
+    public async Task Output_tokens_control_sets_the_answer_length_and_the_stream_chunks()
+    {
+        using var client = Client();
+        using var plain = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(Body, Encoding.UTF8, "application/json") };
+        plain.Headers.Add("x-mock-output-tokens", "100");
+        using var answered = await client.SendAsync(plain, Cancellation);
+        var json = JsonDocument.Parse(await answered.Content.ReadAsStringAsync(Cancellation)).RootElement;
+
+        const string StreamBody = """{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Hello there"}]}""";
+        using var streamed = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(StreamBody, Encoding.UTF8, "application/json") };
+        streamed.Headers.Add("x-mock-output-tokens", "3");
+        using var stream = await client.SendAsync(streamed, Cancellation);
+        var events = (await stream.Content.ReadAsStringAsync(Cancellation))
+            .Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
+            .Select(e => e["data: ".Length..])
+            .Where(e => e != "[DONE]")
+            .Select(e => JsonDocument.Parse(e).RootElement)
+            .ToList();
+        var contents = events
+            .Where(e => e.GetProperty("choices").GetArrayLength() > 0)
+            .Select(e => e.GetProperty("choices")[0].GetProperty("delta"))
+            .Where(d => d.TryGetProperty("content", out var c) && c.GetString() is { Length: > 0 })
+            .Select(d => d.GetProperty("content").GetString())
+            .ToList();
+
+        var content = json.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!;
+        Assert.Equal(100, content.Split(' ').Length);
+        Assert.StartsWith("Mock answer to: Hello there ", content, StringComparison.Ordinal);
+        Assert.Equal(100, json.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+        Assert.Equal(["Mock", " answer", " to:"], contents);
+        Assert.Equal(3, events[^1].GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+    }
 }

@@ -1,0 +1,95 @@
+namespace Gateway.Aspire.Bench;
+
+/// <summary>Settings of one benchmark run.</summary>
+internal sealed record BenchOptions
+{
+    public const string Usage = """
+        Gateway.Aspire overhead benchmark (issue 8). Starts the whole application through AppHost's
+        Program and measures client → mock upstream against client → router → mock upstream.
+
+          dotnet run -c Release --project tools/bench -- [--quick] [--profile] [--no-wrk] [--output DIR]
+
+          --quick     one round of 3 s segments (about 2 minutes with start-up) instead of 3 rounds of 8 s
+          --profile   after the rounds, record the gateway at saturation with `perf` (writes profile.txt)
+          --no-wrk    use the built-in .NET load loop for the non-streaming cases too
+          --output    where README.md's results, results.md and overhead.png go (default: docs/perf)
+
+        Needs wrk (Debian/Ubuntu: apt-get install wrk) unless --no-wrk; --profile needs perf (linux-perf).
+        """;
+
+    /// <summary>Short run for a quick check.</summary>
+    public bool Quick { get; init; }
+
+    /// <summary>Record a CPU profile of the gateway at saturation with perf.</summary>
+    public bool Profile { get; init; }
+
+    /// <summary>Use wrk for the non-streaming cases (else the .NET load loop).</summary>
+    public bool UseWrk { get; init; } = true;
+
+    /// <summary>Where results go.</summary>
+    public required string OutputDirectory { get; init; }
+
+    /// <summary>Interleaved rounds: each runs every scenario direct and through the gateway.</summary>
+    public int Rounds => Quick ? 1 : 3;
+
+    /// <summary>Time bound of one segment (one scenario on one path in one round).</summary>
+    public TimeSpan SegmentDuration => TimeSpan.FromSeconds(Quick ? 3 : 8);
+
+    /// <summary>Request bound of one segment.</summary>
+    public int MaxRequestsPerSegment => Quick ? 100_000 : 250_000;
+
+    /// <summary>Warm-up per path before measuring (JIT tiering, connection pools, caches).</summary>
+    public TimeSpan WarmUp => TimeSpan.FromSeconds(Quick ? 3 : 6);
+
+    public static BenchOptions? Parse(string[] args)
+    {
+        var quick = false;
+        var profile = false;
+        var wrk = true;
+        string? output = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--quick":
+                    quick = true;
+                    break;
+                case "--profile":
+                    profile = true;
+                    break;
+                case "--no-wrk":
+                    wrk = false;
+                    break;
+                case "--output" when i + 1 < args.Length:
+                    output = args[++i];
+                    break;
+                default:
+                    return null;
+            }
+        }
+
+        return new BenchOptions
+        {
+            Quick = quick,
+            Profile = profile,
+            UseWrk = wrk,
+            OutputDirectory = Path.GetFullPath(output ?? Path.Combine(RepositoryRoot(), "docs", "perf")),
+        };
+    }
+
+    public static string RepositoryRoot()
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
+            {
+                if (File.Exists(Path.Combine(directory.FullName, "Gateway.Aspire.sln")))
+                {
+                    return directory.FullName;
+                }
+            }
+        }
+
+        throw new InvalidOperationException("Run the benchmark inside the repository (Gateway.Aspire.sln not found).");
+    }
+}

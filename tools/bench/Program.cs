@@ -1,0 +1,11 @@
+using Gateway.Aspire.Bench;
+
+// Composition only: parse the command line, run the benchmark, write docs/perf.
+var options = BenchOptions.Parse(args);
+if (options is null)
+{
+    Console.WriteLine(BenchOptions.Usage);
+    return 2;
+}
+
+return await BenchRunner.RunAsync(options);
