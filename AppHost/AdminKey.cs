@@ -10,7 +10,7 @@ internal static class AdminKey
     /// <c>GATEWAY_ADMIN_KEY</c> when set; otherwise a new random key for this run, printed once so
     /// the developer can create tokens. It is never written to disk.
     /// </summary>
-    public static string FromConfigurationOrNew(IConfiguration configuration)
+    public static string FromConfigurationOrNew(IConfiguration configuration, TextWriter output)
     {
         if (configuration["GATEWAY_ADMIN_KEY"] is { Length: > 0 } configured)
         {
@@ -18,10 +18,10 @@ internal static class AdminKey
         }
 
         var key = "gw-admin-" + Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
-        Console.WriteLine();
-        Console.WriteLine($"  Admin key for this run: {key}");
-        Console.WriteLine("  (generated because GATEWAY_ADMIN_KEY is not set; use it as the bearer key of /admin/v1/*)");
-        Console.WriteLine();
+        output.WriteLine();
+        output.WriteLine($"  Admin key for this run: {key}");
+        output.WriteLine("  (generated because GATEWAY_ADMIN_KEY is not set; use it as the bearer key of /admin/v1/*)");
+        output.WriteLine();
         return key;
     }
 

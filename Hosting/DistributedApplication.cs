@@ -49,18 +49,29 @@ public sealed class DistributedApplication : IAsyncDisposable
             };
         }
 
+        return CreateBuilder(args, hook?.ConfigurationOverrides, hook?.Output ?? Console.Out, forTesting: hook is not null);
+    }
+
+    /// <summary>
+    /// The builder behind <see cref="CreateBuilder(string[])"/>: configuration from the environment,
+    /// then <paramref name="args"/>, then <paramref name="overrides"/> (tests).
+    /// </summary>
+    internal static IDistributedApplicationBuilder CreateBuilder(
+        string[] args, IReadOnlyDictionary<string, string?>? overrides, TextWriter output, bool forTesting)
+    {
         var configuration = new ConfigurationBuilder()
             .AddEnvironmentVariables()
             .AddCommandLine(args)
-            .AddInMemoryCollection(hook?.ConfigurationOverrides ?? new Dictionary<string, string?>())
+            .AddInMemoryCollection(overrides ?? new Dictionary<string, string?>())
             .Build();
         var root = configuration["repository-root"] ?? FindRepositoryRoot();
         var options = new DistributedApplicationOptions
         {
             RepositoryRoot = root,
             DataRoot = Path.GetFullPath(configuration["data-root"] ?? Path.Combine(root, ".apphost")),
-            Output = hook?.Output ?? Console.Out,
-            NonDurableData = hook is not null,
+            Output = output,
+            // Test clusters are thrown away: durability would only cost time.
+            NonDurableData = forTesting,
         };
         return new DistributedApplicationBuilder(configuration, options);
     }
@@ -132,8 +143,16 @@ public sealed class DistributedApplication : IAsyncDisposable
     public Task StopAsync() => _orchestrator?.StopAsync() ?? Task.CompletedTask;
 
     /// <summary>The URL of a project's endpoint, e.g. <c>("router", "http")</c>.</summary>
-    public Uri GetEndpoint(string resourceName, string endpointName = "http") =>
-        new(Find<ProjectResource>(resourceName).Endpoints.First(e => e.Name == endpointName).Url);
+    public Uri GetEndpoint(string resourceName, string endpointName = "http")
+    {
+        var project = Find<ProjectResource>(resourceName);
+        var endpoint = project.Endpoints.FirstOrDefault(e => e.Name == endpointName)
+            ?? throw new InvalidOperationException(
+                $"'{resourceName}' has no '{endpointName}' endpoint (it has: {string.Join(", ", project.Endpoints.Select(e => e.Name))}).");
+        return endpoint.AllocatedPort > 0
+            ? new Uri(endpoint.Url)
+            : throw new InvalidOperationException($"'{resourceName}' is not started, so its '{endpointName}' endpoint has no port yet.");
+    }
 
     /// <summary>The connection string handed to projects for a Redis or database resource.</summary>
     public string GetConnectionString(string resourceName) =>
@@ -142,6 +161,13 @@ public sealed class DistributedApplication : IAsyncDisposable
 
     /// <summary>Process ids of every child process started (servers and projects), for shutdown checks.</summary>
     public IReadOnlyList<int> ChildProcessIds => _orchestrator?.ChildProcessIds ?? [];
+
+    /// <summary>Every state change of every resource so far, in order of occurrence.</summary>
+    public IReadOnlyList<ResourceEvent> ResourceEvents => _orchestrator?.Events ?? [];
+
+    /// <summary>The process of a running resource, or null (external, not started, no process).</summary>
+    public int? GetProcessId(string resourceName) =>
+        ResourceEvents.LastOrDefault(e => e.Resource == Find<Resource>(resourceName).Name && e.State == ResourceState.Running)?.ProcessId;
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync() => await StopAsync();

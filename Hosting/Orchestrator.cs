@@ -1,4 +1,7 @@
 using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.ExceptionServices;
 using Gateway.Aspire.Hosting.ApplicationModel;
 using Gateway.Aspire.Hosting.Processes;
 using Gateway.Aspire.Hosting.Servers;
@@ -21,7 +24,9 @@ internal sealed class Orchestrator(IReadOnlyList<Resource> resources, IConfigura
     private readonly ConcurrentDictionary<Resource, string> _descriptions = new();
     private readonly ConcurrentDictionary<PostgresServerResource, PostgresServer> _postgres = new();
     private readonly List<(string Name, Func<Task> Stop, int Pid)> _running = [];
+    private readonly List<ResourceEvent> _events = [];
     private readonly Lock _lock = new();
+    private readonly ProjectPidFiles _pidFiles = new(options.DataRoot, options.Output);
     private bool _stopping;
 
     public IReadOnlyList<int> ChildProcessIds
@@ -35,15 +40,64 @@ internal sealed class Orchestrator(IReadOnlyList<Resource> resources, IConfigura
         }
     }
 
+    public IReadOnlyList<ResourceEvent> Events
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _events];
+            }
+        }
+    }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        foreach (var endpoint in resources.OfType<ProjectResource>().SelectMany(p => p.Endpoints))
+        await _pidFiles.StopOrphansAsync(resources.OfType<ProjectResource>());
+        foreach (var project in resources.OfType<ProjectResource>())
         {
-            endpoint.AllocatedPort = endpoint.Port ?? FreePort.Next();
+            foreach (var endpoint in project.Endpoints)
+            {
+                if (endpoint.Port is { } port)
+                {
+                    EnsurePortIsFree(project, endpoint, port);
+                }
+
+                endpoint.AllocatedPort = endpoint.Port ?? FreePort.Next();
+            }
         }
 
-        // A failure surfaces here; what did start is stopped by the caller's StopAsync.
-        await Task.WhenAll(resources.Where(r => r is not ParameterResource).Select(r => GetReady(r, cancellationToken)).ToList());
+        // Fail fast: the first resource that cannot start cancels the others, instead of leaving
+        // the user waiting for unrelated services to finish their health checks. What did start is
+        // stopped by the caller's StopAsync.
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Exception? firstFailure = null;
+        async Task StartGuarded(Resource resource)
+        {
+            try
+            {
+                await GetReady(resource, failed.Token);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OperationCanceledException)
+            {
+                lock (_lock)
+                {
+                    firstFailure ??= ex;
+                }
+
+                await failed.CancelAsync();
+                throw;
+            }
+        }
+
+        try
+        {
+            await Task.WhenAll(resources.Where(r => r is not ParameterResource).Select(StartGuarded).ToList());
+        }
+        catch when (firstFailure is not null)
+        {
+            ExceptionDispatchInfo.Throw(firstFailure);
+        }
 
         PrintTable();
     }
@@ -73,6 +127,8 @@ internal sealed class Orchestrator(IReadOnlyList<Resource> resources, IConfigura
             {
                 options.Output.WriteLine($"AppHost: stopping {running[i].Name} failed: {ex.Message}");
             }
+
+            Record(running[i].Name, ResourceState.Stopped, running[i].Pid);
         }
     }
 
@@ -105,21 +161,32 @@ internal sealed class Orchestrator(IReadOnlyList<Resource> resources, IConfigura
             .Select(d => GetReady(d, cancellationToken));
         await Task.WhenAll(dependencies);
 
-        switch (resource)
+        Record(resource.Name, ResourceState.Starting);
+        try
         {
-            case RedisResource redis:
-                await StartRedisAsync(redis, cancellationToken);
-                break;
-            case PostgresServerResource server:
-                await StartPostgresAsync(server, cancellationToken);
-                break;
-            case PostgresDatabaseResource database:
-                await CreateDatabaseAsync(database, cancellationToken);
-                break;
-            case ProjectResource project:
-                await StartProjectAsync(project, cancellationToken);
-                break;
+            switch (resource)
+            {
+                case RedisResource redis:
+                    await StartRedisAsync(redis, cancellationToken);
+                    break;
+                case PostgresServerResource server:
+                    await StartPostgresAsync(server, cancellationToken);
+                    break;
+                case PostgresDatabaseResource database:
+                    await CreateDatabaseAsync(database, cancellationToken);
+                    break;
+                case ProjectResource project:
+                    await StartProjectAsync(project, cancellationToken);
+                    break;
+            }
         }
+        catch
+        {
+            Record(resource.Name, ResourceState.FailedToStart);
+            throw;
+        }
+
+        Record(resource.Name, ResourceState.Running, ProcessIdOf(resource.Name));
     }
 
     private async Task StartRedisAsync(RedisResource redis, CancellationToken cancellationToken)
@@ -199,13 +266,19 @@ internal sealed class Orchestrator(IReadOnlyList<Resource> resources, IConfigura
             WorkingDirectory = Path.GetDirectoryName(target),
             Output = options.Output,
         });
-        Track(project.Name, () => process.StopAsync(TimeSpan.FromSeconds(20)), process.Id);
+        _pidFiles.Write(project, process.Id);
+        Track(project.Name, async () =>
+        {
+            await process.StopAsync(TimeSpan.FromSeconds(20));
+            _pidFiles.Delete(project);
+        }, process.Id);
         _ = process.Exited.ContinueWith(
             exited =>
             {
                 lock (_lock)
                 {
-                    if (!_stopping)
+                    // Before it is running, the start itself reports the exit (with the child's output).
+                    if (!_stopping && _events.Any(e => e.Resource == project.Name && e.State == ResourceState.Running))
                     {
                         options.Output.WriteLine($"AppHost: {project.Name} exited unexpectedly with code {exited.Result}.");
                     }
@@ -287,7 +360,7 @@ internal sealed class Orchestrator(IReadOnlyList<Resource> resources, IConfigura
             {
                 throw new InvalidOperationException(
                     $"{project.Name} exited with code {await process.Exited} before becoming healthy. Its last output:{Environment.NewLine}" +
-                    string.Join(Environment.NewLine, process.Tail.TakeLast(15)));
+                    LastOutput(process));
             }
 
             try
@@ -311,12 +384,58 @@ internal sealed class Orchestrator(IReadOnlyList<Resource> resources, IConfigura
             {
                 throw new TimeoutException(
                     $"{project.Name} did not report healthy at {health} within {HealthTimeout.TotalSeconds:0} s. Its last output:{Environment.NewLine}" +
-                    string.Join(Environment.NewLine, process.Tail.TakeLast(15)));
+                    LastOutput(process));
             }
 
             await Task.Delay(100, cancellationToken);
         }
     }
+
+    /// <summary>
+    /// A fixed port that is taken (often by a service of an AppHost that was killed) would otherwise
+    /// surface as a bind failure after Redis and PostgreSQL have started; say so before starting anything.
+    /// </summary>
+    private static void EnsurePortIsFree(ProjectResource project, EndpointAnnotation endpoint, int port)
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        // As Kestrel does on Linux: connections of a previous run in TIME_WAIT do not block the port; a listener does.
+        probe.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        try
+        {
+            probe.Bind(new IPEndPoint(IPAddress.Loopback, port));
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode is SocketError.AddressAlreadyInUse or SocketError.AccessDenied)
+        {
+            throw new InvalidOperationException(
+                $"{project.Name}: port {port} ({endpoint.Name} endpoint) is already in use. Stop the process that listens " +
+                $"there (`ss -ltnp 'sport = :{port}'` shows it) or give {project.Name} another port.");
+        }
+    }
+
+    private void Record(string name, ResourceState state, int? pid = null)
+    {
+        lock (_lock)
+        {
+            _events.Add(new ResourceEvent(name, state, pid));
+        }
+    }
+
+    private int? ProcessIdOf(string name)
+    {
+        lock (_lock)
+        {
+            return _running.Where(r => r.Name == name && r.Pid > 0).Select(r => (int?)r.Pid).LastOrDefault();
+        }
+    }
+
+    /// <summary>
+    /// The child's last lines for an error message, stack frames left out: the exception's own lines
+    /// ("Failed to bind to address ...") say what is wrong, and a trace would push them out of view.
+    /// </summary>
+    private static string LastOutput(ChildProcess process) =>
+        string.Join(Environment.NewLine, process.Tail
+            .Where(line => !line.TrimStart().StartsWith("at ", StringComparison.Ordinal) && !line.Contains("--- End of", StringComparison.Ordinal))
+            .TakeLast(15));
 
     private void Track(string name, Func<Task> stop, int pid)
     {

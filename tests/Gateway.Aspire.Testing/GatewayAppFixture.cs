@@ -1,5 +1,9 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Reflection;
 using System.Security.Cryptography;
+using System.Text.Json;
 using Gateway.Aspire.Hosting;
 using Gateway.Aspire.Hosting.Servers;
 using Gateway.Aspire.Hosting.Testing;
@@ -10,9 +14,10 @@ namespace Gateway.Aspire.Testing;
 /// The whole application — Redis, PostgreSQL, the four services and the mock upstream — started
 /// through AppHost's own Program (as Aspire.Hosting.Testing would), on free ports, with a
 /// throw-away data directory and a gateway.yaml whose mock account points at the mock upstream.
-/// The test project must reference AppHost.
+/// The test project must reference AppHost. Derive and override <see cref="AdditionalDocuments"/>
+/// to start the app with more gateway.yaml documents (e.g. rate limits).
 /// </summary>
-public sealed class GatewayAppFixture : IAsyncLifetime
+public class GatewayAppFixture : IAsyncLifetime
 {
     private readonly StringWriter _log = new();
     private string? _directory;
@@ -26,6 +31,12 @@ public sealed class GatewayAppFixture : IAsyncLifetime
 
     /// <summary>The admin key the router and policy were given.</summary>
     public string AdminKey { get; } = "gw-admin-test-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>The fixture's throw-away directory (gateway.yaml and server data); every local server's command line names it.</summary>
+    public string Directory => _directory ?? throw new InvalidOperationException("The application is not started.");
+
+    /// <summary>The gateway.yaml the router was given.</summary>
+    public string ConfigPath => Path.Combine(Directory, "gateway.yaml");
 
     /// <summary>Connection string of the gateway database (for assertions on the ledger).</summary>
     public string GatewayDbConnectionString => App.GetConnectionString("gatewaydb");
@@ -41,6 +52,37 @@ public sealed class GatewayAppFixture : IAsyncLifetime
             }
         }
     }
+
+    /// <summary>Creates a token through the admin API (<c>POST /admin/v1/tokens</c>) and returns its secret.</summary>
+    public async Task<string> CreateTokenAsync(string name, CancellationToken cancellationToken = default) =>
+        (await CreateTokenWithIdAsync(name, models: null, cancellationToken)).Token;
+
+    /// <summary>
+    /// Creates a token through the admin API, optionally restricted to <paramref name="models"/>, and
+    /// returns its id (the ledger's token identity) and secret (shown only this once).
+    /// </summary>
+    public async Task<(string Id, string Token)> CreateTokenWithIdAsync(
+        string name, IReadOnlyList<string>? models = null, CancellationToken cancellationToken = default)
+    {
+        using var http = new HttpClient { BaseAddress = RouterUrl };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/tokens")
+        {
+            Content = models is null ? JsonContent.Create(new { name }) : JsonContent.Create(new { name, models }),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey);
+        using var response = await http.SendAsync(request, cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (response.StatusCode != HttpStatusCode.Created)
+        {
+            throw new InvalidOperationException($"POST /admin/v1/tokens answered {(int)response.StatusCode}: {body}");
+        }
+
+        using var json = JsonDocument.Parse(body);
+        return (json.RootElement.GetProperty("id").GetString()!, json.RootElement.GetProperty("token").GetString()!);
+    }
+
+    /// <summary>YAML documents appended to the generated gateway.yaml (each after a <c>---</c>). Default: none.</summary>
+    protected virtual IEnumerable<string> AdditionalDocuments => [];
 
     /// <inheritdoc />
     public async ValueTask InitializeAsync()
@@ -58,7 +100,7 @@ public sealed class GatewayAppFixture : IAsyncLifetime
               - name: gpt-4o-mini
                 types: [chat]
                 price: {"{"} input_per_mtok: 0.15, output_per_mtok: 0.60, cached_input_per_mtok: 0.075 {"}"}
-            """);
+            """ + string.Concat(AdditionalDocuments.Select(document => "\n---\n" + document)));
 
         string[] args =
         [
@@ -87,7 +129,7 @@ public sealed class GatewayAppFixture : IAsyncLifetime
     }
 
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
+    public virtual async ValueTask DisposeAsync()
     {
         if (_app is not null)
         {

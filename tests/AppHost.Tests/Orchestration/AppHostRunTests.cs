@@ -73,6 +73,62 @@ public sealed class AppHostRunTests
     }
 
     [Fact]
+    public async Task A_restart_after_the_AppHost_was_killed_stops_what_it_left_behind()
+    {
+        var directory = TestDirectories.Create("apphost-killed");
+        var port = FreePort.Next();
+        var config = Path.Combine(directory, "gateway.yaml");
+        await File.WriteAllTextAsync(config, """
+            type: provider-account
+            name: remote
+            provider: openai-compatible
+            base_url: https://api.example.com/v1
+            models:
+              - name: gpt-4o-mini
+            """, Cancellation);
+        string[] args = ["--port", port.ToString(), "--config", config, "--data-root", directory];
+        Process? second = null;
+        try
+        {
+            using (var first = AppHostProcess.Start(args))
+            {
+                var firstOutput = CollectOutput(first);
+                await WaitForAsync(() => firstOutput.ToString().Contains("Press Ctrl-C", StringComparison.Ordinal), TimeSpan.FromSeconds(90));
+                Assert.True(firstOutput.ToString().Contains("Press Ctrl-C", StringComparison.Ordinal), firstOutput.ToString());
+                first.Kill(entireProcessTree: false); // SIGKILL: no chance to stop its children
+                await first.WaitForExitAsync(Cancellation);
+            }
+
+            var orphans = Directory.GetFiles(Path.Combine(directory, "projects"), "*.pid")
+                .Select(f => int.Parse(File.ReadAllText(f).Split(' ')[0])).ToList();
+            Assert.Equal(4, orphans.Count); // policy, accounting, guardrails, router
+            Assert.All(orphans, pid => Assert.True(ProcessEnvironment.IsAlive(pid)));
+
+            second = AppHostProcess.Start(args);
+            var output = CollectOutput(second);
+            await WaitForAsync(() => output.ToString().Contains("Press Ctrl-C", StringComparison.Ordinal), TimeSpan.FromSeconds(90));
+            Assert.True(output.ToString().Contains("Press Ctrl-C", StringComparison.Ordinal), output.ToString());
+            Assert.Contains("left running by an AppHost that did not stop cleanly", output.ToString(), StringComparison.Ordinal);
+            Assert.All(orphans, pid => Assert.False(ProcessEnvironment.IsAlive(pid), $"orphan {pid} still runs"));
+
+            ChildProcess.Signal(second.Id, PosixSignal.SIGINT);
+            await second.WaitForExitAsync(Cancellation).WaitAsync(TimeSpan.FromSeconds(60), Cancellation);
+            Assert.Empty(AppHostProcess.ProcessesMentioning(directory));
+            Assert.Empty(Directory.GetFiles(Path.Combine(directory, "projects")));
+        }
+        finally
+        {
+            if (second is { HasExited: false })
+            {
+                second.Kill(entireProcessTree: true);
+            }
+
+            second?.Dispose();
+            TestDirectories.Delete(directory);
+        }
+    }
+
+    [Fact]
     public async Task Missing_configuration_file_is_a_one_line_error_not_a_hang()
     {
         using var process = AppHostProcess.Start(["--config", "/nonexistent/gateway.yaml", "--data-root", Path.GetTempPath()]);
@@ -146,9 +202,12 @@ public sealed class AppHostRunTests
         return output;
     }
 
-    private static async Task WaitForAsync(Func<bool> condition)
+    private static Task WaitForAsync(Func<bool> condition) => WaitForAsync(condition, TimeSpan.FromSeconds(10));
+
+    private static async Task WaitForAsync(Func<bool> condition, TimeSpan timeout)
     {
-        for (var i = 0; i < 100 && !condition(); i++)
+        var until = DateTime.UtcNow + timeout;
+        while (!condition() && DateTime.UtcNow < until)
         {
             await Task.Delay(100, Cancellation);
         }

@@ -58,6 +58,27 @@ public sealed class ServerLauncherTests
     }
 
     [Fact]
+    public async Task Without_redis_server_or_Garnet_the_error_says_what_to_install_or_set()
+    {
+        var directory = TestDirectories.Create("no-redis");
+        try
+        {
+            var error = await Assert.ThrowsAsync<InvalidOperationException>(() => RedisServer.StartAsync(
+                new RedisServerOptions { DataDirectory = directory, Output = TextWriter.Null, ToolManifestDirectory = null, UseRedisServerFromPath = false },
+                TestContext.Current.CancellationToken));
+
+            Assert.Contains("'redis-server' is not on PATH", error.Message, StringComparison.Ordinal);
+            Assert.Contains("apt-get install -y redis-server", error.Message, StringComparison.Ordinal);
+            Assert.Contains("dotnet tool restore", error.Message, StringComparison.Ordinal);
+            Assert.Contains("ConnectionStrings__redis", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            TestDirectories.Delete(directory);
+        }
+    }
+
+    [Fact]
     public async Task Postgres_initialises_creates_database_restarts_with_data_and_stops_cleanly()
     {
         var directory = TestDirectories.Create("pg-launcher");
