@@ -6,14 +6,16 @@ var builder = DistributedApplication.CreateBuilder(args);
 var redis = builder.AddRedis("redis");
 var gatewaydb = builder.AddPostgres("postgres").AddDatabase("gatewaydb");
 
-var adminKey = builder.AddParameter("gateway-admin-key", () => AdminKey.FromConfigurationOrNew(builder.Configuration), secret: true);
+var adminKey = builder.AddParameter(
+    "gateway-admin-key", () => AdminKey.FromConfigurationOrNew(builder.Configuration, builder.Options.Output), secret: true);
 var gatewayConfig = GatewayConfigurationFile.Locate(builder.Configuration, builder.Options.RepositoryRoot);
 
 var policy = builder.AddProject<Projects.Policy>("policy")
     .WithGrpcEndpoint()
     .WithReference(redis).WithReference(gatewaydb)
     .WaitFor(redis).WaitFor(gatewaydb)
-    .WithEnvironment("GATEWAY_ADMIN_KEY", adminKey);
+    .WithEnvironment("GATEWAY_ADMIN_KEY", adminKey)
+    .WithEnvironment("GATEWAY_CONFIG", gatewayConfig.Path); // policy owns the rate-limit documents
 
 var accounting = builder.AddProject<Projects.Accounting>("accounting")
     .WithGrpcEndpoint()

@@ -26,4 +26,13 @@ internal static partial class PolicyLog
     [LoggerMessage(EventId = 202, EventName = "AdmissionDenied", Level = LogLevel.Debug,
         Message = "Request {RequestId} not admitted: {Decision}")]
     public static partial void AdmissionDenied(ILogger logger, string requestId, string decision);
+
+    [LoggerMessage(EventId = 300, EventName = "RateLimited", Level = LogLevel.Debug,
+        Message = "Request {RequestId} limited by rate-limit rule {RuleId}")]
+    public static partial void RateLimited(ILogger logger, string requestId, string ruleId);
+
+    [LoggerMessage(EventId = 301, EventName = "RateLimitStoreUnavailable", Level = LogLevel.Error,
+        Message = "Redis unavailable for rate limits (request {RequestId}): {Error}")]
+    public static partial void RateLimitStoreUnavailable(ILogger logger, string requestId, string error);
+
 }

@@ -44,4 +44,7 @@ internal static partial class RouterLog
 
     [LoggerMessage(34, LogLevel.Error, "Accounting rejected the usage record of request {RequestId} as invalid and it will not be retried: {Reason}", EventName = "UsageRejected")]
     public static partial void UsageRejected(ILogger logger, string requestId, string reason);
+
+    [LoggerMessage(40, LogLevel.Warning, "Settling the token reservation of request {RequestId} failed ({Status}); it stays at its estimate until its window passes", EventName = "SettleFailed")]
+    public static partial void SettleFailed(ILogger logger, string requestId, Grpc.Core.StatusCode status);
 }

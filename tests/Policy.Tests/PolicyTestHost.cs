@@ -33,7 +33,8 @@ internal sealed class PolicyTestHost : IAsyncDisposable
 
     public IServiceProvider Services => _host.Services;
 
-    public static async Task<PolicyTestHost> StartAsync(string redis, string gatewaydb, string? adminKey = AdminKey, TimeProvider? time = null)
+    public static async Task<PolicyTestHost> StartAsync(
+        string redis, string gatewaydb, string? adminKey = AdminKey, TimeProvider? time = null, string? gatewayConfig = null)
     {
         var host = await GrpcServiceTestHost.StartAsync(
             typeof(AdmissionService).Assembly,
@@ -42,6 +43,7 @@ internal sealed class PolicyTestHost : IAsyncDisposable
                 ["ConnectionStrings:redis"] = redis,
                 ["ConnectionStrings:gatewaydb"] = gatewaydb,
                 [AdminKeyOptions.ConfigurationKey] = adminKey,
+                ["GATEWAY_CONFIG"] = gatewayConfig,
             },
             builder =>
             {
@@ -73,9 +75,15 @@ internal sealed class PolicyTestHost : IAsyncDisposable
 
     public static global::Grpc.Core.Metadata AdminHeaders(string key = AdminKey) => new() { { "authorization", "Bearer " + key } };
 
-    public async Task<AdmitReply> AdmitAsync(string token, string model = "") =>
-        await Admission.AdmitAsync(new AdmitRequest { Token = token, Model = model, RequestId = "req-test" },
-            cancellationToken: TestContext.Current.CancellationToken);
+    public async Task<AdmitReply> AdmitAsync(string token, string model = "", IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var request = new AdmitRequest { Token = token, Model = model, RequestId = "req-test" };
+        foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
+        {
+            request.Metadata[key] = value;
+        }
+        return await Admission.AdmitAsync(request, cancellationToken: TestContext.Current.CancellationToken);
+    }
 
     public ValueTask DisposeAsync() => _host.DisposeAsync();
 }

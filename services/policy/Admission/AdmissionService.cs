@@ -1,6 +1,8 @@
 using Gateway.Aspire.Policy.Grpc;
+using Gateway.Aspire.Policy.RateLimiting;
 using Gateway.Aspire.Policy.Tokens;
 using Grpc.Core;
+using StackExchange.Redis;
 
 namespace Gateway.Aspire.Policy.Admission;
 
@@ -11,9 +13,10 @@ namespace Gateway.Aspire.Policy.Admission;
 /// <remarks>
 /// Steps: (1) cheap format check, so garbage never reaches a cache or database; (2) hash and look
 /// the token up (<see cref="TokenLookup"/>: memory ≤ 1 s, Redis, PostgreSQL); (3) expiry against
-/// the injected clock; (4) model access.
+/// the injected clock; (4) model access; (5) rate limits: the first matching rule, checked and
+/// counted by one atomic Redis script (<see cref="RateLimiter"/>).
 /// </remarks>
-public sealed class AdmissionService(TokenLookup lookup, TimeProvider time, ILogger<AdmissionService> logger)
+public sealed class AdmissionService(TokenLookup lookup, RateLimiter rateLimiter, TimeProvider time, ILogger<AdmissionService> logger)
     : Grpc.Admission.AdmissionBase
 {
     /// <summary>Message for unknown, malformed and revoked keys (OpenAI's wording; never echoes the key).</summary>
@@ -57,9 +60,84 @@ public sealed class AdmissionService(TokenLookup lookup, TimeProvider time, ILog
             reply.Decision = AdmitDecision.ModelNotAllowed;
             reply.Message = $"This API key is not allowed to use the model '{Shorten(request.Model)}'.";
             PolicyLog.AdmissionDenied(logger, request.RequestId, nameof(AdmitDecision.ModelNotAllowed));
+            return reply;
+        }
+
+        // (5) Rate limits: only for calls to a model (GET /v1/models is not counted).
+        if (request.Model.Length > 0 && rateLimiter.Rules.Rules.Count > 0)
+        {
+            await ApplyRateLimitAsync(request, record, reply);
         }
 
         return reply;
+    }
+
+    /// <inheritdoc />
+    public override async Task<SettleReply> Settle(SettleRequest request, ServerCallContext context)
+    {
+        try
+        {
+            return new SettleReply { Settled = await rateLimiter.SettleAsync(request.Reservation, request.ActualTokens) };
+        }
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        {
+            PolicyLog.RateLimitStoreUnavailable(logger, request.RequestId, e.Message);
+            throw new RpcException(new Status(StatusCode.Unavailable, "The rate-limit store is unavailable; retry shortly."));
+        }
+    }
+
+    private async Task ApplyRateLimitAsync(AdmitRequest request, TokenRecord record, AdmitReply reply)
+    {
+        // Tokens are virtual-account tokens for now: rules see them as virtualaccount:<token name>.
+        var call = new RateLimitCall(
+            ["virtualaccount:" + record.Name], record.Name, request.Model, request.Metadata, request.EstimatedPromptTokens, request.MaxTokens);
+        RateLimitOutcome? outcome;
+        try
+        {
+            outcome = await rateLimiter.AdmitAsync(call);
+        }
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        {
+            // Fail closed: a limit that cannot be checked is not silently lifted.
+            PolicyLog.RateLimitStoreUnavailable(logger, request.RequestId, e.Message);
+            throw new RpcException(new Status(StatusCode.Unavailable, "The rate-limit store is unavailable; retry shortly."));
+        }
+
+        if (outcome is null)
+        {
+            return;
+        }
+
+        var rule = outcome.Rule;
+        var kind = rule.Unit.Kind == RateLimitKind.Tokens ? "tokens" : "requests";
+        reply.RateLimitRule = rule.Id;
+        reply.RateLimits.Add(new RateLimitStatus
+        {
+            Kind = kind,
+            Limit = rule.LimitTo,
+            Remaining = outcome.Remaining,
+            ResetMs = (long)outcome.Reset.TotalMilliseconds,
+        });
+        reply.Reservation = outcome.Reservation;
+        if (outcome.Allowed)
+        {
+            return;
+        }
+
+        reply.Decision = AdmitDecision.RateLimited;
+        if (outcome.RetryAfter is { } retryAfter)
+        {
+            reply.RetryAfterMs = (long)Math.Ceiling(retryAfter.TotalMilliseconds);
+            reply.Message = $"Rate limit reached for rule '{rule.Id}': {rule.LimitTo} {rule.Unit.Name}. Retry after {Math.Ceiling(retryAfter.TotalSeconds):0} s.";
+        }
+        else
+        {
+            // Can never fit: waiting does not help, so no retry hint beyond a full window.
+            reply.RetryAfterMs = (long)rule.Unit.Window.TotalMilliseconds;
+            reply.Message = $"This request needs an estimated {outcome.Cost} tokens, more than rule '{rule.Id}' allows ({rule.LimitTo} {rule.Unit.Name}). Lower max_tokens or the prompt.";
+        }
+
+        PolicyLog.RateLimited(logger, request.RequestId, rule.Id);
     }
 
     // The model comes from the client's body: cap what is echoed back.

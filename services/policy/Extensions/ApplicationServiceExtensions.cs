@@ -1,5 +1,6 @@
 using Gateway.Aspire.Policy.Admission;
 using Gateway.Aspire.Policy.Data;
+using Gateway.Aspire.Policy.RateLimiting;
 using Gateway.Aspire.Policy.Tokens;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -10,7 +11,8 @@ public static class ApplicationServiceExtensions
 {
     /// <summary>
     /// Redis (token cache), PostgreSQL (the <c>policy</c> schema, migrated at start), gRPC and the
-    /// token and admission services.
+    /// token and admission services; the rate-limit rules of <c>GATEWAY_CONFIG</c> (when set), loaded
+    /// and validated now so an invalid file fails the start with the file, document and field named.
     /// </summary>
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
@@ -27,6 +29,11 @@ public static class ApplicationServiceExtensions
         builder.Services.AddSingleton<TokenRepository>();
         builder.Services.AddSingleton<TokenCache>();
         builder.Services.AddSingleton<TokenLookup>();
+
+        var configPath = builder.Configuration["GATEWAY_CONFIG"];
+        var rules = string.IsNullOrWhiteSpace(configPath) ? RateLimitRules.None : RateLimitConfigLoader.Load(Path.GetFullPath(configPath));
+        builder.Services.AddSingleton(rules);
+        builder.Services.AddSingleton<RateLimiter>();
         builder.Services.AddHostedService<TokenStoreWarmup>();
         return builder;
     }

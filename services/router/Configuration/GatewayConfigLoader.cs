@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using YamlDotNet.Core;
+using Gateway.Aspire.ServiceDefaults.Configuration;
+using static Gateway.Aspire.ServiceDefaults.Configuration.ManifestYaml;
 using YamlDotNet.RepresentationModel;
 
 namespace Gateway.Aspire.Router.Configuration;
@@ -13,12 +14,16 @@ namespace Gateway.Aspire.Router.Configuration;
 /// </summary>
 /// <remarks>
 /// Walks YamlDotNet's representation model by hand rather than deserialising into classes: that is
-/// what lets every error name the document, the field and its line.
+/// what lets every error name the document, the field and its line. Splitting the file and the
+/// strict accessors are shared with policy (<see cref="ManifestDocuments"/>, <see cref="ManifestYaml"/>).
 /// </remarks>
 public static partial class GatewayConfigLoader
 {
     /// <summary>Provider kinds a later issue will add; named so the error can say "not supported yet".</summary>
     private static readonly string[] s_laterProviders = ["openai", "azure-openai", "anthropic", "gemini"];
+
+    /// <summary>Types other services own and validate from the same file; the router only lets them through.</summary>
+    private static readonly string[] s_otherServicesTypes = ["gateway-rate-limiting-config"];
 
     private static readonly string[] s_modelTypes = ["chat", "completion", "embedding", "moderation", "rerank", "image", "audio"];
 
@@ -77,43 +82,34 @@ public static partial class GatewayConfigLoader
     /// <summary>Parses configuration text; <paramref name="path"/> is only used in messages.</summary>
     public static GatewayConfig Parse(string text, string path, Func<string, string?> environment)
     {
-        var file = System.IO.Path.GetFileName(path);
-        var stream = new YamlStream();
         try
         {
-            stream.Load(new StringReader(text));
+            return ParseDocuments(text, path, environment);
         }
-        catch (YamlException e)
+        catch (ManifestException e) when (e is not GatewayConfigException)
         {
-            throw new GatewayConfigException($"{file}: invalid YAML at line {e.Start.Line}: {e.Message}", e);
+            // The shared reader's errors already name file, document and field; one exception type for callers.
+            throw new GatewayConfigException(e.Message, e);
         }
+    }
 
+    private static GatewayConfig ParseDocuments(string text, string path, Func<string, string?> environment)
+    {
+        var file = System.IO.Path.GetFileName(path);
         var accounts = new List<ProviderAccount>();
-        var number = 0;
-        foreach (var document in stream.Documents)
+        foreach (var document in ManifestDocuments.Parse(text, path))
         {
-            number++;
-            if (document.RootNode is YamlScalarNode { Value: null or "" })
-            {
-                continue; // an empty document, e.g. a trailing '---'
-            }
-
-            var where = $"{file}, document {number}";
-            if (document.RootNode is not YamlMappingNode root)
-            {
-                throw new GatewayConfigException($"{where} (line {document.RootNode.Start.Line}): a document must be a mapping with a 'type'.");
-            }
-
-            var type = Scalar(root, "type", where);
-            switch (type)
+            switch (document.Type)
             {
                 case "provider-account":
-                    accounts.Add(ReadProviderAccount(root, where, environment));
+                    accounts.Add(ReadProviderAccount(document.Root, document.Where, environment));
                     break;
-                case null:
-                    throw new GatewayConfigException($"{where} (line {root.Start.Line}): missing required field 'type'.");
+                case var owned when s_otherServicesTypes.Contains(owned):
+                    // Owned, loaded and strictly validated by another service (policy) from this same file.
+                    break;
                 default:
-                    throw new GatewayConfigException($"{where}: unknown type '{type}'. Supported types: provider-account.");
+                    throw new GatewayConfigException(
+                        $"{document.Where}: unknown type '{document.Type}'. Supported types: provider-account, {string.Join(", ", s_otherServicesTypes)}.");
             }
         }
 
@@ -284,31 +280,6 @@ public static partial class GatewayConfigLoader
         }
     }
 
-    private static void RejectUnknown(YamlMappingNode map, string where, params string[] known)
-    {
-        foreach (var key in map.Children.Keys)
-        {
-            var name = (key as YamlScalarNode)?.Value;
-            if (name is null || !known.Contains(name))
-            {
-                throw new GatewayConfigException($"{where}, line {key.Start.Line}: unknown field '{name}'. Allowed fields: {string.Join(", ", known)}.");
-            }
-        }
-    }
-
-    /// <summary>The value of <paramref name="key"/>; an absent key and an empty or <c>null</c> value are the same.</summary>
-    private static YamlNode? Child(YamlMappingNode map, string key) =>
-        !map.Children.TryGetValue(new YamlScalarNode(key), out var node) || node is YamlScalarNode { Style: ScalarStyle.Plain, Value: null or "" or "~" or "null" }
-            ? null
-            : node;
-
-    private static string? Scalar(YamlMappingNode map, string key, string where) => Child(map, key) switch
-    {
-        null => null,
-        YamlScalarNode scalar => scalar.Value,
-        var other => throw new GatewayConfigException($"{where}, line {other.Start.Line}: '{key}' must be a single value."),
-    };
-
     private static decimal? Decimal(YamlMappingNode map, string key, string where) => Scalar(map, key, where) switch
     {
         null => null,
@@ -340,7 +311,4 @@ public static partial class GatewayConfigLoader
             ? TimeSpan.FromSeconds(value * unit)
             : throw new GatewayConfigException($"{where}: '{key}' must be a positive duration like 30s, 500ms or 2m (got '{text}').");
     }
-
-    private static GatewayConfigException Missing(YamlMappingNode map, string where, string field) =>
-        new($"{where} (line {map.Start.Line}): missing required field '{field}'.");
 }

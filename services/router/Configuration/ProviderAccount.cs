@@ -83,4 +83,5 @@ public sealed record GatewayConfig
 }
 
 /// <summary>The configuration is invalid; the message names the file, document and field.</summary>
-public sealed class GatewayConfigException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class GatewayConfigException(string message, Exception? inner = null)
+    : Gateway.Aspire.ServiceDefaults.Configuration.ManifestException(message, inner);

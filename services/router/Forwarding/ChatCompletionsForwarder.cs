@@ -4,6 +4,7 @@ using Gateway.Aspire.Guardrails.Grpc;
 using Gateway.Aspire.Policy.Grpc;
 using Gateway.Aspire.Router.Configuration;
 using Gateway.Aspire.Router.Errors;
+using Gateway.Aspire.Router.RateLimiting;
 using Gateway.Aspire.Router.Usage;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
@@ -27,18 +28,20 @@ public interface IChatCompletionsForwarder
 /// <remarks>
 /// Steps, marked in the body:
 /// (1) request id: the client's <c>x-request-id</c> if sane, else a new GUID v7; echoed back.
-/// (2) bearer key present, else 401.
-/// (3) body read up to the size limit (413) and parsed once for model/stream/include_usage (400).
-/// (4) policy Admit, one round trip with the model: 401 invalid key, 403 model not allowed; then the
-///     catalog lookup: 404 unknown model. A body that failed (3) is still authenticated first, so a
-///     bad key always gets 401.
+/// (2) bearer key present, else 401; the <c>x-gateway-metadata</c> header parsed (400 after auth).
+/// (3) body read up to the size limit (413) and parsed once for model/stream/include_usage/max_tokens (400).
+/// (4) policy Admit, one round trip with the model, metadata and token estimate: 401 invalid key,
+///     403 model not allowed, 429 rate limited (OpenAI's x-ratelimit-* headers on every answer a
+///     rule applied to); then the catalog lookup: 404 unknown model. A body or metadata that failed
+///     (2)/(3) is still authenticated first, so a bad key always gets 401.
 /// (5) guardrails CheckInput: allow, block (400) or modify (forward the replacement body).
 /// (6) upstream request: model spliced to the provider model, <c>include_usage</c> injected into
 ///     streams so they can be billed, the account's key and headers added.
 /// (7) send; connection failures 502, timeout 504, upstream error statuses mapped (UpstreamErrors).
 /// (8) relay: a JSON body in one write with its usage read; a stream event by event, flushed after
 ///     each read, the injected usage-only chunk dropped; the timeout resets on every read.
-/// (9) after the response completed: the usage record goes to the ledger queue.
+/// (9) after the response completed: the usage record goes to the ledger queue, and a token
+///     reservation is settled to the actual usage (a background gRPC call, off the response path).
 /// </remarks>
 internal sealed class ChatCompletionsForwarder(
     ModelCatalog catalog,
@@ -78,8 +81,11 @@ internal sealed class ChatCompletionsForwarder(
             return;
         }
 
+        var metadataValid = GatewayMetadata.TryParse(request.Headers[GatewayMetadata.HeaderName].ToString(), out var metadata, out var metadataError);
+
         Identity? identity = null;
         CatalogModel? model = null;
+        var reservation = "";
         ChatRequestInfo info = default;
         PooledBuffer? body = null;
         PooledBuffer? upstreamBody = null;
@@ -92,7 +98,20 @@ internal sealed class ChatCompletionsForwarder(
                 : ChatRequestInspector.TryInspect(body.Span, out info, out var parseError) ? null : parseError;
 
             // (4) Admission; a bad body is authenticated first so a bad key always reads 401.
-            var admit = await AdmitAsync(token, bodyError is null ? info.Model : "", requestId, settings, aborted);
+            // Only a valid request counts against rate limits; the prompt estimate is ~4 bytes a token
+            // of the whole body (an overestimate on purpose: it is settled to actual usage).
+            var countable = bodyError is null && metadataValid;
+            var admitRequest = new AdmitRequest { Token = token, Model = countable ? info.Model : "", RequestId = requestId };
+            if (countable)
+            {
+                admitRequest.Metadata.Add(metadata);
+                admitRequest.EstimatedPromptTokens = (body!.Length + 3) / 4;
+                admitRequest.MaxTokens = info.MaxTokens
+                    ?? (catalog.TryResolve(info.Model, out var declared) ? declared.Model.MaxTokens : null)
+                    ?? 0;
+            }
+
+            var admit = await AdmitAsync(admitRequest, settings, aborted);
             if (admit is null)
             {
                 await OpenAiError.WriteAsync(response, 503, OpenAiError.ServiceUnavailable, "policy_unavailable", "The gateway cannot check keys right now; retry shortly.");
@@ -102,6 +121,12 @@ internal sealed class ChatCompletionsForwarder(
             if (admit.Decision == AdmitDecision.InvalidToken)
             {
                 await OpenAiError.WriteAsync(response, 401, OpenAiError.Authentication, "invalid_api_key", NonEmpty(admit.Message, "Incorrect API key provided."));
+                return;
+            }
+
+            if (!metadataValid)
+            {
+                await OpenAiError.WriteAsync(response, 400, OpenAiError.InvalidRequest, "invalid_metadata", metadataError);
                 return;
             }
 
@@ -118,6 +143,15 @@ internal sealed class ChatCompletionsForwarder(
                 return;
             }
 
+            RateLimitHeaders.Write(response, admit);
+            reservation = admit.Reservation;
+            if (admit.Decision == AdmitDecision.RateLimited)
+            {
+                await OpenAiError.WriteAsync(response, 429, OpenAiError.RateLimit, "rate_limit_exceeded",
+                    NonEmpty(admit.Message, $"Rate limit reached for rule '{admit.RateLimitRule}'."));
+                return;
+            }
+
             if (admit.Decision != AdmitDecision.Allowed)
             {
                 await OpenAiError.WriteAsync(response, 503, OpenAiError.ServiceUnavailable, "policy_unavailable", "The gateway could not decide on this request; retry shortly.");
@@ -127,6 +161,7 @@ internal sealed class ChatCompletionsForwarder(
             identity = admit.Identity ?? new Identity();
             if (!catalog.TryResolve(info.Model, out model))
             {
+                Settle(0);
                 await OpenAiError.WriteAsync(response, 404, OpenAiError.InvalidRequest, "model_not_found",
                     $"The model '{info.Model}' does not exist. Models are named '<account>/<model>'; GET /v1/models lists them.", "model");
                 return;
@@ -347,8 +382,21 @@ internal sealed class ChatCompletionsForwarder(
         }
 
         // (9) Usage goes to the queue only after the response is complete: off the response path.
-        ValueTask RecordAsync(int status, string errorType, TokenUsage usage, double ttftMs) =>
-            usageQueue.EnqueueAsync(new UsageRecord
+        ValueTask RecordAsync(int status, string errorType, TokenUsage usage, double ttftMs)
+        {
+            // A success settles to its usage; a call that failed before the provider billed it gives its
+            // reservation back. Unknown usage (client gone, stream without usage) keeps the estimate.
+            var used = (long)usage.PromptTokens + usage.CompletionTokens;
+            if (status is >= 200 and < 300 && used > 0)
+            {
+                Settle(used);
+            }
+            else if (status >= 400 && status != StatusClientClosedRequest)
+            {
+                Settle(0);
+            }
+
+            return usageQueue.EnqueueAsync(new UsageRecord
             {
                 RequestId = requestId,
                 StartedAt = Timestamp.FromDateTimeOffset(startedAt),
@@ -367,14 +415,40 @@ internal sealed class ChatCompletionsForwarder(
                 Streamed = info.Stream,
                 Price = model.Price,
             });
+        }
+
+        void Settle(long actualTokens)
+        {
+            if (reservation.Length > 0)
+            {
+                _ = SettleAsync(reservation, actualTokens, requestId, settings);
+                reservation = "";
+            }
+        }
     }
 
-    private async Task<AdmitReply?> AdmitAsync(string token, string model, string requestId, RouterOptions settings, CancellationToken aborted)
+    /// <summary>Not awaited by the request: a failure only leaves the estimate counted until its window passes.</summary>
+    private async Task SettleAsync(string reservation, long actualTokens, string requestId, RouterOptions settings)
     {
         try
         {
+            await admission.SettleAsync(
+                new SettleRequest { Reservation = reservation, ActualTokens = actualTokens, RequestId = requestId },
+                deadline: DateTime.UtcNow + settings.PolicyTimeout);
+        }
+        catch (RpcException e)
+        {
+            RouterLog.SettleFailed(logger, requestId, e.StatusCode);
+        }
+    }
+
+    private async Task<AdmitReply?> AdmitAsync(AdmitRequest request, RouterOptions settings, CancellationToken aborted)
+    {
+        var requestId = request.RequestId;
+        try
+        {
             return await admission.AdmitAsync(
-                new AdmitRequest { Token = token, Model = model, RequestId = requestId },
+                request,
                 deadline: DateTime.UtcNow + settings.PolicyTimeout,
                 cancellationToken: aborted);
         }

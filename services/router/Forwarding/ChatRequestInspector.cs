@@ -39,6 +39,9 @@ internal readonly record struct ChatRequestInfo
 
     public StreamOptionsShape StreamOptions { get; init; }
 
+    /// <summary><c>max_completion_tokens</c>, else <c>max_tokens</c>; null when absent (rate limits reserve it).</summary>
+    public long? MaxTokens { get; init; }
+
     /// <summary>Offset of the <c>stream_options</c> value (<c>null</c> or <c>{</c>).</summary>
     public int StreamOptionsOffset { get; init; }
 
@@ -68,6 +71,7 @@ internal static class ChatRequestInspector
         int modelOffset = 0, modelLength = 0, streamOptionsOffset = 0, includeUsageOffset = -1, includeUsageLength = 0;
         bool stream = false, streamOptionsEmpty = true;
         bool? includeUsage = null;
+        long? maxTokens = null;
         var streamOptions = StreamOptionsShape.Absent;
 
         try
@@ -104,6 +108,27 @@ internal static class ChatRequestInspector
                         case JsonTokenType.True: stream = true; break;
                         case JsonTokenType.False or JsonTokenType.Null: stream = false; break;
                         default: error = "'stream' must be a boolean."; return false;
+                    }
+                }
+                else if (reader.ValueTextEquals("max_tokens"u8) || reader.ValueTextEquals("max_completion_tokens"u8))
+                {
+                    // The newer name wins when both are sent, as with OpenAI.
+                    var isNewName = reader.ValueTextEquals("max_completion_tokens"u8);
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.Null)
+                    {
+                        continue;
+                    }
+
+                    if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var value) || value < 0)
+                    {
+                        error = "'max_tokens' and 'max_completion_tokens' must be non-negative integers.";
+                        return false;
+                    }
+
+                    if (isNewName || maxTokens is null)
+                    {
+                        maxTokens = value;
                     }
                 }
                 else if (reader.ValueTextEquals("stream_options"u8))
@@ -171,6 +196,7 @@ internal static class ChatRequestInspector
                 Stream = stream,
                 IncludeUsage = includeUsage,
                 StreamOptions = streamOptions,
+                MaxTokens = maxTokens,
                 StreamOptionsOffset = streamOptionsOffset,
                 StreamOptionsEmpty = streamOptionsEmpty,
                 IncludeUsageOffset = includeUsageOffset,

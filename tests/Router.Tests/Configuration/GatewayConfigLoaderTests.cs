@@ -105,6 +105,16 @@ public sealed class GatewayConfigLoaderTests
     }
 
     [Fact]
+    public void Rate_limiting_documents_belong_to_policy_and_are_let_through()
+    {
+        var config = GatewayConfigLoader.Parse(
+            Valid + "\n---\ntype: gateway-rate-limiting-config\nname: limits\nrules: [{ id: r, limit_to: 5, unit: requests_per_minute }]\n",
+            "/etc/gw/gateway.yaml", s_env);
+
+        Assert.NotEmpty(config.ProviderAccounts);
+    }
+
+    [Fact]
     public void Literal_api_key_is_rejected_without_echoing_it()
     {
         var e = Invalid(Valid.Replace("${MOCK_API_KEY}", "sk-live-123456", StringComparison.Ordinal));

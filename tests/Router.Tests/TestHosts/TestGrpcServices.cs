@@ -16,6 +16,18 @@ public sealed class TestPolicy
     public const string RestrictedToken = "gw-restricted";
     public const string AdminKey = "admin-secret";
 
+    /// <summary>Always refused by rule <c>ci-rpm</c> (50 requests per minute, retry in 30 s).</summary>
+    public const string LimitedToken = "gw-limited";
+
+    /// <summary>Admitted under rule <c>ci-tpm</c> (1000 tokens per minute, 400 left), with a reservation to settle.</summary>
+    public const string CountedToken = "gw-counted";
+
+    /// <summary>What Admit last received for <see cref="CountedToken"/>, and the Settle calls, by request id.</summary>
+    public static readonly ConcurrentDictionary<string, AdmitRequest> CountedAdmits = new();
+
+    /// <summary>Settle calls by request id.</summary>
+    public static readonly ConcurrentDictionary<string, SettleRequest> Settles = new();
+
     public sealed class AdmissionService : Admission.AdmissionBase
     {
         public override Task<AdmitReply> Admit(AdmitRequest request, ServerCallContext context)
@@ -29,9 +41,37 @@ public sealed class TestPolicy
                     Identity = new Identity { TokenId = "tok-restricted", TokenName = "restricted" },
                     AllowedModels = { "mock/gpt-4o" },
                 },
+                LimitedToken => new AdmitReply
+                {
+                    Decision = AdmitDecision.RateLimited,
+                    Identity = new Identity { TokenId = "tok-limited", TokenName = "limited" },
+                    Message = "Rate limit reached for rule 'ci-rpm': 50 requests_per_minute. Retry after 30 s.",
+                    RateLimitRule = "ci-rpm",
+                    RateLimits = { new RateLimitStatus { Kind = "requests", Limit = 50, Remaining = 0, ResetMs = 61_000 } },
+                    RetryAfterMs = 29_500,
+                },
+                CountedToken => new AdmitReply
+                {
+                    Decision = AdmitDecision.Allowed,
+                    Identity = new Identity { TokenId = "tok-counted", TokenName = "counted" },
+                    RateLimitRule = "ci-tpm",
+                    RateLimits = { new RateLimitStatus { Kind = "tokens", Limit = 1000, Remaining = 400, ResetMs = 1_500 } },
+                    Reservation = "reservation-" + request.RequestId,
+                },
                 _ => new AdmitReply { Decision = AdmitDecision.InvalidToken, Message = "Incorrect API key provided." },
             };
+            if (request.Token == CountedToken)
+            {
+                CountedAdmits[request.RequestId] = request;
+            }
+
             return Task.FromResult(reply);
+        }
+
+        public override Task<SettleReply> Settle(SettleRequest request, ServerCallContext context)
+        {
+            Settles[request.RequestId] = request;
+            return Task.FromResult(new SettleReply { Settled = true });
         }
     }
 
