@@ -50,6 +50,27 @@ public sealed class ServerLauncherTests
             await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(server.ConnectionString);
             var result = await redis.GetDatabase().ScriptEvaluateAsync("return redis.call('INCRBY', KEYS[1], ARGV[1])", ["k"], [41]);
             Assert.Equal(41, (int)result);
+
+            // Scripts must be atomic (rate limits depend on it): a check-then-increment script run
+            // 200 times at once against a limit of 50 admits exactly 50.
+            const string admit = "local n = tonumber(redis.call('GET', KEYS[1]) or '0') " +
+                "if n < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], n + 1) return 1 end return 0";
+            // Four connections, as several replicas would have: one connection alone is serialised anyway.
+            var connections = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ =>
+                StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(server.ConnectionString)));
+            try
+            {
+                var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i =>
+                    Task.Run(() => connections[i % 4].GetDatabase().ScriptEvaluateAsync(admit, ["limit"], [50]))));
+                Assert.Equal(50, results.Count(r => (int)r == 1));
+            }
+            finally
+            {
+                foreach (var connection in connections)
+                {
+                    await connection.DisposeAsync();
+                }
+            }
         }
         finally
         {
