@@ -189,13 +189,24 @@ internal sealed class Orchestrator(IReadOnlyList<Resource> resources, IConfigura
         Record(resource.Name, ResourceState.Running, ProcessIdOf(resource.Name));
     }
 
+    /// <summary>Uses <c>ConnectionStrings__{name}</c> when it is set, instead of starting a local server.</summary>
+    private bool TryUseConfiguredConnectionString(Resource resource)
+    {
+        if (configuration.GetConnectionString(resource.Name) is not { Length: > 0 } existing)
+        {
+            return false;
+        }
+
+        _connectionStrings[resource] = existing;
+        _descriptions[resource] = $"external (ConnectionStrings__{resource.Name})";
+        options.Output.WriteLine($"AppHost: {resource.Name}: using ConnectionStrings__{resource.Name}");
+        return true;
+    }
+
     private async Task StartRedisAsync(RedisResource redis, CancellationToken cancellationToken)
     {
-        if (configuration.GetConnectionString(redis.Name) is { Length: > 0 } existing)
+        if (TryUseConfiguredConnectionString(redis))
         {
-            _connectionStrings[redis] = existing;
-            _descriptions[redis] = "external (ConnectionStrings__" + redis.Name + ")";
-            options.Output.WriteLine($"AppHost: {redis.Name}: using ConnectionStrings__{redis.Name}");
             return;
         }
 
@@ -233,11 +244,8 @@ internal sealed class Orchestrator(IReadOnlyList<Resource> resources, IConfigura
 
     private async Task CreateDatabaseAsync(PostgresDatabaseResource database, CancellationToken cancellationToken)
     {
-        if (configuration.GetConnectionString(database.Name) is { Length: > 0 } existing)
+        if (TryUseConfiguredConnectionString(database))
         {
-            _connectionStrings[database] = existing;
-            _descriptions[database] = "external (ConnectionStrings__" + database.Name + ")";
-            options.Output.WriteLine($"AppHost: {database.Name}: using ConnectionStrings__{database.Name}");
             return;
         }
 
