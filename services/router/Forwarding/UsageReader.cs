@@ -2,9 +2,6 @@ using System.Text.Json;
 
 namespace Gateway.Aspire.Router.Forwarding;
 
-/// <summary>Token counts of one call, as the upstream reported them.</summary>
-internal readonly record struct TokenUsage(int PromptTokens, int CompletionTokens, int CachedTokens);
-
 /// <summary>
 /// Finds the top-level <c>usage</c> object of a completion or of a stream chunk, and whether its
 /// <c>choices</c> is empty (the usage-only chunk of <c>include_usage</c> streams).
@@ -70,7 +67,7 @@ internal static class UsageReader
 
     private static TokenUsage ReadUsage(ref Utf8JsonReader reader)
     {
-        int prompt = 0, completion = 0, cached = 0;
+        int prompt = 0, completion = 0, cached = 0, reasoning = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("prompt_tokens"u8))
@@ -85,26 +82,11 @@ internal static class UsageReader
             }
             else if (reader.ValueTextEquals("prompt_tokens_details"u8))
             {
-                reader.Read();
-                if (reader.TokenType != JsonTokenType.StartObject)
-                {
-                    reader.Skip();
-                    continue;
-                }
-
-                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-                {
-                    var isCached = reader.ValueTextEquals("cached_tokens"u8);
-                    reader.Read();
-                    if (isCached && reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var value))
-                    {
-                        cached = value;
-                    }
-                    else
-                    {
-                        reader.Skip();
-                    }
-                }
+                cached = ReadDetail(ref reader, "cached_tokens"u8);
+            }
+            else if (reader.ValueTextEquals("completion_tokens_details"u8))
+            {
+                reasoning = ReadDetail(ref reader, "reasoning_tokens"u8);
             }
             else
             {
@@ -113,6 +95,34 @@ internal static class UsageReader
             }
         }
 
-        return new TokenUsage(prompt, completion, cached);
+        return new TokenUsage(prompt, completion, cached) { ReasoningTokens = reasoning };
+    }
+
+    /// <summary>Reads one number out of a <c>*_tokens_details</c> object (the reader is on its property name).</summary>
+    private static int ReadDetail(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)
+    {
+        var result = 0;
+        reader.Read();
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return 0;
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isWanted = reader.ValueTextEquals(name);
+            reader.Read();
+            if (isWanted && reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var value))
+            {
+                result = value;
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+
+        return result;
     }
 }
