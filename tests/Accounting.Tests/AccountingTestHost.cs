@@ -14,13 +14,17 @@ internal sealed class AccountingTestHost : IAsyncDisposable
 {
     private readonly GrpcServiceTestHost _host;
 
-    private AccountingTestHost(GrpcServiceTestHost host)
+    private AccountingTestHost(GrpcServiceTestHost host, string database)
     {
         _host = host;
+        Database = database;
         Ledger = new Grpc.Ledger.LedgerClient(host.Channel);
     }
 
     public Grpc.Ledger.LedgerClient Ledger { get; }
+
+    /// <summary>Connection string of the service's <c>gatewaydb</c>, for assertions.</summary>
+    public string Database { get; }
 
     public static async Task<AccountingTestHost> StartAsync(string gatewaydb, TimeProvider? time = null) =>
         new(await GrpcServiceTestHost.StartAsync(
@@ -34,7 +38,8 @@ internal sealed class AccountingTestHost : IAsyncDisposable
                     builder.Services.AddSingleton(time);
                 }
             },
-            app => app.MapGrpcService<LedgerService>()));
+            app => app.MapGrpcService<LedgerService>()),
+            gatewaydb);
 
     public ValueTask DisposeAsync() => _host.DisposeAsync();
 }

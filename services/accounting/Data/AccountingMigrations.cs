@@ -32,5 +32,15 @@ internal static class AccountingMigrations
                 streamed bool NOT NULL);
             CREATE INDEX ledger_started_at ON accounting.ledger (started_at);
             """),
+        new(2, "ledger cache writes, reasoning, estimated usage", """
+            -- Defaults keep rows written before this migration valid: they had no such counts.
+            ALTER TABLE accounting.ledger
+                -- Part of prompt_tokens written to the provider's prompt cache.
+                ADD COLUMN cache_write_tokens int NOT NULL DEFAULT 0,
+                -- Part of completion_tokens spent on reasoning.
+                ADD COLUMN reasoning_tokens int NOT NULL DEFAULT 0,
+                -- The gateway counted the tokens because the provider reported none.
+                ADD COLUMN usage_estimated boolean NOT NULL DEFAULT false;
+            """),
     ];
 }

@@ -15,6 +15,9 @@ public sealed record LedgerEntry(
     int PromptTokens,
     int CompletionTokens,
     int CachedTokens,
+    int CacheWriteTokens,
+    int ReasoningTokens,
+    bool UsageEstimated,
     decimal CostUsd,
     double LatencyMs,
     double? TtftMs,
@@ -42,8 +45,12 @@ public sealed record LedgerEntry(
             return null;
         }
 
-        var cost = UsageCost.Compute(record.PromptTokens, record.CompletionTokens, record.CachedTokens, prices);
-        if (cost > UsageCost.MaxCost)
+        var tokens = new TokenCounts(record.PromptTokens, record.CompletionTokens, record.CachedTokens)
+        {
+            CacheWriteTokens = record.CacheWriteTokens,
+            ReasoningTokens = record.ReasoningTokens,
+        };
+        if (!UsageCost.TryCompute(tokens, prices, out var cost))
         {
             error = "cost exceeds what the ledger can hold; check the prices";
             return null;
@@ -60,6 +67,9 @@ public sealed record LedgerEntry(
             record.PromptTokens,
             record.CompletionTokens,
             record.CachedTokens,
+            record.CacheWriteTokens,
+            record.ReasoningTokens,
+            record.UsageEstimated,
             cost,
             record.LatencyMs,
             // Zero means "not measured" (proto3 has no null): non-streamed calls have no first token.
@@ -95,14 +105,9 @@ public sealed record LedgerEntry(
             return "started_at is not a valid timestamp";
         }
 
-        if (record.PromptTokens < 0 || record.CompletionTokens < 0 || record.CachedTokens < 0)
+        if (CheckTokens(record) is { } tokenError)
         {
-            return "token counts must not be negative";
-        }
-
-        if (record.CachedTokens > record.PromptTokens)
-        {
-            return "cached_tokens must not exceed prompt_tokens (cached tokens are part of the prompt)";
+            return tokenError;
         }
 
         if (!double.IsFinite(record.LatencyMs) || record.LatencyMs < 0)
@@ -123,6 +128,40 @@ public sealed record LedgerEntry(
         return null;
     }
 
+    private static string? CheckTokens(UsageRecord record)
+    {
+        ReadOnlySpan<(string Field, int Count)> counts =
+        [
+            ("prompt_tokens", record.PromptTokens),
+            ("completion_tokens", record.CompletionTokens),
+            ("cached_tokens", record.CachedTokens),
+            ("cache_write_tokens", record.CacheWriteTokens),
+            ("reasoning_tokens", record.ReasoningTokens),
+        ];
+        foreach (var (field, count) in counts)
+        {
+            if (count < 0)
+            {
+                return $"{field} must not be negative; got {count}";
+            }
+        }
+
+        // long: two counts near int.MaxValue must not wrap around and pass.
+        if ((long)record.CachedTokens + record.CacheWriteTokens > record.PromptTokens)
+        {
+            return $"cached_tokens + cache_write_tokens ({record.CachedTokens} + {record.CacheWriteTokens}) must not exceed "
+                + $"prompt_tokens ({record.PromptTokens}): cache reads and writes are part of the prompt";
+        }
+
+        if (record.ReasoningTokens > record.CompletionTokens)
+        {
+            return $"reasoning_tokens ({record.ReasoningTokens}) must not exceed completion_tokens ({record.CompletionTokens}): "
+                + "reasoning is part of the completion";
+        }
+
+        return null;
+    }
+
     private static bool TryParsePrices(Price? price, out TokenPrices prices, out string? error)
     {
         prices = default;
@@ -135,37 +174,47 @@ public sealed record LedgerEntry(
 
         if (!TryParsePrice(price.InputPerMtok, "price.input_per_mtok", out var input, out error)
             || !TryParsePrice(price.OutputPerMtok, "price.output_per_mtok", out var output, out error)
-            || !TryParsePrice(price.CachedInputPerMtok, "price.cached_input_per_mtok", out var cached, out error))
+            || !TryParsePrice(price.CachedInputPerMtok, "price.cached_input_per_mtok", out var cached, out error)
+            || !TryParsePrice(price.CacheWritePerMtok, "price.cache_write_per_mtok", out var cacheWrite, out error)
+            || !TryParsePrice(price.ReasoningPerMtok, "price.reasoning_per_mtok", out var reasoning, out error))
         {
             return false;
         }
 
-        prices = new TokenPrices(input, output, cached);
+        // Empty input, output and cached input are 0 (as before); empty cache-write and reasoning
+        // prices stay null, which UsageCost reads as "the input / output price".
+        prices = new TokenPrices(input ?? 0m, output ?? 0m, cached ?? 0m)
+        {
+            CacheWritePerMtok = cacheWrite,
+            ReasoningPerMtok = reasoning,
+        };
         return true;
     }
 
-    private static bool TryParsePrice(string text, string field, out decimal value, out string? error)
+    /// <summary>Parses one price; an empty string is null (not given).</summary>
+    private static bool TryParsePrice(string text, string field, out decimal? value, out string? error)
     {
         error = null;
+        value = null;
         if (text.Length == 0)
         {
-            value = 0m;
             return true;
         }
 
         if (!decimal.TryParse(text, NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent | NumberStyles.AllowLeadingSign,
-                CultureInfo.InvariantCulture, out value))
+                CultureInfo.InvariantCulture, out var parsed))
         {
             error = $"{field} '{(text.Length > 40 ? text[..40] + "…" : text)}' is not a decimal number";
             return false;
         }
 
-        if (value < 0)
+        if (parsed < 0)
         {
             error = $"{field} must not be negative";
             return false;
         }
 
+        value = parsed;
         return true;
     }
 

@@ -12,13 +12,17 @@ public sealed class LedgerWriter(NpgsqlDataSource dataSource)
     private const string InsertSql = """
         INSERT INTO accounting.ledger (
             request_id, started_at, recorded_at, token_id, token_name, requested_model, served_model, provider,
-            prompt_tokens, completion_tokens, cached_tokens, cost_usd, latency_ms, ttft_ms, status_code, error_type, streamed)
+            prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, usage_estimated,
+            cost_usd, latency_ms, ttft_ms, status_code, error_type, streamed)
         SELECT u.request_id, u.started_at, $1, u.token_id, u.token_name, u.requested_model, u.served_model, u.provider,
-            u.prompt_tokens, u.completion_tokens, u.cached_tokens, u.cost_usd, u.latency_ms, u.ttft_ms, u.status_code, u.error_type, u.streamed
+            u.prompt_tokens, u.completion_tokens, u.cached_tokens, u.cache_write_tokens, u.reasoning_tokens, u.usage_estimated,
+            u.cost_usd, u.latency_ms, u.ttft_ms, u.status_code, u.error_type, u.streamed
         FROM unnest($2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-            $9::int[], $10::int[], $11::int[], $12::numeric[], $13::float8[], $14::float8[], $15::int[], $16::text[], $17::bool[])
+            $9::int[], $10::int[], $11::int[], $12::int[], $13::int[], $14::bool[],
+            $15::numeric[], $16::float8[], $17::float8[], $18::int[], $19::text[], $20::bool[])
             AS u(request_id, started_at, token_id, token_name, requested_model, served_model, provider,
-                prompt_tokens, completion_tokens, cached_tokens, cost_usd, latency_ms, ttft_ms, status_code, error_type, streamed)
+                prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, usage_estimated,
+                cost_usd, latency_ms, ttft_ms, status_code, error_type, streamed)
         ON CONFLICT (request_id) DO NOTHING
         """;
 
@@ -46,6 +50,9 @@ public sealed class LedgerWriter(NpgsqlDataSource dataSource)
         p.Add(Array(entries, e => e.PromptTokens));
         p.Add(Array(entries, e => e.CompletionTokens));
         p.Add(Array(entries, e => e.CachedTokens));
+        p.Add(Array(entries, e => e.CacheWriteTokens));
+        p.Add(Array(entries, e => e.ReasoningTokens));
+        p.Add(Array(entries, e => e.UsageEstimated));
         p.Add(Array(entries, e => e.CostUsd));
         p.Add(Array(entries, e => e.LatencyMs));
         p.Add(Array(entries, e => e.TtftMs));

@@ -70,16 +70,22 @@ public sealed class LedgerServiceTests(PostgresServerFixture postgres) : IAsyncL
         record.Streamed = true;
         record.TimeToFirstTokenMs = 3.25;
         record.ErrorType = "";
+        record.CacheWriteTokens = 300;
+        record.ReasoningTokens = 100;
+        record.UsageEstimated = true;
+        record.Price.CacheWritePerMtok = "0.1875";
         var request = new RecordUsageRequest { Records = { record } };
 
         await Ledger.RecordAsync(request, cancellationToken: TestContext.Current.CancellationToken);
 
+        // 500 * 0.15 + 200 * 0.075 + 300 * 0.1875 + 500 * 0.60 = 75 + 15 + 56.25 + 300 = 446.25 micro-dollars.
         Assert.Equal(
-            "req-fields|2025-06-01 12:00:00+00|2025-06-01 12:00:01+00|0196f6c0-0000-7000-8000-000000000001|ci|mock/gpt-4o-mini|mock/gpt-4o-mini|openai-compatible|1000|500|200|0.0004350000|12.5|3.25|200||t",
+            "req-fields|2025-06-01 12:00:00+00|2025-06-01 12:00:01+00|0196f6c0-0000-7000-8000-000000000001|ci|mock/gpt-4o-mini|mock/gpt-4o-mini|openai-compatible|1000|500|200|300|100|t|0.0004462500|12.5|3.25|200||t",
             await PostgresServerFixture.ScalarAsync<string>(_database, """
                 SET TIME ZONE 'UTC';
                 SELECT concat_ws('|', request_id, started_at, recorded_at, token_id, token_name, requested_model, served_model, provider,
-                    prompt_tokens, completion_tokens, cached_tokens, cost_usd, latency_ms, ttft_ms, status_code, coalesce(error_type, ''), streamed)
+                    prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, usage_estimated,
+                    cost_usd, latency_ms, ttft_ms, status_code, coalesce(error_type, ''), streamed)
                 FROM accounting.ledger
                 """));
     }
@@ -113,6 +119,22 @@ public sealed class LedgerServiceTests(PostgresServerFixture postgres) : IAsyncL
         Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
         Assert.Contains("record 1", e.Status.Detail, StringComparison.Ordinal);
         Assert.Contains("req-1", e.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(0L, await CountAsync());
+    }
+
+    [Fact]
+    public async Task ReasoningBeyondCompletion_RejectsTheBatch_WithThePreciseReason()
+    {
+        var batch = Batch(2);
+        batch.Records[1].ReasoningTokens = 600;
+
+        var e = await Assert.ThrowsAsync<RpcException>(async () =>
+            await Ledger.RecordAsync(batch, cancellationToken: TestContext.Current.CancellationToken));
+
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Equal(
+            "record 1 (request_id 'req-1'): reasoning_tokens (600) must not exceed completion_tokens (500): reasoning is part of the completion",
+            e.Status.Detail);
         Assert.Equal(0L, await CountAsync());
     }
 
