@@ -1,52 +1,85 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace Gateway.Aspire.MockUpstream;
 
-/// <summary>Source-generated JSON for the OpenAI wire format (snake_case, nulls omitted).</summary>
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(ChatRequest))]
-[JsonSerializable(typeof(ChatCompletion))]
-[JsonSerializable(typeof(ChatChunk))]
-[JsonSerializable(typeof(ModelList))]
-[JsonSerializable(typeof(ErrorEnvelope))]
-internal sealed partial class MockJsonContext : JsonSerializerContext;
+/// <summary>
+/// JSON plumbing shared by every wire format: reading a request body into a <see cref="JsonDocument"/>
+/// and the few tolerant lookups the formats need. Writing goes through <see cref="Utf8JsonWriter"/>
+/// (no reflection serialisation: the mock is also the benchmark upstream).
+/// </summary>
+internal static class MockJson
+{
+    /// <summary>Relaxed escaping, as the providers write: model text full of quotes and '&lt;' stays readable.</summary>
+    public static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-/// <summary>The parts of a chat request the mock reads.</summary>
-public sealed record ChatRequest(string? Model, IReadOnlyList<ChatMessage>? Messages, bool? Stream, StreamOptions? StreamOptions);
+    /// <summary>The request body as JSON, or null when it is not a JSON object.</summary>
+    public static async Task<JsonDocument?> ReadObjectAsync(HttpContext context)
+    {
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(context.Request.Body, default, context.RequestAborted);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
 
-/// <summary>A chat message; content is a string or an array of content parts.</summary>
-public sealed record ChatMessage(string? Role, JsonElement Content);
+        if (document.RootElement.ValueKind == JsonValueKind.Object)
+        {
+            return document;
+        }
 
-/// <summary>OpenAI <c>stream_options</c>.</summary>
-public sealed record StreamOptions(bool? IncludeUsage);
+        document.Dispose();
+        return null;
+    }
 
-internal sealed record ChatCompletion(string Id, string Object, long Created, string Model, IReadOnlyList<Choice> Choices, Usage Usage);
+    /// <summary>A property of <paramref name="element"/>, false when it is absent or <paramref name="element"/> is no object.</summary>
+    public static bool TryGet(JsonElement element, string name, out JsonElement value)
+    {
+        if (element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out value))
+        {
+            return true;
+        }
 
-internal sealed record Choice(int Index, Message Message, string FinishReason);
+        value = default;
+        return false;
+    }
 
-internal sealed record Message(string Role, string Content);
+    /// <summary>A string property, or null when absent or not a string.</summary>
+    public static string? String(JsonElement element, string name) =>
+        TryGet(element, name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
-internal sealed record Usage(int PromptTokens, int CompletionTokens, int TotalTokens);
+    /// <summary>A whole-number property, or null when absent or not an integer.</summary>
+    public static int? Int(JsonElement element, string name) =>
+        TryGet(element, name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number) ? number : null;
 
-internal sealed record ChatChunk(string Id, string Object, long Created, string Model, IReadOnlyList<ChunkChoice> Choices, Usage? Usage);
+    /// <summary>True when the property is the JSON literal <c>true</c>.</summary>
+    public static bool True(JsonElement element, string name) =>
+        TryGet(element, name, out var value) && value.ValueKind == JsonValueKind.True;
 
-internal sealed record ChunkChoice(
-    int Index,
-    Delta Delta,
-    // OpenAI sends "finish_reason": null until the last chunk; some clients expect the key.
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? FinishReason);
+    /// <summary>An array property, or an empty enumeration when absent or not an array.</summary>
+    public static IEnumerable<JsonElement> Array(JsonElement element, string name) =>
+        TryGet(element, name, out var value) && value.ValueKind == JsonValueKind.Array ? value.EnumerateArray() : [];
 
-internal sealed record Delta(string? Role, string? Content);
+    /// <summary>
+    /// The text of a message content: a string, or the <c>text</c> of each part of an array of parts
+    /// joined with spaces (OpenAI content parts, Anthropic content blocks and Gemini parts all carry
+    /// their text in a <c>text</c> property).
+    /// </summary>
+    public static string Text(JsonElement content) => content.ValueKind switch
+    {
+        JsonValueKind.String => content.GetString() ?? "",
+        JsonValueKind.Array => string.Join(" ", content.EnumerateArray()
+            .Select(part => String(part, "text"))
+            .Where(text => text is not null)),
+        _ => "",
+    };
 
-internal sealed record ModelList(string Object, IReadOnlyList<ModelEntry> Data);
-
-internal sealed record ModelEntry(string Id, string Object, long Created, string OwnedBy);
-
-internal sealed record ErrorEnvelope(ErrorBody Error);
-
-internal sealed record ErrorBody(
-    string Message,
-    string Type,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Code,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Param);
+    /// <summary>The name of the first property of a JSON schema (<c>properties</c>), for a plausible tool argument.</summary>
+    public static string? FirstProperty(JsonElement schema) =>
+        TryGet(schema, "properties", out var properties) && properties.ValueKind == JsonValueKind.Object
+            ? properties.EnumerateObject().Select(p => p.Name).FirstOrDefault()
+            : null;
+}

@@ -101,4 +101,25 @@ public sealed class MockUpstreamTests(RouterAppFixture app)
         Assert.Equal(["Mock", " answer", " to:"], contents);
         Assert.Equal(3, events[^1].GetProperty("usage").GetProperty("completion_tokens").GetInt32());
     }
+
+    [Fact]
+    public async Task Latency_control_applies_to_every_format()
+    {
+        var calls = new (string Path, string Body, (string, string)[] Headers)[]
+        {
+            ("/v1/embeddings", """{"model":"e","input":"x"}""", [("Authorization", "Bearer " + RouterAppFixture.MockApiKey)]),
+            ("/openai/deployments/d/chat/completions?api-version=2024-10-21", Body, [("api-key", RouterAppFixture.MockApiKey)]),
+            ("/v1/messages", """{"model":"c","max_tokens":10,"messages":[{"role":"user","content":"Hi"}]}""", [("x-api-key", RouterAppFixture.MockApiKey), ("anthropic-version", "2023-06-01")]),
+            ("/v1beta/models/g:generateContent", """{"contents":[{"parts":[{"text":"Hi"}]}]}""", [("x-goog-api-key", RouterAppFixture.MockApiKey)]),
+        };
+        foreach (var (path, body, headers) in calls)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            using var response = await MockHttp.PostAsync(app.MockUrl, path, body, [.. headers, ("x-mock-latency-ms", "120")]);
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            // Timers may fire a tick early against the stopwatch: a margin keeps this from flaking.
+            Assert.True(clock.ElapsedMilliseconds >= 100, $"{path} answered after {clock.ElapsedMilliseconds} ms");
+        }
+    }
 }
