@@ -11,6 +11,7 @@ namespace Gateway.Aspire.Router;
 [JsonSerializable(typeof(string))]
 [JsonSerializable(typeof(OpenAiErrorEnvelope))]
 [JsonSerializable(typeof(ModelListResponse))]
+[JsonSerializable(typeof(ModelListEntry))]
 [JsonSerializable(typeof(CreateTokenBody))]
 [JsonSerializable(typeof(CreatedTokenResponse))]
 internal sealed partial class RouterJsonContext : JsonSerializerContext

@@ -27,6 +27,9 @@ internal static partial class RouterLog
     [LoggerMessage(23, LogLevel.Warning, "Upstream {Account} stream broke off for request {RequestId}", EventName = "UpstreamStreamBroken")]
     public static partial void UpstreamStreamBroken(ILogger logger, string account, string requestId, Exception exception);
 
+    [LoggerMessage(25, LogLevel.Warning, "Upstream {Account} sent an unreadable answer for request {RequestId}: {Reason}", EventName = "UpstreamInvalidBody")]
+    public static partial void UpstreamInvalidBody(ILogger logger, string account, string requestId, string reason);
+
     [LoggerMessage(24, LogLevel.Debug, "Client went away during request {RequestId}", EventName = "ClientDisconnected")]
     public static partial void ClientDisconnected(ILogger logger, string requestId);
 

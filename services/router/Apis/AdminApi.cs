@@ -20,7 +20,7 @@ public static class AdminApi
     /// <summary>Creates a token through policy; the secret is in this answer and never again.</summary>
     internal static async Task<IResult> CreateTokenAsync(HttpContext context, Tokens.TokensClient tokens, ModelCatalog catalog)
     {
-        if (BearerToken.From(context.Request) is null)
+        if (ClientKey.From(context.Request) is null)
         {
             return OpenAiError.Result(401, OpenAiError.Authentication, "invalid_api_key", "Missing admin key: send 'Authorization: Bearer <GATEWAY_ADMIN_KEY>'.");
         }

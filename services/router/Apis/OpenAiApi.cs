@@ -10,14 +10,23 @@ namespace Gateway.Aspire.Router.Apis;
 /// <summary>The OpenAI-compatible API under <c>/v1</c>.</summary>
 public static class OpenAiApi
 {
-    /// <summary>Maps <c>POST /v1/chat/completions</c>, <c>GET /v1/models</c> and an OpenAI-style 404 for the rest of <c>/v1</c>.</summary>
+    /// <summary>
+    /// Maps the model endpoints (<c>POST /v1/chat/completions</c>, <c>/v1/messages</c>,
+    /// <c>/v1/completions</c>, <c>/v1/embeddings</c>), <c>GET /v1/models</c> and <c>/v1/models/{id}</c>,
+    /// and an OpenAI-style 404 for the rest of <c>/v1</c>.
+    /// </summary>
     public static IEndpointRouteBuilder MapOpenAiApi(this IEndpointRouteBuilder app)
     {
         var v1 = app.MapGroup("/v1");
-        v1.MapPost("/chat/completions", (HttpContext context, IChatCompletionsForwarder forwarder) => forwarder.ForwardAsync(context));
+        foreach (var api in (InboundApi[])[InboundApi.ChatCompletions, InboundApi.Messages, InboundApi.Completions, InboundApi.Embeddings])
+        {
+            app.MapPost(api.Path, (HttpContext context, IRequestForwarder forwarder) => forwarder.ForwardAsync(context, api));
+        }
+
         v1.MapGet("/models", ListModelsAsync);
+        v1.MapGet("/models/{**id}", GetModelAsync);
         v1.Map("/{**path}", (HttpRequest request) => OpenAiError.Result(404, OpenAiError.InvalidRequest, "unknown_url",
-            $"Unknown request URL: {request.Method} {request.Path}. Supported: POST /v1/chat/completions, GET /v1/models."));
+            $"Unknown request URL: {request.Method} {request.Path}. Supported: POST /v1/chat/completions, /v1/messages, /v1/completions, /v1/embeddings; GET /v1/models, /v1/models/{{id}}."));
         return app;
     }
 
@@ -25,11 +34,36 @@ public static class OpenAiApi
     internal static async Task<IResult> ListModelsAsync(
         HttpContext context, ModelCatalog catalog, Admission.AdmissionClient admission, IOptions<RouterOptions> options, TimeProvider time)
     {
+        var (models, error) = await VisibleModelsAsync(context, catalog, admission, options, time);
+        return error ?? TypedResults.Json(new ModelListResponse("list", [.. models!.Select(m => Entry(catalog, m))]), RouterJsonContext.Web.ModelListResponse);
+    }
+
+    /// <summary>One model the caller's key may use; 404 in OpenAI's words for any other id, so a denied model is not revealed.</summary>
+    internal static async Task<IResult> GetModelAsync(
+        string id, HttpContext context, ModelCatalog catalog, Admission.AdmissionClient admission, IOptions<RouterOptions> options, TimeProvider time)
+    {
+        var (models, error) = await VisibleModelsAsync(context, catalog, admission, options, time);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        return models!.FirstOrDefault(m => m.Id == id) is { } model
+            ? TypedResults.Json(Entry(catalog, model), RouterJsonContext.Web.ModelListEntry)
+            : OpenAiError.Result(404, OpenAiError.InvalidRequest, "model_not_found", $"The model '{id}' does not exist or you do not have access to it.", "model");
+    }
+
+    private static ModelListEntry Entry(ModelCatalog catalog, CatalogModel model) => new(model.Id, "model", catalog.Created, model.Account.Name);
+
+    /// <summary>Authenticates the caller (one Admit without a model) and filters the catalog to what its key may use.</summary>
+    private static async Task<(IEnumerable<CatalogModel>? Models, IResult? Error)> VisibleModelsAsync(
+        HttpContext context, ModelCatalog catalog, Admission.AdmissionClient admission, IOptions<RouterOptions> options, TimeProvider time)
+    {
         var requestId = RequestIds.FromHeaderOrNew(context.Request.Headers["x-request-id"].ToString(), time);
         context.Response.Headers["x-request-id"] = requestId;
-        if (BearerToken.From(context.Request) is not { } token)
+        if (ClientKey.From(context.Request) is not { } token)
         {
-            return OpenAiError.Result(401, OpenAiError.Authentication, "invalid_api_key", "Missing API key: send 'Authorization: Bearer <token>'.");
+            return (null, OpenAiError.Result(401, OpenAiError.Authentication, "invalid_api_key", "Missing API key: send 'Authorization: Bearer <token>' or 'x-api-key: <token>'."));
         }
 
         AdmitReply admit;
@@ -40,20 +74,16 @@ public static class OpenAiApi
         }
         catch (RpcException) when (!context.RequestAborted.IsCancellationRequested)
         {
-            return OpenAiError.Result(503, OpenAiError.ServiceUnavailable, "policy_unavailable", "The gateway cannot check keys right now; retry shortly.");
+            return (null, OpenAiError.Result(503, OpenAiError.ServiceUnavailable, "policy_unavailable", "The gateway cannot check keys right now; retry shortly."));
         }
 
         if (admit.Decision != AdmitDecision.Allowed)
         {
-            return OpenAiError.Result(401, OpenAiError.Authentication, "invalid_api_key", string.IsNullOrEmpty(admit.Message) ? "Incorrect API key provided." : admit.Message);
+            return (null, OpenAiError.Result(401, OpenAiError.Authentication, "invalid_api_key", string.IsNullOrEmpty(admit.Message) ? "Incorrect API key provided." : admit.Message));
         }
 
         var allowed = admit.AllowedModels.Count == 0 ? null : admit.AllowedModels.ToHashSet(StringComparer.Ordinal);
-        var models = catalog.Models
-            .Where(m => allowed is null || allowed.Contains(m.Id))
-            .Select(m => new ModelListEntry(m.Id, "model", catalog.Created, m.Account.Name))
-            .ToArray();
-        return TypedResults.Json(new ModelListResponse("list", models), RouterJsonContext.Web.ModelListResponse);
+        return (catalog.Models.Where(m => allowed is null || allowed.Contains(m.Id)), null);
     }
 }
 

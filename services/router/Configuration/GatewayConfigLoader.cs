@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Gateway.Aspire.Router.Providers;
 using Gateway.Aspire.ServiceDefaults.Configuration;
 using static Gateway.Aspire.ServiceDefaults.Configuration.ManifestYaml;
 using YamlDotNet.RepresentationModel;
@@ -19,9 +20,6 @@ namespace Gateway.Aspire.Router.Configuration;
 /// </remarks>
 public static partial class GatewayConfigLoader
 {
-    /// <summary>Provider kinds a later issue will add; named so the error can say "not supported yet".</summary>
-    private static readonly string[] s_laterProviders = ["openai", "azure-openai", "anthropic", "gemini"];
-
     /// <summary>Types other services own and validate from the same file; the router only lets them through.</summary>
     private static readonly string[] s_otherServicesTypes = ["gateway-rate-limiting-config"];
 
@@ -131,23 +129,32 @@ public static partial class GatewayConfigLoader
         }
 
         where = $"{where} (provider-account '{name}')";
-        RejectUnknown(root, where, "type", "name", "provider", "base_url", "api_key", "headers", "models");
+        RejectUnknown(root, where, "type", "name", "provider", "base_url", "api_key", "api_version", "headers", "models");
         var provider = Scalar(root, "provider", where) ?? throw Missing(root, where, "provider");
-        if (s_laterProviders.Contains(provider))
+        if (!ProviderKind.All.Contains(provider))
         {
-            throw new GatewayConfigException(
-                $"{where}: provider '{provider}' is not supported yet; use 'openai-compatible' (it works with any OpenAI-compatible endpoint, including https://api.openai.com/v1).");
+            throw new GatewayConfigException($"{where}: unknown provider '{provider}'. Supported: {string.Join(", ", ProviderKind.All)}.");
         }
 
-        if (provider != "openai-compatible")
+        Uri baseUrl;
+        if (Scalar(root, "base_url", where) is { } baseUrlText)
         {
-            throw new GatewayConfigException($"{where}: unknown provider '{provider}'. Supported: openai-compatible.");
+            if (!Uri.TryCreate(baseUrlText, UriKind.Absolute, out baseUrl!) || (baseUrl.Scheme != Uri.UriSchemeHttp && baseUrl.Scheme != Uri.UriSchemeHttps))
+            {
+                throw new GatewayConfigException($"{where}: 'base_url' must be an absolute http(s) URL (got '{baseUrlText}').");
+            }
+        }
+        else
+        {
+            baseUrl = ProviderKind.DefaultBaseUrl(provider) ?? throw new GatewayConfigException(provider == ProviderKind.AzureOpenAi
+                ? $"{where}: 'base_url' is required for azure-openai, e.g. https://<resource>.openai.azure.com."
+                : $"{where}: 'base_url' is required for openai-compatible, e.g. http://localhost:11434/v1.");
         }
 
-        var baseUrlText = Scalar(root, "base_url", where) ?? throw Missing(root, where, "base_url");
-        if (!Uri.TryCreate(baseUrlText, UriKind.Absolute, out var baseUrl) || (baseUrl.Scheme != Uri.UriSchemeHttp && baseUrl.Scheme != Uri.UriSchemeHttps))
+        var apiVersion = Scalar(root, "api_version", where);
+        if (apiVersion is not null && provider != ProviderKind.AzureOpenAi)
         {
-            throw new GatewayConfigException($"{where}: 'base_url' must be an absolute http(s) URL (got '{baseUrlText}').");
+            throw new GatewayConfigException($"{where}: 'api_version' applies only to provider azure-openai.");
         }
 
         string? apiKeyVariable = null;
@@ -212,6 +219,7 @@ public static partial class GatewayConfigLoader
             Name = name,
             Provider = provider,
             BaseUrl = baseUrl,
+            ApiVersion = provider == ProviderKind.AzureOpenAi ? apiVersion ?? ProviderKind.DefaultAzureApiVersion : null,
             ApiKeyVariable = apiKeyVariable,
             Headers = headers,
             Models = models,
@@ -228,7 +236,7 @@ public static partial class GatewayConfigLoader
 
         var name = Scalar(map, "name", where) ?? throw Missing(map, where, "name");
         where = $"{where} (model '{name}')";
-        RejectUnknown(map, where, "name", "provider_model", "types", "price", "context_window", "max_tokens", "timeout");
+        RejectUnknown(map, where, "name", "provider_model", "types", "price", "context_window", "default_max_tokens", "max_tokens", "timeout");
 
         IReadOnlyList<string> types = ["chat"];
         if (Child(map, "types") is { } typesNode)
@@ -251,13 +259,22 @@ public static partial class GatewayConfigLoader
                 throw new GatewayConfigException($"{where}, line {priceNode.Start.Line}: 'price' must be a mapping.");
             }
 
-            RejectUnknown(priceMap, where + ", price", "input_per_mtok", "output_per_mtok", "cached_input_per_mtok");
+            RejectUnknown(priceMap, where + ", price", "input_per_mtok", "output_per_mtok", "cached_input_per_mtok", "cache_write_per_mtok", "reasoning_per_mtok");
             price = new ModelPrice
             {
                 InputPerMtok = Decimal(priceMap, "input_per_mtok", where) ?? 0m,
                 OutputPerMtok = Decimal(priceMap, "output_per_mtok", where) ?? 0m,
                 CachedInputPerMtok = Decimal(priceMap, "cached_input_per_mtok", where),
+                CacheWritePerMtok = Decimal(priceMap, "cache_write_per_mtok", where),
+                ReasoningPerMtok = Decimal(priceMap, "reasoning_per_mtok", where),
             };
+        }
+
+        var defaultMaxTokens = PositiveInt(map, "default_max_tokens", where);
+        var maxTokens = PositiveInt(map, "max_tokens", where);
+        if (defaultMaxTokens > maxTokens)
+        {
+            throw new GatewayConfigException($"{where}: 'default_max_tokens' ({defaultMaxTokens}) exceeds 'max_tokens' ({maxTokens}).");
         }
 
         return new ProviderModel
@@ -267,7 +284,8 @@ public static partial class GatewayConfigLoader
             Types = types,
             Price = price,
             ContextWindow = PositiveInt(map, "context_window", where),
-            MaxTokens = PositiveInt(map, "max_tokens", where),
+            DefaultMaxTokens = defaultMaxTokens,
+            MaxTokens = maxTokens,
             Timeout = Duration(map, "timeout", where),
         };
     }

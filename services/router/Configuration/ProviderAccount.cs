@@ -9,11 +9,19 @@ public sealed record ProviderAccount
     /// <summary>Account name, the prefix of model ids (<c>mock</c> in <c>mock/gpt-4o-mini</c>). Required.</summary>
     public required string Name { get; init; }
 
-    /// <summary>Provider kind. Required; only <c>openai-compatible</c> is supported today.</summary>
+    /// <summary>Provider kind, one of <see cref="Providers.ProviderKind.All"/>. Required.</summary>
     public required string Provider { get; init; }
 
-    /// <summary>Base URL of the OpenAI-compatible API, e.g. <c>https://api.openai.com/v1</c>. Required.</summary>
+    /// <summary>
+    /// Base URL in the provider's own form: <c>https://api.openai.com/v1</c>, <c>https://api.anthropic.com</c>,
+    /// <c>https://generativelanguage.googleapis.com</c>, <c>https://&lt;resource&gt;.openai.azure.com</c>,
+    /// <c>http://localhost:11434/v1</c>. Default: the provider's official URL; required for
+    /// <c>azure-openai</c> and <c>openai-compatible</c>.
+    /// </summary>
     public required Uri BaseUrl { get; init; }
+
+    /// <summary>Azure OpenAI <c>api-version</c>. Default: <see cref="Providers.ProviderKind.DefaultAzureApiVersion"/> for azure-openai; null for the others.</summary>
+    public string? ApiVersion { get; init; }
 
     /// <summary>
     /// Name of the environment variable holding the API key (written <c>${NAME}</c> in the file;
@@ -49,7 +57,13 @@ public sealed record ProviderModel
     /// <summary>Context window in tokens. Default: null (unknown).</summary>
     public int? ContextWindow { get; init; }
 
-    /// <summary>Maximum output tokens. Default: null (unknown).</summary>
+    /// <summary>
+    /// Output tokens asked for when the request names none. Default: null: OpenAI-format upstreams
+    /// then decide; Anthropic, which requires a value, gets <see cref="MaxTokens"/> or 4096.
+    /// </summary>
+    public int? DefaultMaxTokens { get; init; }
+
+    /// <summary>Most output tokens a request may ask for; more is a 400. Default: null (no limit checked by the gateway).</summary>
     public int? MaxTokens { get; init; }
 
     /// <summary>
@@ -70,6 +84,12 @@ public sealed record ModelPrice
 
     /// <summary>Price of a million cached prompt tokens. Default: null (same as <see cref="InputPerMtok"/>).</summary>
     public decimal? CachedInputPerMtok { get; init; }
+
+    /// <summary>Price of a million prompt tokens written to the provider's cache (Anthropic: 1.25× input). Default: null (same as <see cref="InputPerMtok"/>).</summary>
+    public decimal? CacheWritePerMtok { get; init; }
+
+    /// <summary>Price of a million reasoning tokens. Default: null (same as <see cref="OutputPerMtok"/>, as every provider bills them today).</summary>
+    public decimal? ReasoningPerMtok { get; init; }
 }
 
 /// <summary>The whole gateway configuration as loaded from one file.</summary>

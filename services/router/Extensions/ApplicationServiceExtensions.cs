@@ -33,7 +33,7 @@ public static class ApplicationServiceExtensions
         services.AddGrpcServiceClient<Gateway.Aspire.Guardrails.Grpc.Guardrails.GuardrailsClient>("guardrails");
 
         services.AddSingleton<UpstreamInvoker>();
-        services.AddSingleton<IChatCompletionsForwarder, ChatCompletionsForwarder>();
+        services.AddSingleton<IRequestForwarder, RequestForwarder>();
         services.AddSingleton<UsageQueue>();
         services.AddHostedService<UsageShipper>();
         services.AddHostedService<CatalogLogger>();

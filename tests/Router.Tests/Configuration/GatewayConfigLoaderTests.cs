@@ -63,13 +63,13 @@ public sealed class GatewayConfigLoaderTests
 
         Assert.True(catalog.TryResolve("mock/gpt-4o-mini", out var model));
         Assert.Equal("http://127.0.0.1:9100/v1/chat/completions", model.ChatCompletionsUri.ToString());
-        Assert.Equal("Bearer secret", model.Authorization);
+        Assert.Contains(KeyValuePair.Create("Authorization", "Bearer secret"), model.Headers);
         Assert.Equal("\"gpt-4o-mini-2024\"", System.Text.Encoding.UTF8.GetString(model.ProviderModelJson));
         Assert.Equal("0.15", model.Price.InputPerMtok);
         Assert.Equal("0.075", model.Price.CachedInputPerMtok);
         Assert.True(catalog.TryResolve("local/llama", out var local));
         Assert.Equal("http://localhost:11434/v1/chat/completions", local.ChatCompletionsUri.ToString());
-        Assert.Null(local.Authorization);
+        Assert.DoesNotContain(local.Headers, h => h.Key == "Authorization");
         Assert.Equal("0", local.Price.CachedInputPerMtok);
         Assert.False(catalog.TryResolve("gpt-4o-mini", out _));
         Assert.False(catalog.TryResolve("mock/unknown", out _));
@@ -145,16 +145,91 @@ public sealed class GatewayConfigLoaderTests
         Assert.Contains("model 'gpt-4o-mini' is declared twice", model.Message, StringComparison.Ordinal);
     }
 
-    [Theory]
-    [InlineData("anthropic", "not supported yet")]
-    [InlineData("azure-openai", "not supported yet")]
-    [InlineData("bogus", "unknown provider 'bogus'")]
-    public void Providers_other_than_openai_compatible_are_rejected(string provider, string expected)
+    private const string EveryProvider = """
+        type: provider-account
+        name: openai
+        provider: openai
+        api_key: ${MOCK_API_KEY}
+        models: [{ name: gpt-4o, types: [chat, completion] }, { name: small-embed, provider_model: text-embedding-3-small, types: [embedding] }]
+        ---
+        type: provider-account
+        name: azure
+        provider: azure-openai
+        base_url: https://contoso.openai.azure.com/
+        api_key: ${MOCK_API_KEY}
+        models: [{ name: gpt-4o, provider_model: my-gpt4o-deployment }]
+        ---
+        type: provider-account
+        name: claude
+        provider: anthropic
+        api_key: ${MOCK_API_KEY}
+        headers: { anthropic-version: "2023-06-01", anthropic-beta: "prompt-caching-2024-07-31" }
+        models:
+          - name: sonnet
+            provider_model: claude-sonnet-4-5
+            default_max_tokens: 2048
+            max_tokens: 64000
+            price: { input_per_mtok: 3, output_per_mtok: 15, cached_input_per_mtok: 0.30, cache_write_per_mtok: 3.75 }
+        ---
+        type: provider-account
+        name: google
+        provider: gemini
+        api_key: ${MOCK_API_KEY}
+        models: [{ name: flash, provider_model: gemini-2.5-flash, price: { input_per_mtok: 0.30, output_per_mtok: 2.50, reasoning_per_mtok: 2.50 } }]
+        """;
+
+    [Fact]
+    public void Every_provider_gets_its_official_url_and_key_header()
     {
-        var e = Invalid(Valid.Replace("provider: openai-compatible\nbase_url: http://127.0.0.1", $"provider: {provider}\nbase_url: http://127.0.0.1", StringComparison.Ordinal));
+        var catalog = new ModelCatalog(GatewayConfigLoader.Parse(EveryProvider, "gateway.yaml", s_env), s_env, DateTimeOffset.UnixEpoch);
+
+        Assert.True(catalog.TryResolve("openai/gpt-4o", out var openai));
+        Assert.Equal("https://api.openai.com/v1/chat/completions", openai.ChatUri(stream: true).ToString());
+        Assert.Equal("https://api.openai.com/v1/embeddings", openai.ApiUri("embeddings").ToString());
+        Assert.Contains(KeyValuePair.Create("Authorization", "Bearer secret"), openai.Headers);
+
+        Assert.True(catalog.TryResolve("azure/gpt-4o", out var azure));
+        Assert.Equal("https://contoso.openai.azure.com/openai/deployments/my-gpt4o-deployment/chat/completions?api-version=2024-10-21", azure.ChatCompletionsUri.ToString());
+        Assert.Equal("https://contoso.openai.azure.com/openai/deployments/my-gpt4o-deployment/embeddings?api-version=2024-10-21", azure.ApiUri("embeddings").ToString());
+        Assert.Equal([KeyValuePair.Create("api-key", "secret")], azure.Headers);
+
+        Assert.True(catalog.TryResolve("claude/sonnet", out var claude));
+        Assert.Equal(Gateway.Aspire.Router.Providers.WireFormat.Anthropic, claude.Format);
+        Assert.Equal("https://api.anthropic.com/v1/messages", claude.ChatUri(stream: true).ToString());
+        Assert.Contains(KeyValuePair.Create("x-api-key", "secret"), claude.Headers);
+        Assert.Single(claude.Headers, h => h.Key == "anthropic-version");
+        Assert.Contains(KeyValuePair.Create("anthropic-beta", "prompt-caching-2024-07-31"), claude.Headers);
+        Assert.Equal(2048, claude.Model.DefaultMaxTokens);
+        Assert.Equal("3.75", claude.Price.CacheWritePerMtok);
+        Assert.Equal("15", claude.Price.ReasoningPerMtok);
+
+        Assert.True(catalog.TryResolve("google/flash", out var flash));
+        Assert.Equal("https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent", flash.ChatUri(stream: false).ToString());
+        Assert.Equal("https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", flash.ChatUri(stream: true).ToString());
+        Assert.Equal([KeyValuePair.Create("x-goog-api-key", "secret")], flash.Headers);
+        Assert.Equal("0.30", flash.Price.CacheWritePerMtok);
+    }
+
+    [Theory]
+    [InlineData("provider: azure-openai\nbase_url: https://contoso.openai.azure.com/", "provider: azure-openai", "'base_url' is required for azure-openai")]
+    [InlineData("provider: openai\n", "provider: openai\napi_version: 2024-10-21\n", "'api_version' applies only to provider azure-openai")]
+    [InlineData("provider: gemini", "provider: bogus", "unknown provider 'bogus'. Supported: openai, azure-openai, anthropic, gemini, openai-compatible")]
+    [InlineData("default_max_tokens: 2048", "default_max_tokens: 99999", "'default_max_tokens' (99999) exceeds 'max_tokens' (64000)")]
+    [InlineData("cache_write_per_mtok: 3.75", "cache_write_per_mtok: -1", "cache_write_per_mtok")]
+    public void Provider_settings_are_checked(string from, string to, string expected)
+    {
+        var e = Invalid(EveryProvider.Replace(from, to, StringComparison.Ordinal));
 
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
-        Assert.Contains("'mock'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Openai_compatible_needs_a_base_url()
+    {
+        var e = Invalid(Valid.Replace("base_url: http://localhost:11434/v1/\n", "", StringComparison.Ordinal));
+
+        Assert.Contains("'base_url' is required for openai-compatible", e.Message, StringComparison.Ordinal);
+        Assert.Contains("'local'", e.Message, StringComparison.Ordinal);
     }
 
     [Theory]

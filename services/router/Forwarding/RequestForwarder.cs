@@ -4,6 +4,8 @@ using Gateway.Aspire.Guardrails.Grpc;
 using Gateway.Aspire.Policy.Grpc;
 using Gateway.Aspire.Router.Configuration;
 using Gateway.Aspire.Router.Errors;
+using Gateway.Aspire.Router.Providers;
+using Gateway.Aspire.Router.Providers.Streaming;
 using Gateway.Aspire.Router.RateLimiting;
 using Gateway.Aspire.Router.Usage;
 using Google.Protobuf;
@@ -12,14 +14,15 @@ using Grpc.Core;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
+using WireFormat = Gateway.Aspire.Router.Providers.WireFormat;
 
 namespace Gateway.Aspire.Router.Forwarding;
 
-/// <summary>Forwards <c>POST /v1/chat/completions</c> to the provider of the requested model.</summary>
-public interface IChatCompletionsForwarder
+/// <summary>Forwards a model request (chat, messages, completions, embeddings) to the provider of the requested model.</summary>
+internal interface IRequestForwarder
 {
-    /// <summary>Handles the whole exchange, writing the response itself (it may be a stream).</summary>
-    Task ForwardAsync(HttpContext context);
+    /// <summary>Handles the whole exchange for <paramref name="api"/>, writing the response itself (it may be a stream).</summary>
+    Task ForwardAsync(HttpContext context, InboundApi api);
 }
 
 /// <summary>
@@ -28,22 +31,29 @@ public interface IChatCompletionsForwarder
 /// <remarks>
 /// Steps, marked in the body:
 /// (1) request id: the client's <c>x-request-id</c> if sane, else a new GUID v7; echoed back.
-/// (2) bearer key present, else 401; the <c>x-gateway-metadata</c> header parsed (400 after auth).
+/// (2) key present (bearer or <c>x-api-key</c>), else 401; the <c>x-gateway-metadata</c> header parsed (400 after auth).
 /// (3) body read up to the size limit (413) and parsed once for model/stream/include_usage/max_tokens (400).
 /// (4) policy Admit, one round trip with the model, metadata and token estimate: 401 invalid key,
 ///     403 model not allowed, 429 rate limited (OpenAI's x-ratelimit-* headers on every answer a
-///     rule applied to); then the catalog lookup: 404 unknown model. A body or metadata that failed
-///     (2)/(3) is still authenticated first, so a bad key always gets 401.
+///     rule applied to); then the catalog lookup: 404 unknown model, 400 when the model does not
+///     serve this API or the request asks more output than it allows. A body or metadata that
+///     failed (2)/(3) is still authenticated first, so a bad key always gets 401. From here on the
+///     answer names the model and provider that serve it (<c>x-gateway-model</c>, <c>x-gateway-provider</c>).
 /// (5) guardrails CheckInput: allow, block (400) or modify (forward the replacement body).
-/// (6) upstream request: model spliced to the provider model, <c>include_usage</c> injected into
-///     streams so they can be billed, the account's key and headers added.
-/// (7) send; connection failures 502, timeout 504, upstream error statuses mapped (UpstreamErrors).
-/// (8) relay: a JSON body in one write with its usage read; a stream event by event, flushed after
-///     each read, the injected usage-only chunk dropped; the timeout resets on every read.
+/// (6) upstream request: same format on both sides: the model spliced to the provider model and
+///     <c>include_usage</c> injected into OpenAI streams so they can be billed; across formats the
+///     body is translated (<see cref="FormatBridge"/>; 400 when it cannot be expressed). The
+///     account's key and headers added.
+/// (7) send; connection failures 502, timeout 504, upstream error statuses mapped (UpstreamErrors)
+///     and written in the client's format.
+/// (8) relay: a JSON body in one write with its usage read (translated first across formats); a
+///     stream event by event, flushed after each read: OpenAI to OpenAI byte for byte with the
+///     injected usage-only chunk dropped, otherwise through a stream translator; the timeout
+///     resets on every read.
 /// (9) after the response completed: the usage record goes to the ledger queue, and a token
 ///     reservation is settled to the actual usage (a background gRPC call, off the response path).
 /// </remarks>
-internal sealed class ChatCompletionsForwarder(
+internal sealed class RequestForwarder(
     ModelCatalog catalog,
     Admission.AdmissionClient admission,
     Guardrails.Grpc.Guardrails.GuardrailsClient guardrails,
@@ -51,15 +61,14 @@ internal sealed class ChatCompletionsForwarder(
     UsageQueue usageQueue,
     IOptions<RouterOptions> options,
     TimeProvider time,
-    ILogger<ChatCompletionsForwarder> logger) : IChatCompletionsForwarder
+    ILogger<RequestForwarder> logger) : IRequestForwarder
 {
-    private const string Api = "/v1/chat/completions";
     private const int StatusClientClosedRequest = 499;
     private const int MaxErrorBodyBytes = 64 * 1024;
     private static readonly MediaTypeWithQualityHeaderValue s_eventStream = new("text/event-stream");
 
     /// <inheritdoc />
-    public async Task ForwardAsync(HttpContext context)
+    public async Task ForwardAsync(HttpContext context, InboundApi api)
     {
         var startTimestamp = time.GetTimestamp();
         var startedAt = time.GetUtcNow();
@@ -72,12 +81,12 @@ internal sealed class ChatCompletionsForwarder(
         var requestId = RequestIds.FromHeaderOrNew(request.Headers["x-request-id"].ToString(), time);
         response.Headers["x-request-id"] = requestId;
 
-        // (2) Bearer key.
-        var token = BearerToken.From(request);
+        // (2) Key.
+        var token = ClientKey.From(request);
         if (token is null)
         {
-            await OpenAiError.WriteAsync(response, 401, OpenAiError.Authentication, "invalid_api_key",
-                "Missing API key: send 'Authorization: Bearer <token>'.");
+            await ClientErrors.WriteAsync(api.Format, response, 401, OpenAiError.Authentication, "invalid_api_key",
+                "Missing API key: send 'Authorization: Bearer <token>' or 'x-api-key: <token>'.");
             return;
         }
 
@@ -114,31 +123,31 @@ internal sealed class ChatCompletionsForwarder(
             var admit = await AdmitAsync(admitRequest, settings, aborted);
             if (admit is null)
             {
-                await OpenAiError.WriteAsync(response, 503, OpenAiError.ServiceUnavailable, "policy_unavailable", "The gateway cannot check keys right now; retry shortly.");
+                await ClientErrors.WriteAsync(api.Format, response, 503, OpenAiError.ServiceUnavailable, "policy_unavailable", "The gateway cannot check keys right now; retry shortly.");
                 return;
             }
 
             if (admit.Decision == AdmitDecision.InvalidToken)
             {
-                await OpenAiError.WriteAsync(response, 401, OpenAiError.Authentication, "invalid_api_key", NonEmpty(admit.Message, "Incorrect API key provided."));
+                await ClientErrors.WriteAsync(api.Format, response, 401, OpenAiError.Authentication, "invalid_api_key", NonEmpty(admit.Message, "Incorrect API key provided."));
                 return;
             }
 
             if (!metadataValid)
             {
-                await OpenAiError.WriteAsync(response, 400, OpenAiError.InvalidRequest, "invalid_metadata", metadataError);
+                await ClientErrors.WriteAsync(api.Format, response, 400, OpenAiError.InvalidRequest, "invalid_metadata", metadataError);
                 return;
             }
 
             if (bodyError is not null)
             {
-                await OpenAiError.WriteAsync(response, body is null ? 413 : 400, OpenAiError.InvalidRequest, body is null ? "request_too_large" : "invalid_body", bodyError);
+                await ClientErrors.WriteAsync(api.Format, response, body is null ? 413 : 400, OpenAiError.InvalidRequest, body is null ? "request_too_large" : "invalid_body", bodyError);
                 return;
             }
 
             if (admit.Decision == AdmitDecision.ModelNotAllowed)
             {
-                await OpenAiError.WriteAsync(response, 403, OpenAiError.Permission, "model_not_allowed",
+                await ClientErrors.WriteAsync(api.Format, response, 403, OpenAiError.Permission, "model_not_allowed",
                     NonEmpty(admit.Message, $"This key may not use model '{info.Model}'."), "model");
                 return;
             }
@@ -147,14 +156,14 @@ internal sealed class ChatCompletionsForwarder(
             reservation = admit.Reservation;
             if (admit.Decision == AdmitDecision.RateLimited)
             {
-                await OpenAiError.WriteAsync(response, 429, OpenAiError.RateLimit, "rate_limit_exceeded",
+                await ClientErrors.WriteAsync(api.Format, response, 429, OpenAiError.RateLimit, "rate_limit_exceeded",
                     NonEmpty(admit.Message, $"Rate limit reached for rule '{admit.RateLimitRule}'."));
                 return;
             }
 
             if (admit.Decision != AdmitDecision.Allowed)
             {
-                await OpenAiError.WriteAsync(response, 503, OpenAiError.ServiceUnavailable, "policy_unavailable", "The gateway could not decide on this request; retry shortly.");
+                await ClientErrors.WriteAsync(api.Format, response, 503, OpenAiError.ServiceUnavailable, "policy_unavailable", "The gateway could not decide on this request; retry shortly.");
                 return;
             }
 
@@ -162,8 +171,16 @@ internal sealed class ChatCompletionsForwarder(
             if (!catalog.TryResolve(info.Model, out model))
             {
                 Settle(0);
-                await OpenAiError.WriteAsync(response, 404, OpenAiError.InvalidRequest, "model_not_found",
+                await ClientErrors.WriteAsync(api.Format, response, 404, OpenAiError.InvalidRequest, "model_not_found",
                     $"The model '{info.Model}' does not exist. Models are named '<account>/<model>'; GET /v1/models lists them.", "model");
+                return;
+            }
+
+            response.Headers["x-gateway-model"] = model.Id;
+            response.Headers["x-gateway-provider"] = model.Account.Provider;
+            if (UnservableReason(api, model, info) is { } unservable)
+            {
+                await Fail(400, OpenAiError.InvalidRequest, unservable.Code, unservable.Message, unservable.Param);
                 return;
             }
 
@@ -180,7 +197,7 @@ internal sealed class ChatCompletionsForwarder(
                             RequestId = requestId,
                             TokenId = identity.TokenId,
                             Model = model.Id,
-                            Api = Api,
+                            Api = api.Path,
                             // No copy: the buffer outlives the call.
                             Body = UnsafeByteOperations.UnsafeWrap(forwardBody),
                         },
@@ -206,7 +223,7 @@ internal sealed class ChatCompletionsForwarder(
                 if (check.Verdict == Verdict.Modify)
                 {
                     forwardBody = check.Body.Memory;
-                    if (!ChatRequestInspector.TryInspect(forwardBody.Span, out var modified, out _) || modified.Model != info.Model)
+                    if (!ChatRequestInspector.TryInspect(forwardBody.Span, out var modified, out _) || modified.Model != info.Model || modified.Stream != info.Stream)
                     {
                         await Fail(503, OpenAiError.ServiceUnavailable, "guardrails_invalid_body", "A guardrail produced an invalid request body.");
                         return;
@@ -216,22 +233,43 @@ internal sealed class ChatCompletionsForwarder(
                 }
             }
 
-            // (6) Upstream request: splice, don't re-serialise.
-            var injectUsage = info.Stream && info.IncludeUsage != true;
-            upstreamBody = ChatRequestRewriter.Rewrite(forwardBody.Span, info, model.ProviderModelJson, injectUsage);
-            using var upstreamRequest = new HttpRequestMessage(HttpMethod.Post, model.ChatCompletionsUri)
+            // (6) Upstream request: splice when the formats match, translate when they differ.
+            ReadOnlyMemory<byte> upstreamPayload;
+            Uri upstreamUri;
+            try
             {
-                Content = new ReadOnlyMemoryContent(upstreamBody.Memory),
-            };
-            upstreamRequest.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
-            if (model.Authorization is { } authorization)
+                if (api.UpstreamPath is { } path)
+                {
+                    upstreamBody = ChatRequestRewriter.Rewrite(forwardBody.Span, info, model.ProviderModelJson, injectIncludeUsage: info.Stream && info.IncludeUsage != true);
+                    upstreamPayload = upstreamBody.Memory;
+                    upstreamUri = model.ApiUri(path);
+                }
+                else
+                {
+                    upstreamPayload = FormatBridge.CreateRequest(api.Format, forwardBody, info, model, out upstreamBody);
+                    upstreamUri = model.ChatUri(info.Stream);
+                }
+            }
+            catch (TranslationException e)
             {
-                upstreamRequest.Headers.TryAddWithoutValidation("Authorization", authorization);
+                await Fail(400, OpenAiError.InvalidRequest, "unsupported_for_provider", e.Message, e.Param);
+                return;
             }
 
+            using var upstreamRequest = new HttpRequestMessage(HttpMethod.Post, upstreamUri)
+            {
+                Content = new ReadOnlyMemoryContent(upstreamPayload),
+            };
+            upstreamRequest.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
             foreach (var (name, value) in model.Headers)
             {
                 upstreamRequest.Headers.TryAddWithoutValidation(name, value);
+            }
+
+            if (api.Format == WireFormat.Anthropic && model.Format == WireFormat.Anthropic && request.Headers["anthropic-beta"].ToString() is { Length: > 0 } beta)
+            {
+                // Anthropic clients opt into features (prompt caching, long context) this way; the body relayed as it is needs them.
+                upstreamRequest.Headers.TryAddWithoutValidation("anthropic-beta", beta);
             }
 
             if (info.Stream)
@@ -268,7 +306,7 @@ internal sealed class ChatCompletionsForwarder(
                 {
                     RouterLog.UpstreamError(logger, model.Account.Name, status, requestId);
                     using var errorBody = await ReadBodyAsync(upstreamResponse.Content, MaxErrorBodyBytes, linked.Token);
-                    var mapped = UpstreamErrors.FromStatus(upstreamResponse.StatusCode, upstreamResponse.Content.Headers.ContentType?.MediaType, errorBody.Span, model.Account.Name);
+                    var mapped = UpstreamErrors.FromStatus(upstreamResponse.StatusCode, upstreamResponse.Content.Headers.ContentType?.MediaType, errorBody.Span, model.Account.Name, model.Format);
                     if (mapped.Status == 429)
                     {
                         CopyRateLimitHeaders(upstreamResponse, response);
@@ -279,48 +317,91 @@ internal sealed class ChatCompletionsForwarder(
                 }
 
                 // (8) Relay.
-                response.StatusCode = status;
-                response.ContentType = upstreamResponse.Content.Headers.ContentType?.ToString() ?? "application/json";
                 var isStream = upstreamResponse.Content.Headers.ContentType?.MediaType == "text/event-stream";
+                var created = time.GetUtcNow().ToUnixTimeSeconds();
                 if (!isStream)
                 {
                     using var completion = await ReadBodyAsync(upstreamResponse.Content, int.MaxValue, linked.Token);
-                    response.ContentLength = completion.Length;
-                    await response.Body.WriteAsync(completion.Memory, aborted);
+                    ReadOnlyMemory<byte> answer = completion.Memory;
+                    TokenUsage usage;
+                    try
+                    {
+                        if (api.UpstreamPath is null)
+                        {
+                            answer = FormatBridge.TranslateResponse(api.Format, model, completion.Memory, info.Model, created, out usage);
+                        }
+                        else
+                        {
+                            UsageReader.TryRead(completion.Span, out usage, out _);
+                        }
+                    }
+                    catch (InvalidDataException e)
+                    {
+                        RouterLog.UpstreamInvalidBody(logger, model.Account.Name, requestId, e.Message);
+                        await FailMapped(UpstreamErrors.InvalidBody(model.Account.Name));
+                        return;
+                    }
+
+                    response.StatusCode = status;
+                    response.ContentType = api.UpstreamPath is null && api.Format != model.Format
+                        ? "application/json"
+                        : upstreamResponse.Content.Headers.ContentType?.ToString() ?? "application/json";
+                    response.ContentLength = answer.Length;
+                    await response.Body.WriteAsync(answer, aborted);
                     await response.CompleteAsync();
-                    UsageReader.TryRead(completion.Span, out var usage, out _);
                     await RecordAsync(status, "", usage, ttftMs: 0);
                     return;
                 }
 
+                response.StatusCode = status;
+                response.ContentType = "text/event-stream";
                 response.Headers.CacheControl = "no-cache";
                 // Tell buffering reverse proxies (nginx) in front of us to pass events through at once.
                 response.Headers["X-Accel-Buffering"] = "no";
                 context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
                 double ttftMs = 0;
                 var errorType = "";
-                using var relay = new SseUsageRelay(dropUsageOnlyChunk: injectUsage);
+                var translator = api.UpstreamPath is null
+                    ? FormatBridge.CreateStreamTranslator(api.Format, model, clientWantsUsage: info.IncludeUsage == true, info.Model, created)
+                    : null;
+                using var relay = new SseUsageRelay(dropUsageOnlyChunk: info.IncludeUsage != true);
+                using var parser = translator is null ? null : new SseEventParser(translator);
+                var output = response.BodyWriter;
                 try
                 {
                     await using var stream = await upstreamResponse.Content.ReadAsStreamAsync(linked.Token);
                     while (true)
                     {
-                        var read = await stream.ReadAsync(relay.GetMemory(), linked.Token);
+                        var buffer = relay.GetMemory();
+                        var read = await stream.ReadAsync(buffer, linked.Token);
                         if (read == 0)
                         {
                             break;
                         }
 
                         timeoutSource.CancelAfter(timeout); // progress resets the idle timeout
-                        relay.Advance(read);
-                        if (relay.Relay(response.BodyWriter) > 0)
+                        int written;
+                        if (parser is null)
+                        {
+                            relay.Advance(read);
+                            written = relay.Relay(output);
+                        }
+                        else
+                        {
+                            // Translated streams parse events themselves; the relay's buffer is only the read target.
+                            var before = output.UnflushedBytes;
+                            parser.Process(buffer.Span[..read], output);
+                            written = (int)(output.UnflushedBytes - before);
+                        }
+
+                        if (written > 0)
                         {
                             if (ttftMs == 0)
                             {
                                 ttftMs = time.GetElapsedTime(startTimestamp).TotalMilliseconds;
                             }
 
-                            var flush = await response.BodyWriter.FlushAsync(aborted);
+                            var flush = await output.FlushAsync(aborted);
                             if (flush.IsCanceled || flush.IsCompleted)
                             {
                                 throw new OperationCanceledException(aborted);
@@ -328,7 +409,15 @@ internal sealed class ChatCompletionsForwarder(
                         }
                     }
 
-                    relay.Complete(response.BodyWriter);
+                    if (parser is null)
+                    {
+                        relay.Complete(output);
+                    }
+                    else
+                    {
+                        parser.Complete(output);
+                    }
+
                     await response.CompleteAsync();
                 }
                 catch (Exception e) when (!aborted.IsCancellationRequested && e is OperationCanceledException or IOException or HttpRequestException)
@@ -340,7 +429,7 @@ internal sealed class ChatCompletionsForwarder(
                     context.Abort();
                 }
 
-                var streamUsage = relay.Usage ?? default;
+                var streamUsage = (parser is null ? relay.Usage : translator!.Usage) ?? default;
                 await RecordAsync(status, errorType, streamUsage, ttftMs);
             }
         }
@@ -356,7 +445,7 @@ internal sealed class ChatCompletionsForwarder(
         catch (Microsoft.AspNetCore.Http.BadHttpRequestException e) when (!response.HasStarted)
         {
             // Malformed framing (bad chunked encoding, Kestrel limits): the client's fault, never a 500.
-            await OpenAiError.WriteAsync(response, e.StatusCode, OpenAiError.InvalidRequest, "invalid_body", "The request body could not be read.");
+            await ClientErrors.WriteAsync(api.Format, response, e.StatusCode, OpenAiError.InvalidRequest, "invalid_body", "The request body could not be read.");
         }
         finally
         {
@@ -364,19 +453,20 @@ internal sealed class ChatCompletionsForwarder(
             upstreamBody?.Dispose();
         }
 
-        async Task Fail(int status, string type, string code, string message)
+        async Task Fail(int status, string type, string code, string message, string? param = null)
         {
-            await OpenAiError.WriteAsync(response, status, type, code, message);
+            await ClientErrors.WriteAsync(api.Format, response, status, type, code, message, param);
             await response.CompleteAsync();
             await RecordAsync(status, code, default, 0);
         }
 
         async Task FailMapped(MappedError error)
         {
+            var body = ClientErrors.Render(api.Format, error.Status, error.Body);
             response.StatusCode = error.Status;
             response.ContentType = "application/json";
-            response.ContentLength = error.Body.Length;
-            await response.Body.WriteAsync(error.Body, aborted);
+            response.ContentLength = body.Length;
+            await response.Body.WriteAsync(body, aborted);
             await response.CompleteAsync();
             await RecordAsync(error.Status, error.ErrorType, default, 0);
         }
@@ -408,6 +498,9 @@ internal sealed class ChatCompletionsForwarder(
                 PromptTokens = usage.PromptTokens,
                 CompletionTokens = usage.CompletionTokens,
                 CachedTokens = usage.CachedTokens,
+                CacheWriteTokens = usage.CacheWriteTokens,
+                ReasoningTokens = usage.ReasoningTokens,
+                UsageEstimated = usage.Estimated,
                 LatencyMs = time.GetElapsedTime(startTimestamp).TotalMilliseconds,
                 TimeToFirstTokenMs = ttftMs,
                 StatusCode = status,
@@ -496,6 +589,27 @@ internal sealed class ChatCompletionsForwarder(
                 to.Headers[name] = values.ToArray();
             }
         }
+    }
+
+    /// <summary>Why <paramref name="model"/> cannot serve this request, or null when it can.</summary>
+    private static (string Code, string Message, string Param)? UnservableReason(InboundApi api, CatalogModel model, in ChatRequestInfo info)
+    {
+        if (!model.Model.Types.Contains(api.ModelType))
+        {
+            return ("model_not_supported", $"The model '{model.Id}' does not serve {api.Path} (its types: {string.Join(", ", model.Model.Types)}).", "model");
+        }
+
+        if (api.UpstreamPath is not null && model.Format != WireFormat.OpenAi)
+        {
+            return ("model_not_supported", $"The model '{model.Id}' is served by provider '{model.Account.Provider}', which has no {api.Path}.", "model");
+        }
+
+        if (info.MaxTokens > model.Model.MaxTokens)
+        {
+            return ("max_tokens_too_large", $"max_tokens is {info.MaxTokens}, above the maximum of {model.Model.MaxTokens} for model '{model.Id}'.", "max_tokens");
+        }
+
+        return null;
     }
 
     private static string NonEmpty(string value, string fallback) => string.IsNullOrEmpty(value) ? fallback : value;

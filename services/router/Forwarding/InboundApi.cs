@@ -1,0 +1,26 @@
+using Gateway.Aspire.Router.Providers;
+
+namespace Gateway.Aspire.Router.Forwarding;
+
+/// <summary>An endpoint clients call with a model: its path, the format it speaks and what the model must serve.</summary>
+/// <param name="Path">The route, e.g. <c>/v1/chat/completions</c> (also the guardrails' <c>api</c>).</param>
+/// <param name="Format">The client's wire format: requests are read and answers and errors written in it.</param>
+/// <param name="ModelType">The model <c>types</c> entry required, e.g. <c>chat</c>.</param>
+/// <param name="UpstreamPath">
+/// For OpenAI-only APIs relayed as they are (embeddings, legacy completions), the path under the
+/// account's base URL; null for chat, which every provider serves through an adapter.
+/// </param>
+internal sealed record InboundApi(string Path, WireFormat Format, string ModelType, string? UpstreamPath)
+{
+    /// <summary>OpenAI's <c>POST /v1/chat/completions</c>, served by every provider.</summary>
+    public static InboundApi ChatCompletions { get; } = new("/v1/chat/completions", WireFormat.OpenAi, "chat", null);
+
+    /// <summary>Anthropic's <c>POST /v1/messages</c>, served by every provider.</summary>
+    public static InboundApi Messages { get; } = new("/v1/messages", WireFormat.Anthropic, "chat", null);
+
+    /// <summary>OpenAI's legacy <c>POST /v1/completions</c> (OpenAI-format providers).</summary>
+    public static InboundApi Completions { get; } = new("/v1/completions", WireFormat.OpenAi, "completion", "completions");
+
+    /// <summary>OpenAI's <c>POST /v1/embeddings</c> (OpenAI-format providers).</summary>
+    public static InboundApi Embeddings { get; } = new("/v1/embeddings", WireFormat.OpenAi, "embedding", "embeddings");
+}
