@@ -13,7 +13,8 @@ namespace Gateway.Aspire.Testing;
 /// <summary>
 /// The whole application — Redis, PostgreSQL, the four services and the mock upstream — started
 /// through AppHost's own Program (as Aspire.Hosting.Testing would), on free ports, with a
-/// throw-away data directory and a gateway.yaml whose mock account points at the mock upstream.
+/// throw-away data directory and a gateway.yaml whose accounts point at the mock upstream:
+/// <c>mock/gpt-4o-mini</c> (OpenAI format) and <c>mock-claude/sonnet</c> (Anthropic format).
 /// The test project must reference AppHost. Derive and override <see cref="AdditionalDocuments"/>
 /// to start the app with more gateway.yaml documents (e.g. rate limits).
 /// </summary>
@@ -100,6 +101,16 @@ public class GatewayAppFixture : IAsyncLifetime
               - name: gpt-4o-mini
                 types: [chat]
                 price: {"{"} input_per_mtok: 0.15, output_per_mtok: 0.60, cached_input_per_mtok: 0.075 {"}"}
+            ---
+            type: provider-account
+            name: mock-claude
+            provider: anthropic
+            base_url: http://127.0.0.1:{mockPort}
+            api_key: ${"{"}MOCK_API_KEY{"}"}
+            models:
+              - name: sonnet
+                provider_model: claude-sonnet-4-5
+                price: {"{"} input_per_mtok: 3.00, output_per_mtok: 15.00, cached_input_per_mtok: 0.30, cache_write_per_mtok: 3.75 {"}"}
             """ + string.Concat(AdditionalDocuments.Select(document => "\n---\n" + document)));
 
         string[] args =

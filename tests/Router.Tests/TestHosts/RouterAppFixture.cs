@@ -15,6 +15,10 @@ namespace Gateway.Aspire.Router.Tests.TestHosts;
 /// Accounts of the generated gateway.yaml drive the mock through configured upstream headers:
 /// <c>mock</c> (plain), <c>slow</c> (150 ms between chunks), <c>broken</c> (upstream 500),
 /// <c>limited</c> (upstream 429), <c>sleepy</c> (2 s latency, 300 ms timeout), <c>down</c> (nothing listens).
+/// The mock also speaks the other providers' formats, so these accounts reach it through their
+/// adapters: <c>claude/sonnet</c> (anthropic), <c>gemini/flash</c> (gemini), <c>azure/gpt-4o-mini</c>
+/// (azure-openai), plus <c>mock/embed</c> (embeddings) and <c>mock/instruct</c> (legacy completions).
+/// Add <c>-limited</c>/<c>-broken</c> to an account name for the 429/500 variants of claude and gemini.
 /// </remarks>
 public sealed class RouterAppFixture : IAsyncLifetime
 {
@@ -120,6 +124,38 @@ public sealed class RouterAppFixture : IAsyncLifetime
                 {timeout}
               - name: gpt-4o
                 provider_model: gpt-4o
+              - name: embed
+                provider_model: text-embedding-3-small
+                types: [embedding]
+                price: {"{"} input_per_mtok: 0.02 {"}"}
+              - name: instruct
+                provider_model: gpt-3.5-turbo-instruct
+                types: [completion]
+                price: {"{"} input_per_mtok: 1.50, output_per_mtok: 2.00 {"}"}
+            """;
+        var root = mock.GetLeftPart(UriPartial.Authority);
+        string Provider(string name, string provider, string models, string headers = "") => $"""
+            ---
+            type: provider-account
+            name: {name}
+            provider: {provider}
+            base_url: {root}
+            api_key: ${"{"}MOCK_API_KEY{"}"}
+            {headers}
+            models:
+            {models}
+            """;
+        const string Claude = """
+              - name: sonnet
+                provider_model: claude-sonnet-4-5
+                default_max_tokens: 1024
+                max_tokens: 64000
+                price: { input_per_mtok: 3.00, output_per_mtok: 15.00, cached_input_per_mtok: 0.30, cache_write_per_mtok: 3.75 }
+            """;
+        const string Gemini = """
+              - name: flash
+                provider_model: gemini-2.5-flash
+                price: { input_per_mtok: 0.30, output_per_mtok: 2.50, cached_input_per_mtok: 0.075 }
             """;
         return string.Join("\n",
             Account("mock"),
@@ -127,7 +163,17 @@ public sealed class RouterAppFixture : IAsyncLifetime
             Account("broken", "headers: { x-mock-status: \"500\" }"),
             Account("limited", "headers: { x-mock-status: \"429\" }"),
             Account("sleepy", "headers: { x-mock-latency-ms: \"2000\" }", "timeout: 300ms"),
-            Account("down").Replace(baseUrl, $"http://127.0.0.1:{closedPort}/v1", StringComparison.Ordinal));
+            Account("down").Replace(baseUrl, $"http://127.0.0.1:{closedPort}/v1", StringComparison.Ordinal),
+            Provider("claude", "anthropic", Claude),
+            Provider("claude-limited", "anthropic", Claude, "headers: { x-mock-status: \"429\" }"),
+            Provider("claude-broken", "anthropic", Claude, "headers: { x-mock-status: \"529\" }"),
+            Provider("gemini", "gemini", Gemini),
+            Provider("gemini-limited", "gemini", Gemini, "headers: { x-mock-status: \"429\" }"),
+            Provider("azure", "azure-openai", """
+                  - name: gpt-4o-mini
+                    provider_model: my-deployment
+                    price: { input_per_mtok: 0.15, output_per_mtok: 0.60 }
+                """));
     }
 
     /// <summary>A loopback port nothing listens on (bound, read, released).</summary>
