@@ -6,8 +6,8 @@ public sealed record RouterOptions
     /// <summary>Configuration section name.</summary>
     public const string Section = "Router";
 
-    /// <summary>Largest request body accepted, in bytes; larger ones get 413. Default: 8 MiB.</summary>
-    public long MaxRequestBodyBytes { get; init; } = 8 * 1024 * 1024;
+    /// <summary>Largest request body accepted, in bytes; larger ones get 413. Default: 10 MB (10,000,000 bytes).</summary>
+    public long MaxRequestBodyBytes { get; init; } = 10_000_000;
 
     /// <summary>Upstream timeout when the model sets none: to the response headers, then the longest silence in a stream. Default: 10 minutes.</summary>
     public TimeSpan UpstreamTimeout { get; init; } = TimeSpan.FromMinutes(10);

@@ -10,13 +10,18 @@ namespace Gateway.Aspire.MockUpstream;
 /// <param name="CacheWriteTokens"><c>x-mock-cache-write-tokens</c>: prompt tokens reported as written to the cache.</param>
 /// <param name="ReasoningTokens"><c>x-mock-reasoning-tokens</c>: output tokens reported as reasoning.</param>
 /// <param name="ToolCall"><c>x-mock-tool-call</c>: call the tool of that name when the request offers tools.</param>
+/// <param name="NoUsage">
+/// <c>x-mock-no-usage: true</c>: OpenAI format only, report no usage at all, as some
+/// OpenAI-compatible servers do (no <c>usage</c> in answers, <c>include_usage</c> ignored in streams).
+/// </param>
 internal readonly record struct MockControls(
     int? OutputTokens,
     int ChunkDelayMs,
     int CachedTokens,
     int CacheWriteTokens,
     int ReasoningTokens,
-    string? ToolCall)
+    string? ToolCall,
+    bool NoUsage = false)
 {
     // Token counts are summed into int totals: a bound keeps a silly header from overflowing them.
     private const int MaxCount = 100_000_000;
@@ -28,7 +33,8 @@ internal readonly record struct MockControls(
         Count(request, "x-mock-cached-tokens"),
         Count(request, "x-mock-cache-write-tokens"),
         Count(request, "x-mock-reasoning-tokens"),
-        request.Headers["x-mock-tool-call"].ToString() is { Length: > 0 } tool ? tool : null);
+        request.Headers["x-mock-tool-call"].ToString() is { Length: > 0 } tool ? tool : null,
+        request.Headers["x-mock-no-usage"].ToString() == "true");
 
     /// <summary>An integer header, or null when absent or not a number.</summary>
     public static int? HeaderInt(HttpRequest request, string name) =>

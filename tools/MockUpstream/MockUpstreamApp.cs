@@ -31,7 +31,8 @@ namespace Gateway.Aspire.MockUpstream;
 /// exactly that many words, one token and one stream piece each), <c>x-mock-tool-call</c> (call the
 /// named tool when tools are offered), <c>x-mock-cached-tokens</c> and <c>x-mock-cache-write-tokens</c>
 /// (prompt tokens added as read from and written to the cache), <c>x-mock-reasoning-tokens</c>
-/// (output tokens added as reasoning). Usage follows each format: OpenAI's prompt_tokens include
+/// (output tokens added as reasoning), <c>x-mock-no-usage: true</c> (OpenAI format: no usage at
+/// all, include_usage ignored, as some OpenAI-compatible servers behave). Usage follows each format: OpenAI's prompt_tokens include
 /// cached ones, Anthropic's input_tokens exclude cache reads and writes, Gemini's
 /// candidatesTokenCount excludes thoughtsTokenCount.</para>
 /// </remarks>

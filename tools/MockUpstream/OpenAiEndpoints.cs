@@ -164,11 +164,11 @@ internal static class OpenAiEndpoints
             : new Head("cmpl-" + answer.Id, "text_completion", DateTimeOffset.UtcNow.ToUnixTimeSeconds(), model);
         if (!MockJson.True(request, "stream"))
         {
-            await new MockJsonResult(200, json => WriteCompletion(json, api, head, answer, azure)).ExecuteAsync(context);
+            await new MockJsonResult(200, json => WriteCompletion(json, api, head, answer, azure, controls.NoUsage)).ExecuteAsync(context);
             return;
         }
 
-        var includeUsage = MockJson.TryGet(request, "stream_options", out var options) && MockJson.True(options, "include_usage");
+        var includeUsage = !controls.NoUsage && MockJson.TryGet(request, "stream_options", out var options) && MockJson.True(options, "include_usage");
         var events = MockEventStream.Start(context, "text/event-stream", MockEventStream.SseEnd, controls.ChunkDelayMs);
         if (azure)
         {
@@ -270,7 +270,7 @@ internal static class OpenAiEndpoints
         return events.EndAsync();
     }
 
-    private static void WriteCompletion(Utf8JsonWriter json, OpenAiOperation api, Head head, MockAnswer answer, bool azure)
+    private static void WriteCompletion(Utf8JsonWriter json, OpenAiOperation api, Head head, MockAnswer answer, bool azure, bool noUsage)
     {
         json.WriteStartObject();
         WriteHead(json, head);
@@ -313,7 +313,11 @@ internal static class OpenAiEndpoints
         json.WriteString("finish_reason", FinishReason(answer.Finish));
         json.WriteEndObject();
         json.WriteEndArray();
-        WriteUsage(json, answer.Usage);
+        if (!noUsage)
+        {
+            WriteUsage(json, answer.Usage);
+        }
+
         json.WriteEndObject();
     }
 

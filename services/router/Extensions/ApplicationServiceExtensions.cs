@@ -35,6 +35,7 @@ public static class ApplicationServiceExtensions
         services.AddSingleton<UpstreamInvoker>();
         services.AddSingleton<IRequestForwarder, RequestForwarder>();
         services.AddSingleton<UsageQueue>();
+        services.AddSingleton(TokenEstimator.Shared);
         services.AddHostedService<UsageShipper>();
         services.AddHostedService<CatalogLogger>();
         return builder;

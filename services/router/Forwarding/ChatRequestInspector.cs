@@ -15,6 +15,25 @@ internal enum StreamOptionsShape
     Object,
 }
 
+/// <summary>Top-level request fields an API requires, seen with a usable value.</summary>
+[Flags]
+internal enum RequestFields
+{
+    None = 0,
+
+    /// <summary><c>messages</c> is a non-empty array (chat, Anthropic messages).</summary>
+    Messages = 1,
+
+    /// <summary><c>prompt</c> is a string or a non-empty array (legacy completions).</summary>
+    Prompt = 2,
+
+    /// <summary><c>input</c> is a string or a non-empty array (embeddings).</summary>
+    Input = 4,
+
+    /// <summary><c>max_tokens</c> is a number (required by Anthropic's Messages API).</summary>
+    MaxTokens = 8,
+}
+
 /// <summary>
 /// What the router needs from a chat request body, with the byte offsets of the values it may
 /// rewrite, so the body can be spliced instead of re-serialised.
@@ -48,6 +67,9 @@ internal readonly record struct ChatRequestInfo
     /// <summary>True when <c>stream_options</c> is <c>{}</c>.</summary>
     public bool StreamOptionsEmpty { get; init; }
 
+    /// <summary>The top-level fields present with a usable value (for the per-API required-field check).</summary>
+    public RequestFields Fields { get; init; }
+
     /// <summary>Offset of the <c>include_usage</c> value, or -1 when absent.</summary>
     public int IncludeUsageOffset { get; init; }
 
@@ -62,6 +84,12 @@ internal readonly record struct ChatRequestInfo
 /// </summary>
 internal static class ChatRequestInspector
 {
+    /// <summary>More output than any model offers (the largest today give well under a million); a bigger value is a client bug, not a wish.</summary>
+    internal const long MaxOutputTokens = 10_000_000;
+
+    /// <summary>OpenAI's own upper bound for <c>n</c>.</summary>
+    internal const int MaxChoices = 128;
+
     /// <summary>Inspects <paramref name="json"/>; on failure <paramref name="error"/> says what is wrong, for a 400.</summary>
     public static bool TryInspect(ReadOnlySpan<byte> json, out ChatRequestInfo info, out string error)
     {
@@ -73,6 +101,7 @@ internal static class ChatRequestInspector
         bool? includeUsage = null;
         long? maxTokens = null;
         var streamOptions = StreamOptionsShape.Absent;
+        var fields = RequestFields.None;
 
         try
         {
@@ -126,6 +155,14 @@ internal static class ChatRequestInspector
                         return false;
                     }
 
+                    if (value > MaxOutputTokens)
+                    {
+                        error = $"'max_tokens' of {value} is more than any model can produce (at most {MaxOutputTokens}).";
+                        return false;
+                    }
+
+                    fields |= RequestFields.MaxTokens;
+
                     if (isNewName || maxTokens is null)
                     {
                         maxTokens = value;
@@ -169,6 +206,50 @@ internal static class ChatRequestInspector
                         };
                     }
                 }
+                else if (reader.ValueTextEquals("messages"u8) || reader.ValueTextEquals("prompt"u8) || reader.ValueTextEquals("input"u8))
+                {
+                    var field = reader.ValueTextEquals("messages"u8) ? RequestFields.Messages : reader.ValueTextEquals("prompt"u8) ? RequestFields.Prompt : RequestFields.Input;
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.StartArray)
+                    {
+                        var probe = reader;
+                        probe.Read();
+                        if (probe.TokenType != JsonTokenType.EndArray)
+                        {
+                            fields |= field;
+                        }
+                    }
+                    else if (reader.TokenType == JsonTokenType.String && field != RequestFields.Messages)
+                    {
+                        fields |= field;
+                    }
+                    else if (reader.TokenType != JsonTokenType.Null)
+                    {
+                        error = field == RequestFields.Messages ? "'messages' must be an array of message objects." : $"'{(field == RequestFields.Prompt ? "prompt" : "input")}' must be a string or an array.";
+                        return false;
+                    }
+
+                    reader.Skip();
+                }
+                else if (reader.ValueTextEquals("temperature"u8) || reader.ValueTextEquals("top_p"u8))
+                {
+                    var name = reader.ValueTextEquals("temperature"u8) ? "temperature" : "top_p";
+                    reader.Read();
+                    if (reader.TokenType is not (JsonTokenType.Number or JsonTokenType.Null) || (reader.TokenType == JsonTokenType.Number && reader.GetDouble() < 0))
+                    {
+                        error = $"'{name}' must be a non-negative number.";
+                        return false;
+                    }
+                }
+                else if (reader.ValueTextEquals("n"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.Null && (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out var n) || n is < 1 or > MaxChoices))
+                    {
+                        error = $"'n' must be an integer from 1 to {MaxChoices}.";
+                        return false;
+                    }
+                }
                 else
                 {
                     reader.Read();
@@ -201,6 +282,7 @@ internal static class ChatRequestInspector
                 StreamOptionsEmpty = streamOptionsEmpty,
                 IncludeUsageOffset = includeUsageOffset,
                 IncludeUsageLength = includeUsageLength,
+                Fields = fields,
             };
             return true;
         }

@@ -10,17 +10,28 @@ namespace Gateway.Aspire.Router.Forwarding;
 /// For OpenAI-only APIs relayed as they are (embeddings, legacy completions), the path under the
 /// account's base URL; null for chat, which every provider serves through an adapter.
 /// </param>
-internal sealed record InboundApi(string Path, WireFormat Format, string ModelType, string? UpstreamPath)
+/// <param name="Required">Fields the body must carry, checked by the gateway so a bad request never costs an upstream call.</param>
+internal sealed record InboundApi(string Path, WireFormat Format, string ModelType, string? UpstreamPath, RequestFields Required)
 {
     /// <summary>OpenAI's <c>POST /v1/chat/completions</c>, served by every provider.</summary>
-    public static InboundApi ChatCompletions { get; } = new("/v1/chat/completions", WireFormat.OpenAi, "chat", null);
+    public static InboundApi ChatCompletions { get; } = new("/v1/chat/completions", WireFormat.OpenAi, "chat", null, RequestFields.Messages);
 
     /// <summary>Anthropic's <c>POST /v1/messages</c>, served by every provider.</summary>
-    public static InboundApi Messages { get; } = new("/v1/messages", WireFormat.Anthropic, "chat", null);
+    public static InboundApi Messages { get; } = new("/v1/messages", WireFormat.Anthropic, "chat", null, RequestFields.Messages | RequestFields.MaxTokens);
 
     /// <summary>OpenAI's legacy <c>POST /v1/completions</c> (OpenAI-format providers).</summary>
-    public static InboundApi Completions { get; } = new("/v1/completions", WireFormat.OpenAi, "completion", "completions");
+    public static InboundApi Completions { get; } = new("/v1/completions", WireFormat.OpenAi, "completion", "completions", RequestFields.Prompt);
 
     /// <summary>OpenAI's <c>POST /v1/embeddings</c> (OpenAI-format providers).</summary>
-    public static InboundApi Embeddings { get; } = new("/v1/embeddings", WireFormat.OpenAi, "embedding", "embeddings");
+    public static InboundApi Embeddings { get; } = new("/v1/embeddings", WireFormat.OpenAi, "embedding", "embeddings", RequestFields.Input);
+
+    /// <summary>The 400 message for a body missing a required field, or null when none is missing.</summary>
+    public string? MissingFieldError(RequestFields present) => (Required & ~present) switch
+    {
+        RequestFields.None => null,
+        var missing when missing.HasFlag(RequestFields.Messages) => "'messages' is required and must be a non-empty array.",
+        var missing when missing.HasFlag(RequestFields.MaxTokens) => "'max_tokens' is required.",
+        var missing when missing.HasFlag(RequestFields.Prompt) => "'prompt' is required: a string or a non-empty array.",
+        _ => "'input' is required: a string or a non-empty array.",
+    };
 }

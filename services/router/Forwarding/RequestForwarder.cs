@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.Http.Headers;
 using Gateway.Aspire.Accounting.Grpc;
 using Gateway.Aspire.Guardrails.Grpc;
@@ -50,8 +51,10 @@ internal interface IRequestForwarder
 ///     stream event by event, flushed after each read: OpenAI to OpenAI byte for byte with the
 ///     injected usage-only chunk dropped, otherwise through a stream translator; the timeout
 ///     resets on every read.
-/// (9) after the response completed: the usage record goes to the ledger queue, and a token
-///     reservation is settled to the actual usage (a background gRPC call, off the response path).
+/// (9) after the response completed: usage the provider did not report (a server ignoring
+///     include_usage, a stream cut off by either side) is counted from what was sent with
+///     Microsoft.ML.Tokenizers and marked estimated; the usage record goes to the ledger queue, and
+///     a token reservation is settled to the actual usage (a background gRPC call, off the response path).
 /// </remarks>
 internal sealed class RequestForwarder(
     ModelCatalog catalog,
@@ -59,6 +62,7 @@ internal sealed class RequestForwarder(
     Guardrails.Grpc.Guardrails.GuardrailsClient guardrails,
     UpstreamInvoker upstream,
     UsageQueue usageQueue,
+    TokenEstimator estimator,
     IOptions<RouterOptions> options,
     TimeProvider time,
     ILogger<RequestForwarder> logger) : IRequestForwarder
@@ -98,13 +102,15 @@ internal sealed class RequestForwarder(
         ChatRequestInfo info = default;
         PooledBuffer? body = null;
         PooledBuffer? upstreamBody = null;
+        StreamTranscript? transcript = null;
+        var forwardBody = ReadOnlyMemory<byte>.Empty;
         try
         {
             // (3) Body: read once, parse once.
             body = await RequestBodyReader.ReadAsync(request, settings.MaxRequestBodyBytes, aborted);
             var bodyError = body is null
                 ? $"The request body exceeds the limit of {settings.MaxRequestBodyBytes} bytes."
-                : ChatRequestInspector.TryInspect(body.Span, out info, out var parseError) ? null : parseError;
+                : ChatRequestInspector.TryInspect(body.Span, out info, out var parseError) ? api.MissingFieldError(info.Fields) : parseError;
 
             // (4) Admission; a bad body is authenticated first so a bad key always reads 401.
             // Only a valid request counts against rate limits; the prompt estimate is ~4 bytes a token
@@ -185,7 +191,7 @@ internal sealed class RequestForwarder(
             }
 
             // (5) Guardrails on the input.
-            var forwardBody = body!.Memory;
+            forwardBody = body!.Memory;
             if (settings.CheckInputGuardrails)
             {
                 CheckReply check;
@@ -349,6 +355,11 @@ internal sealed class RequestForwarder(
                     response.ContentLength = answer.Length;
                     await response.Body.WriteAsync(answer, aborted);
                     await response.CompleteAsync();
+                    if (usage.PromptTokens == 0 && usage.CompletionTokens == 0)
+                    {
+                        usage = Estimate(usage, answer.Span, stream: false, cutOff: false);
+                    }
+
                     await RecordAsync(status, "", usage, ttftMs: 0);
                     return;
                 }
@@ -366,6 +377,8 @@ internal sealed class RequestForwarder(
                     : null;
                 using var relay = new SseUsageRelay(dropUsageOnlyChunk: info.IncludeUsage != true);
                 using var parser = translator is null ? null : new SseEventParser(translator);
+                var translated = translator is null ? null : new ArrayBufferWriter<byte>(4096);
+                transcript = new StreamTranscript();
                 var output = response.BodyWriter;
                 try
                 {
@@ -384,14 +397,17 @@ internal sealed class RequestForwarder(
                         if (parser is null)
                         {
                             relay.Advance(read);
+                            transcript.Append(buffer.Span[..read]);
                             written = relay.Relay(output);
                         }
                         else
                         {
                             // Translated streams parse events themselves; the relay's buffer is only the read target.
-                            var before = output.UnflushedBytes;
-                            parser.Process(buffer.Span[..read], output);
-                            written = (int)(output.UnflushedBytes - before);
+                            translated!.ResetWrittenCount();
+                            parser.Process(buffer.Span[..read], translated);
+                            written = translated.WrittenCount;
+                            transcript.Append(translated.WrittenSpan);
+                            output.Write(translated.WrittenSpan);
                         }
 
                         if (written > 0)
@@ -415,7 +431,10 @@ internal sealed class RequestForwarder(
                     }
                     else
                     {
-                        parser.Complete(output);
+                        translated!.ResetWrittenCount();
+                        parser.Complete(translated);
+                        transcript.Append(translated.WrittenSpan);
+                        output.Write(translated.WrittenSpan);
                     }
 
                     await response.CompleteAsync();
@@ -430,6 +449,11 @@ internal sealed class RequestForwarder(
                 }
 
                 var streamUsage = (parser is null ? relay.Usage : translator!.Usage) ?? default;
+                if (errorType.Length > 0 || (streamUsage.PromptTokens == 0 && streamUsage.CompletionTokens == 0))
+                {
+                    streamUsage = Estimate(streamUsage, transcript.Bytes, stream: true, cutOff: errorType.Length > 0);
+                }
+
                 await RecordAsync(status, errorType, streamUsage, ttftMs);
             }
         }
@@ -439,7 +463,9 @@ internal sealed class RequestForwarder(
             RouterLog.ClientDisconnected(logger, requestId);
             if (model is not null)
             {
-                await RecordAsync(StatusClientClosedRequest, "client_closed_request", default, 0);
+                // What was sent before the client left is billed: the provider generated (and bills) it.
+                var usage = transcript is null ? default : Estimate(default, transcript.Bytes, stream: true, cutOff: true);
+                await RecordAsync(StatusClientClosedRequest, "client_closed_request", usage, 0);
             }
         }
         catch (Microsoft.AspNetCore.Http.BadHttpRequestException e) when (!response.HasStarted)
@@ -451,6 +477,7 @@ internal sealed class RequestForwarder(
         {
             body?.Dispose();
             upstreamBody?.Dispose();
+            transcript?.Dispose();
         }
 
         async Task Fail(int status, string type, string code, string message, string? param = null)
@@ -469,6 +496,21 @@ internal sealed class RequestForwarder(
             await response.Body.WriteAsync(body, aborted);
             await response.CompleteAsync();
             await RecordAsync(error.Status, error.ErrorType, default, 0);
+        }
+
+        // Counts what the provider did not report, with the provider model's tokenizer (or the closest
+        // public one); a cut-off stream keeps the provider's counts where they are larger.
+        TokenUsage Estimate(TokenUsage reported, ReadOnlySpan<byte> output, bool stream, bool cutOff)
+        {
+            var providerModel = model!.Model.ProviderModelName;
+            var prompt = reported.PromptTokens > 0 ? reported.PromptTokens : estimator.CountPrompt(forwardBody.Span, providerModel);
+            var completion = estimator.CountCompletion(output, stream, providerModel);
+            if (cutOff && reported.CompletionTokens >= completion && reported.PromptTokens > 0)
+            {
+                return reported;
+            }
+
+            return reported with { PromptTokens = prompt, CompletionTokens = Math.Max(completion, reported.CompletionTokens), Estimated = true };
         }
 
         // (9) Usage goes to the queue only after the response is complete: off the response path.

@@ -19,6 +19,9 @@ namespace Gateway.Aspire.Router.Tests.TestHosts;
 /// adapters: <c>claude/sonnet</c> (anthropic), <c>gemini/flash</c> (gemini), <c>azure/gpt-4o-mini</c>
 /// (azure-openai), plus <c>mock/embed</c> (embeddings) and <c>mock/instruct</c> (legacy completions).
 /// Add <c>-limited</c>/<c>-broken</c> to an account name for the 429/500 variants of claude and gemini.
+/// <c>nousage</c> reports no usage at all (as some OpenAI-compatible servers do), so the router estimates it.
+/// <c>claude-cached</c> (1200 cache-read and 300 cache-write tokens) and <c>gemini-cached</c> (500 cached
+/// and 40 reasoning tokens) make the mock report those counts on every answer, for billing tests.
 /// </remarks>
 public sealed class RouterAppFixture : IAsyncLifetime
 {
@@ -160,6 +163,7 @@ public sealed class RouterAppFixture : IAsyncLifetime
         return string.Join("\n",
             Account("mock"),
             Account("slow", "headers: { x-mock-chunk-delay-ms: \"150\" }"),
+            Account("nousage", "headers: { x-mock-no-usage: \"true\" }"),
             Account("broken", "headers: { x-mock-status: \"500\" }"),
             Account("limited", "headers: { x-mock-status: \"429\" }"),
             Account("sleepy", "headers: { x-mock-latency-ms: \"2000\" }", "timeout: 300ms"),
@@ -173,7 +177,9 @@ public sealed class RouterAppFixture : IAsyncLifetime
                   - name: gpt-4o-mini
                     provider_model: my-deployment
                     price: { input_per_mtok: 0.15, output_per_mtok: 0.60 }
-                """));
+                """),
+            Provider("claude-cached", "anthropic", Claude, "headers: { x-mock-cached-tokens: \"1200\", x-mock-cache-write-tokens: \"300\" }"),
+            Provider("gemini-cached", "gemini", Gemini, "headers: { x-mock-cached-tokens: \"500\", x-mock-reasoning-tokens: \"40\" }"));
     }
 
     /// <summary>A loopback port nothing listens on (bound, read, released).</summary>
