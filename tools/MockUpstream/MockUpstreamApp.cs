@@ -12,6 +12,12 @@ namespace Gateway.Aspire.MockUpstream;
 /// <item>OpenAI, <c>Authorization: Bearer &lt;key&gt;</c>: <c>GET /v1/models</c>, <c>POST /v1/chat/completions</c>
 /// (streamed or not, <c>stream_options.include_usage</c>, tool calls), <c>POST /v1/completions</c> (legacy),
 /// <c>POST /v1/embeddings</c> (strings or token arrays, <c>dimensions</c>, <c>encoding_format: base64</c>).</item>
+/// <item>OpenAI media and utilities, same key (<see cref="MediaEndpoints"/>): <c>POST /v1/images/generations</c>
+/// (a 1×1 PNG as base64 or a URL; usage for gpt-image models), <c>/v1/audio/speech</c> (silent audio in the
+/// asked format, longer for longer input), <c>/v1/audio/transcriptions</c> (multipart; "Mock transcription of
+/// &lt;file&gt; (&lt;N&gt; bytes) with &lt;model&gt;"), <c>/v1/moderations</c> (flags violence when the input
+/// holds the word "attack"), and <c>/v1/rerank</c> as vLLM serves it (scored by words shared with the query).
+/// Each answer carries the model the request named in the header <c>x-mock-model</c>.</item>
 /// <item>Azure OpenAI, <c>api-key</c> header and <c>?api-version=</c> (404 without): <c>POST
 /// /openai/deployments/{deployment}/chat/completions</c>, <c>/completions</c>, <c>/embeddings</c>; the deployment is the model.</item>
 /// <item>Anthropic, <c>x-api-key</c> and <c>anthropic-version</c> headers: <c>POST /v1/messages</c>
@@ -52,6 +58,7 @@ public static class MockUpstreamApp
 
         app.MapGet("/health", () => "Healthy");
         app.MapOpenAiEndpoints(settings);
+        app.MapMediaEndpoints(settings);
         app.MapAzureEndpoints(settings);
         app.MapAnthropicEndpoints(settings);
         app.MapGeminiEndpoints(settings);

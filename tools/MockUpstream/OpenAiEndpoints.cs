@@ -17,16 +17,21 @@ internal static class OpenAiEndpoints
     /// <summary>Maps the <c>/v1</c> endpoints, behind a Bearer key check.</summary>
     public static void MapOpenAiEndpoints(this IEndpointRouteBuilder app, MockSettings settings)
     {
-        var v1 = app.MapGroup("/v1").AddMockGate(
-            settings,
-            http => MockGate.KeyMatches(settings, BearerKey(http.Request)) ? null : Error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key"),
-            StatusError);
-
+        var v1 = app.MapGroup("/v1").AddOpenAiGate(settings);
         v1.MapGet("/models", () => new MockJsonResult(200, WriteModels));
         v1.MapPost("/chat/completions", context => HandleAsync(context, OpenAiOperation.Chat, deployment: null));
         v1.MapPost("/completions", context => HandleAsync(context, OpenAiOperation.Completions, deployment: null));
         v1.MapPost("/embeddings", context => HandleAsync(context, OpenAiOperation.Embeddings, deployment: null));
     }
+
+    /// <summary>
+    /// Adds the gate in OpenAI's shape to <paramref name="group"/>: a 401 <c>invalid_api_key</c> without
+    /// the right <c>Authorization: Bearer</c> key, then <c>x-mock-latency-ms</c> and <c>x-mock-status</c>.
+    /// </summary>
+    public static RouteGroupBuilder AddOpenAiGate(this RouteGroupBuilder group, MockSettings settings) => group.AddMockGate(
+        settings,
+        http => MockGate.KeyMatches(settings, BearerKey(http.Request)) ? null : Error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key"),
+        StatusError);
 
     /// <summary>Reads the request body and answers it as <paramref name="operation"/> does.</summary>
     /// <param name="context">The request.</param>

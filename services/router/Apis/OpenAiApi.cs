@@ -11,14 +11,14 @@ namespace Gateway.Aspire.Router.Apis;
 public static class OpenAiApi
 {
     /// <summary>
-    /// Maps the model endpoints (<c>POST /v1/chat/completions</c>, <c>/v1/messages</c>,
-    /// <c>/v1/completions</c>, <c>/v1/embeddings</c>), <c>GET /v1/models</c> and <c>/v1/models/{id}</c>,
+    /// Maps the model endpoints (<see cref="InboundApi.All"/>: chat, messages, completions,
+    /// embeddings, moderations, images, audio, rerank), <c>GET /v1/models</c> and <c>/v1/models/{id}</c>,
     /// and an OpenAI-style 404 for the rest of <c>/v1</c>.
     /// </summary>
     public static IEndpointRouteBuilder MapOpenAiApi(this IEndpointRouteBuilder app)
     {
         var v1 = app.MapGroup("/v1");
-        foreach (var api in (InboundApi[])[InboundApi.ChatCompletions, InboundApi.Messages, InboundApi.Completions, InboundApi.Embeddings])
+        foreach (var api in InboundApi.All)
         {
             app.MapPost(api.Path, (HttpContext context, IRequestForwarder forwarder) => forwarder.ForwardAsync(context, api));
         }
@@ -26,7 +26,7 @@ public static class OpenAiApi
         v1.MapGet("/models", ListModelsAsync);
         v1.MapGet("/models/{**id}", GetModelAsync);
         v1.Map("/{**path}", (HttpRequest request) => OpenAiError.Result(404, OpenAiError.InvalidRequest, "unknown_url",
-            $"Unknown request URL: {request.Method} {request.Path}. Supported: POST /v1/chat/completions, /v1/messages, /v1/completions, /v1/embeddings; GET /v1/models, /v1/models/{{id}}."));
+            $"Unknown request URL: {request.Method} {request.Path}. Supported: POST {string.Join(", ", InboundApi.All.Select(a => a.Path))}; GET /v1/models, /v1/models/{{id}}."));
         return app;
     }
 
@@ -48,6 +48,9 @@ public static class OpenAiApi
             return error;
         }
 
+        // Ids are "account/model". The OpenAI SDKs escape the slash (%2F), which Kestrel leaves encoded
+        // in the path (it decodes every escape but that one), so the route value still holds it.
+        id = id.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
         return models!.FirstOrDefault(m => m.Id == id) is { } model
             ? TypedResults.Json(Entry(catalog, model), RouterJsonContext.Web.ModelListEntry)
             : OpenAiError.Result(404, OpenAiError.InvalidRequest, "model_not_found", $"The model '{id}' does not exist or you do not have access to it.", "model");

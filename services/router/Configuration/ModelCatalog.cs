@@ -102,6 +102,13 @@ public sealed class CatalogModel
             _ => (baseUrl, "", new Uri(baseUrl + "/chat/completions"), (Uri?)null),
         };
         ProviderModelJson = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(model.ProviderModelName, RouterJsonContext.Default.String));
+        // OpenAI's reasoning models (and Azure's deployments of them) reject max_tokens; every OpenAI
+        // model takes max_completion_tokens. Other OpenAI-compatible servers know max_tokens best.
+        DefaultMaxTokensJson = model.DefaultMaxTokens is { } defaultMax
+            ? Encoding.UTF8.GetBytes(account.Provider is ProviderKind.OpenAi or ProviderKind.AzureOpenAi
+                ? $"\"max_completion_tokens\":{defaultMax},"
+                : $"\"max_tokens\":{defaultMax},")
+            : [];
         Price = new Price
         {
             InputPerMtok = model.Price.InputPerMtok.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -149,6 +156,12 @@ public sealed class CatalogModel
 
     /// <summary>The provider model name as a JSON string literal (quotes included), spliced into bodies.</summary>
     internal byte[] ProviderModelJson { get; }
+
+    /// <summary>
+    /// The model's <c>default_max_tokens</c> as a property to insert into OpenAI-format chat bodies that
+    /// name no limit (e.g. <c>"max_completion_tokens":1024,</c>); empty when the model has no default.
+    /// </summary>
+    internal byte[] DefaultMaxTokensJson { get; }
 
     /// <summary>Catalog prices as the ledger's decimal strings (cached input defaults to input).</summary>
     internal Price Price { get; }

@@ -58,8 +58,10 @@ public sealed record ProviderModel
     public int? ContextWindow { get; init; }
 
     /// <summary>
-    /// Output tokens asked for when the request names none. Default: null: OpenAI-format upstreams
-    /// then decide; Anthropic, which requires a value, gets <see cref="MaxTokens"/> or 4096.
+    /// Output tokens asked for when a chat request names none (sent as <c>max_completion_tokens</c>
+    /// to openai and azure-openai, <c>max_tokens</c> elsewhere). Default: null: the upstream
+    /// decides, except Anthropic, which requires a value and gets the smaller of
+    /// <see cref="MaxTokens"/> and 4096.
     /// </summary>
     public int? DefaultMaxTokens { get; init; }
 

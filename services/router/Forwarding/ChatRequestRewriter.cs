@@ -17,11 +17,24 @@ internal static class ChatRequestRewriter
     private static readonly byte[] s_true = "true"u8.ToArray();
 
     /// <summary>Builds the upstream body into a pooled buffer the caller disposes.</summary>
-    public static PooledBuffer Rewrite(ReadOnlySpan<byte> body, in ChatRequestInfo info, ReadOnlySpan<byte> providerModelJson, bool injectIncludeUsage)
+    /// <param name="body">The client's body.</param>
+    /// <param name="info">Its inspection (offsets of the spliced values).</param>
+    /// <param name="providerModelJson">The provider model as a JSON string literal.</param>
+    /// <param name="injectIncludeUsage">Force <c>stream_options.include_usage</c> to true.</param>
+    /// <param name="insertFirst">
+    /// Properties to insert at the start of the object, each followed by a comma (e.g. a model's
+    /// default <c>"max_tokens":1024,</c>); empty for none.
+    /// </param>
+    public static PooledBuffer Rewrite(ReadOnlySpan<byte> body, in ChatRequestInfo info, ReadOnlySpan<byte> providerModelJson, bool injectIncludeUsage, ReadOnlySpan<byte> insertFirst = default)
     {
-        Span<Edit> edits = stackalloc Edit[2];
+        Span<Edit> edits = stackalloc Edit[3];
         var count = 0;
         edits[count++] = new Edit(info.ModelOffset, info.ModelLength, 0);
+        if (!insertFirst.IsEmpty)
+        {
+            edits[count++] = new Edit(info.ObjectOffset + 1, 0, 6);
+        }
+
         if (injectIncludeUsage)
         {
             edits[count++] = info.StreamOptions switch
@@ -35,15 +48,19 @@ internal static class ChatRequestRewriter
         }
 
         var active = edits[..count];
-        if (count == 2 && active[1].Offset < active[0].Offset)
+        // At most three edits: an insertion sort by offset (insertions at one offset keep their order).
+        for (var i = 1; i < active.Length; i++)
         {
-            (active[0], active[1]) = (active[1], active[0]);
+            for (var j = i; j > 0 && active[j].Offset < active[j - 1].Offset; j--)
+            {
+                (active[j], active[j - 1]) = (active[j - 1], active[j]);
+            }
         }
 
         var length = body.Length;
         foreach (var edit in active)
         {
-            length += Replacement(edit.Kind, providerModelJson).Length - edit.Length;
+            length += Replacement(edit.Kind, providerModelJson, insertFirst).Length - edit.Length;
         }
 
         var buffer = new PooledBuffer(length);
@@ -53,7 +70,7 @@ internal static class ChatRequestRewriter
         {
             body[read..edit.Offset].CopyTo(output[written..]);
             written += edit.Offset - read;
-            var replacement = Replacement(edit.Kind, providerModelJson);
+            var replacement = Replacement(edit.Kind, providerModelJson, insertFirst);
             replacement.CopyTo(output[written..]);
             written += replacement.Length;
             read = edit.Offset + edit.Length;
@@ -64,14 +81,15 @@ internal static class ChatRequestRewriter
         return buffer;
     }
 
-    private static ReadOnlySpan<byte> Replacement(int kind, ReadOnlySpan<byte> providerModelJson) => kind switch
+    private static ReadOnlySpan<byte> Replacement(int kind, ReadOnlySpan<byte> providerModelJson, ReadOnlySpan<byte> insertFirst) => kind switch
     {
         0 => providerModelJson,
         1 => s_streamOptionsProperty,
         2 => s_streamOptionsObject,
         3 => s_true,
         4 => s_includeUsageProperty,
-        _ => s_includeUsagePropertyComma,
+        5 => s_includeUsagePropertyComma,
+        _ => insertFirst,
     };
 
     private readonly record struct Edit(int Offset, int Length, int Kind);

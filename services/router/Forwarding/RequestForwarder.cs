@@ -103,14 +103,29 @@ internal sealed class RequestForwarder(
         PooledBuffer? body = null;
         PooledBuffer? upstreamBody = null;
         StreamTranscript? transcript = null;
+        MultipartForm? form = null;
         var forwardBody = ReadOnlyMemory<byte>.Empty;
         try
         {
             // (3) Body: read once, parse once.
             body = await RequestBodyReader.ReadAsync(request, settings.MaxRequestBodyBytes, aborted);
-            var bodyError = body is null
-                ? $"The request body exceeds the limit of {settings.MaxRequestBodyBytes} bytes."
-                : ChatRequestInspector.TryInspect(body.Span, out info, out var parseError) ? api.MissingFieldError(info.Fields) : parseError;
+            string? bodyError;
+            if (body is null)
+            {
+                bodyError = $"The request body exceeds the limit of {settings.MaxRequestBodyBytes} bytes.";
+            }
+            else if (api.Multipart)
+            {
+                (form, bodyError) = await MultipartForm.ParseAsync(body.Memory, request.ContentType, aborted);
+                bodyError ??= form!.Model is not { Length: > 0 } formModel ? "'model' is required."
+                    : !form.HasFile("file") ? "'file' is required: the audio to transcribe."
+                    : null;
+                info = new ChatRequestInfo { Model = form?.Model ?? "" };
+            }
+            else
+            {
+                bodyError = ChatRequestInspector.TryInspect(body.Span, out info, out var parseError) ? api.MissingFieldError(info.Fields) : parseError;
+            }
 
             // (4) Admission; a bad body is authenticated first so a bad key always reads 401.
             // Only a valid request counts against rate limits; the prompt estimate is ~4 bytes a token
@@ -122,7 +137,7 @@ internal sealed class RequestForwarder(
                 admitRequest.Metadata.Add(metadata);
                 admitRequest.EstimatedPromptTokens = (body!.Length + 3) / 4;
                 admitRequest.MaxTokens = info.MaxTokens
-                    ?? (catalog.TryResolve(info.Model, out var declared) ? declared.Model.MaxTokens : null)
+                    ?? (catalog.TryResolve(info.Model, out var declared) ? declared.Model.DefaultMaxTokens ?? declared.Model.MaxTokens : null)
                     ?? 0;
             }
 
@@ -192,7 +207,7 @@ internal sealed class RequestForwarder(
 
             // (5) Guardrails on the input.
             forwardBody = body!.Memory;
-            if (settings.CheckInputGuardrails)
+            if (settings.CheckInputGuardrails && form is null)
             {
                 CheckReply check;
                 try
@@ -244,7 +259,12 @@ internal sealed class RequestForwarder(
             Uri upstreamUri;
             try
             {
-                if (api.UpstreamPath is { } path)
+                if (form is not null)
+                {
+                    upstreamPayload = default;
+                    upstreamUri = model.ApiUri(api.UpstreamPath!);
+                }
+                else if (api.UpstreamPath is { } path)
                 {
                     upstreamBody = ChatRequestRewriter.Rewrite(forwardBody.Span, info, model.ProviderModelJson, injectIncludeUsage: info.Stream && info.IncludeUsage != true);
                     upstreamPayload = upstreamBody.Memory;
@@ -264,9 +284,12 @@ internal sealed class RequestForwarder(
 
             using var upstreamRequest = new HttpRequestMessage(HttpMethod.Post, upstreamUri)
             {
-                Content = new ReadOnlyMemoryContent(upstreamPayload),
+                Content = form?.ToContent(model.Model.ProviderModelName) ?? new ReadOnlyMemoryContent(upstreamPayload),
             };
-            upstreamRequest.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+            if (form is null)
+            {
+                upstreamRequest.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+            }
             foreach (var (name, value) in model.Headers)
             {
                 upstreamRequest.Headers.TryAddWithoutValidation(name, value);
@@ -355,7 +378,7 @@ internal sealed class RequestForwarder(
                     response.ContentLength = answer.Length;
                     await response.Body.WriteAsync(answer, aborted);
                     await response.CompleteAsync();
-                    if (usage.PromptTokens == 0 && usage.CompletionTokens == 0)
+                    if (api.EstimatesUsage && usage.PromptTokens == 0 && usage.CompletionTokens == 0)
                     {
                         usage = Estimate(usage, answer.Span, stream: false, cutOff: false);
                     }
@@ -449,7 +472,7 @@ internal sealed class RequestForwarder(
                 }
 
                 var streamUsage = (parser is null ? relay.Usage : translator!.Usage) ?? default;
-                if (errorType.Length > 0 || (streamUsage.PromptTokens == 0 && streamUsage.CompletionTokens == 0))
+                if (api.EstimatesUsage && (errorType.Length > 0 || (streamUsage.PromptTokens == 0 && streamUsage.CompletionTokens == 0)))
                 {
                     streamUsage = Estimate(streamUsage, transcript.Bytes, stream: true, cutOff: errorType.Length > 0);
                 }
@@ -464,7 +487,7 @@ internal sealed class RequestForwarder(
             if (model is not null)
             {
                 // What was sent before the client left is billed: the provider generated (and bills) it.
-                var usage = transcript is null ? default : Estimate(default, transcript.Bytes, stream: true, cutOff: true);
+                var usage = transcript is null || !api.EstimatesUsage ? default : Estimate(default, transcript.Bytes, stream: true, cutOff: true);
                 await RecordAsync(StatusClientClosedRequest, "client_closed_request", usage, 0);
             }
         }

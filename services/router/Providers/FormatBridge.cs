@@ -31,7 +31,8 @@ internal static class FormatBridge
         {
             case (WireFormat.OpenAi, WireFormat.OpenAi):
                 // The gateway bills streams from the usage chunk, so it asks for one (and hides it again).
-                pooled = ChatRequestRewriter.Rewrite(body.Span, info, model.ProviderModelJson, injectIncludeUsage: info.Stream && info.IncludeUsage != true);
+                pooled = ChatRequestRewriter.Rewrite(body.Span, info, model.ProviderModelJson, injectIncludeUsage: info.Stream && info.IncludeUsage != true,
+                    insertFirst: info.MaxTokens is null ? model.DefaultMaxTokensJson : default);
                 return pooled.Memory;
             case (WireFormat.Anthropic, WireFormat.Anthropic):
                 pooled = ChatRequestRewriter.Rewrite(body.Span, info, model.ProviderModelJson, injectIncludeUsage: false);

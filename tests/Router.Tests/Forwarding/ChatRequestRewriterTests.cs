@@ -41,6 +41,21 @@ public sealed class ChatRequestRewriterTests
     }
 
     [Fact]
+    public void Default_max_tokens_is_inserted_first_alongside_injected_usage()
+    {
+        var bytes = Encoding.UTF8.GetBytes("""{"model":"mock/gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+        Assert.True(ChatRequestInspector.TryInspect(bytes, out var info, out _));
+
+        using var rewritten = ChatRequestRewriter.Rewrite(bytes, info, s_providerModel, injectIncludeUsage: true, "\"max_completion_tokens\":1024,"u8);
+        var upstream = JsonDocument.Parse(rewritten.Memory).RootElement;
+
+        Assert.Equal(1024, upstream.GetProperty("max_completion_tokens").GetInt32());
+        Assert.True(upstream.GetProperty("stream_options").GetProperty("include_usage").GetBoolean());
+        Assert.Equal("gpt-4o-mini", upstream.GetProperty("model").GetString());
+        Assert.Equal("hi", upstream.GetProperty("messages")[0].GetProperty("content").GetString());
+    }
+
+    [Fact]
     public void Stream_without_stream_options_gets_include_usage()
     {
         var (info, upstream, _) = Rewrite("""{"model":"mock/gpt-4o-mini","stream":true,"messages":[]}""");

@@ -17,7 +17,8 @@ namespace Gateway.Aspire.Router.Tests.TestHosts;
 /// <c>limited</c> (upstream 429), <c>sleepy</c> (2 s latency, 300 ms timeout), <c>down</c> (nothing listens).
 /// The mock also speaks the other providers' formats, so these accounts reach it through their
 /// adapters: <c>claude/sonnet</c> (anthropic), <c>gemini/flash</c> (gemini), <c>azure/gpt-4o-mini</c>
-/// (azure-openai), plus <c>mock/embed</c> (embeddings) and <c>mock/instruct</c> (legacy completions).
+/// (azure-openai), plus <c>mock/embed</c> (embeddings), <c>mock/instruct</c> (legacy completions) and the
+/// pass-through models <c>mock/tts</c>, <c>mock/whisper</c>, <c>mock/image</c>, <c>mock/rerank</c>, <c>mock/moderation</c>.
 /// Add <c>-limited</c>/<c>-broken</c> to an account name for the 429/500 variants of claude and gemini.
 /// <c>nousage</c> reports no usage at all (as some OpenAI-compatible servers do), so the router estimates it.
 /// <c>claude-cached</c> (1200 cache-read and 300 cache-write tokens) and <c>gemini-cached</c> (500 cached
@@ -135,6 +136,21 @@ public sealed class RouterAppFixture : IAsyncLifetime
                 provider_model: gpt-3.5-turbo-instruct
                 types: [completion]
                 price: {"{"} input_per_mtok: 1.50, output_per_mtok: 2.00 {"}"}
+              - name: tts
+                provider_model: gpt-4o-mini-tts
+                types: [audio]
+              - name: whisper
+                provider_model: whisper-1
+                types: [audio]
+              - name: image
+                provider_model: gpt-image-1
+                types: [image]
+              - name: rerank
+                provider_model: bge-reranker-v2-m3
+                types: [rerank]
+              - name: moderation
+                provider_model: omni-moderation-latest
+                types: [moderation]
             """;
         var root = mock.GetLeftPart(UriPartial.Authority);
         string Provider(string name, string provider, string models, string headers = "") => $"""
