@@ -191,6 +191,10 @@ internal static class AnthropicEndpoints
             json.WriteString("name", call.Name);
             json.WritePropertyName("input");
             json.WriteRawValue(done ? call.Arguments : "{}");
+            // Anthropic's current schema marks who made the call; a model's own call is "direct".
+            json.WriteStartObject("caller");
+            json.WriteString("type", "direct");
+            json.WriteEndObject();
         }
         else
         {

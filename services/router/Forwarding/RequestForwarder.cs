@@ -339,6 +339,12 @@ internal sealed class RequestForwarder(
                     if (mapped.Status == 429)
                     {
                         CopyRateLimitHeaders(upstreamResponse, response);
+                        if (model.Format == WireFormat.Gemini && !response.Headers.ContainsKey("Retry-After")
+                            && Providers.Gemini.GeminiErrors.RetryDelay(errorBody.Span) is { } delay)
+                        {
+                            // Clients and SDKs honour Retry-After, not Google's RetryInfo detail.
+                            response.Headers.RetryAfter = ((long)Math.Ceiling(delay.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                        }
                     }
 
                     await FailMapped(mapped);

@@ -19,7 +19,7 @@ namespace Gateway.Aspire.Router.Tests.TestHosts;
 /// adapters: <c>claude/sonnet</c> (anthropic), <c>gemini/flash</c> (gemini), <c>azure/gpt-4o-mini</c>
 /// (azure-openai), plus <c>mock/embed</c> (embeddings), <c>mock/instruct</c> (legacy completions) and the
 /// pass-through models <c>mock/tts</c>, <c>mock/whisper</c>, <c>mock/image</c>, <c>mock/rerank</c>, <c>mock/moderation</c>.
-/// Add <c>-limited</c>/<c>-broken</c> to an account name for the 429/500 variants of claude and gemini.
+/// <c>claude-limited</c> and <c>gemini-limited</c> answer 429, <c>claude-broken</c> 529 (overloaded).
 /// <c>nousage</c> reports no usage at all (as some OpenAI-compatible servers do), so the router estimates it.
 /// <c>claude-cached</c> (1200 cache-read and 300 cache-write tokens) and <c>gemini-cached</c> (500 cached
 /// and 40 reasoning tokens) make the mock report those counts on every answer, for billing tests.

@@ -40,6 +40,40 @@ internal static class GeminiErrors
             : text);
     }
 
+    /// <summary>
+    /// The retry hint of a 429: Gemini gives none as a header, only as a <c>google.rpc.RetryInfo</c>
+    /// detail (<c>"retryDelay": "17s"</c>); null when the body has none.
+    /// </summary>
+    public static TimeSpan? RetryDelay(ReadOnlySpan<byte> body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body.ToArray());
+            var root = document.RootElement.ValueKind == JsonValueKind.Array && document.RootElement.GetArrayLength() > 0 ? document.RootElement[0] : document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("error"u8, out var error) || error.ValueKind != JsonValueKind.Object
+                || !error.TryGetProperty("details"u8, out var details) || details.ValueKind != JsonValueKind.Array)
+            {
+                return null;
+            }
+
+            foreach (var detail in details.EnumerateArray())
+            {
+                if (detail.ValueKind == JsonValueKind.Object && detail.TryGetProperty("retryDelay"u8, out var delay) && delay.ValueKind == JsonValueKind.String
+                    && delay.GetString() is { Length: > 1 } text && text.EndsWith('s')
+                    && double.TryParse(text[..^1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds >= 0)
+                {
+                    return TimeSpan.FromSeconds(seconds);
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // No hint in a body that is not JSON.
+        }
+
+        return null;
+    }
+
     /// <summary>Reads an already parsed body; false when it holds no <c>error</c> object.</summary>
     public static bool TryRead(JsonElement root, out string status, out string message)
     {
