@@ -124,49 +124,12 @@ public sealed class GatewayEndToEndTests(GatewayAppFixture app) : IClassFixture<
 
     private ChatClient ChatClient(string key) => new(Model, new ApiKeyCredential(key), Options);
 
-    private async Task<(string Id, string Secret)> CreateTokenAsync(string name)
-    {
-        using var http = new HttpClient { BaseAddress = app.RouterUrl };
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/tokens")
-        {
-            Content = JsonContent.Create(new { name }),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", app.AdminKey);
-        using var response = await http.SendAsync(request, Cancellation);
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Cancellation));
-        var secret = body.RootElement.GetProperty("token").GetString()!;
-        Assert.StartsWith("gw-", secret, StringComparison.Ordinal);
-        return (body.RootElement.GetProperty("id").GetString()!, secret);
-    }
+    private async Task<(string Id, string Secret)> CreateTokenAsync(string name) =>
+        await app.CreateTokenWithIdAsync(name, cancellationToken: Cancellation);
 
-    /// <summary>Usage is written off the response path, so poll the ledger briefly for the token's row.</summary>
-    private async Task<LedgerRow> WaitForLedgerRowAsync(string tokenId)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (true)
-        {
-            await using var connection = new NpgsqlConnection(app.GatewayDbConnectionString);
-            await connection.OpenAsync(Cancellation);
-            await using var command = new NpgsqlCommand(
-                """
-                SELECT requested_model, status_code, streamed, prompt_tokens, completion_tokens, cost_usd
-                FROM accounting.ledger WHERE token_id = $1
-                """, connection);
-            command.Parameters.AddWithValue(tokenId);
-            await using var reader = await command.ExecuteReaderAsync(Cancellation);
-            if (await reader.ReadAsync(Cancellation))
-            {
-                var row = new LedgerRow(reader.GetString(0), reader.GetInt32(1), reader.GetBoolean(2),
-                    reader.GetInt32(3), reader.GetInt32(4), reader.GetDecimal(5));
-                Assert.False(await reader.ReadAsync(Cancellation), "one call must give exactly one ledger row");
-                return row;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"no ledger row for token {tokenId} within 15 s");
-            await Task.Delay(100, Cancellation);
-        }
-    }
+    private Task<LedgerRow> WaitForLedgerRowAsync(string tokenId) =>
+        LedgerRows.WaitForSingleAsync(app, tokenId, "requested_model, status_code, streamed, prompt_tokens, completion_tokens, cost_usd",
+            r => new LedgerRow(r.GetString(0), r.GetInt32(1), r.GetBoolean(2), r.GetInt32(3), r.GetInt32(4), r.GetDecimal(5)));
 
     private sealed record LedgerRow(
         string RequestedModel, int StatusCode, bool Streamed, int PromptTokens, int CompletionTokens, decimal CostUsd);

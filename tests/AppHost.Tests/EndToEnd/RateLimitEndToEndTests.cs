@@ -71,14 +71,5 @@ public sealed class RateLimitEndToEndTests(RateLimitedGatewayAppFixture app) : I
         await other.CompleteChatAsync([new UserChatMessage("hi")], cancellationToken: Cancellation);
     }
 
-    private async Task<string> CreateTokenAsync(string name)
-    {
-        using var http = new HttpClient { BaseAddress = app.RouterUrl };
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/tokens") { Content = JsonContent.Create(new { name }) };
-        request.Headers.Authorization = new("Bearer", app.AdminKey);
-        using var response = await http.SendAsync(request, Cancellation);
-        response.EnsureSuccessStatusCode();
-        var created = await response.Content.ReadFromJsonAsync<JsonElement>(Cancellation);
-        return created.GetProperty("token").GetString()!;
-    }
+    private Task<string> CreateTokenAsync(string name) => app.CreateTokenAsync(name, Cancellation);
 }
