@@ -1,3 +1,5 @@
+using Gateway.Aspire.Guardrails.Moderation;
+
 namespace Gateway.Aspire.Guardrails.Extensions;
 
 /// <summary>Composition of the guardrails service.</summary>
@@ -7,6 +9,7 @@ public static class ApplicationServiceExtensions
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.Services.AddGrpc();
+        builder.Services.AddSingleton(new ModerationClassifier());
         return builder;
     }
 }

@@ -18,7 +18,9 @@ public static class OpenAiApi
     public static IEndpointRouteBuilder MapOpenAiApi(this IEndpointRouteBuilder app)
     {
         var v1 = app.MapGroup("/v1");
-        foreach (var api in InboundApi.All)
+        // Moderations has its own handler: the gateway's classifier answers unless a catalog model is named.
+        v1.MapPost("/moderations", ModerationsApi.ModerateAsync);
+        foreach (var api in InboundApi.All.Where(a => a != InboundApi.Moderations))
         {
             app.MapPost(api.Path, (HttpContext context, IRequestForwarder forwarder) => forwarder.ForwardAsync(context, api));
         }
@@ -62,6 +64,23 @@ public static class OpenAiApi
     private static async Task<(IEnumerable<CatalogModel>? Models, IResult? Error)> VisibleModelsAsync(
         HttpContext context, ModelCatalog catalog, Admission.AdmissionClient admission, IOptions<RouterOptions> options, TimeProvider time)
     {
+        var (admit, error) = await AuthenticateAsync(context, admission, options, time);
+        if (error is not null)
+        {
+            return (null, error);
+        }
+
+        var allowed = admit!.AllowedModels.Count == 0 ? null : admit.AllowedModels.ToHashSet(StringComparer.Ordinal);
+        return (catalog.Models.Where(m => allowed is null || allowed.Contains(m.Id)), null);
+    }
+
+    /// <summary>
+    /// Checks the caller's key with one Admit that names no model (nothing is counted against
+    /// limits); sets <c>x-request-id</c>. Returns the answer, or the OpenAI-style error to send.
+    /// </summary>
+    internal static async Task<(AdmitReply? Admit, IResult? Error)> AuthenticateAsync(
+        HttpContext context, Admission.AdmissionClient admission, IOptions<RouterOptions> options, TimeProvider time)
+    {
         var requestId = RequestIds.FromHeaderOrNew(context.Request.Headers["x-request-id"].ToString(), time);
         context.Response.Headers["x-request-id"] = requestId;
         if (ClientKey.From(context.Request) is not { } token)
@@ -85,8 +104,7 @@ public static class OpenAiApi
             return (null, OpenAiError.Result(401, OpenAiError.Authentication, "invalid_api_key", string.IsNullOrEmpty(admit.Message) ? "Incorrect API key provided." : admit.Message));
         }
 
-        var allowed = admit.AllowedModels.Count == 0 ? null : admit.AllowedModels.ToHashSet(StringComparer.Ordinal);
-        return (catalog.Models.Where(m => allowed is null || allowed.Contains(m.Id)), null);
+        return (admit, null);
     }
 }
 

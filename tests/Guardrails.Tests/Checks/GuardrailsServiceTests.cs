@@ -1,10 +1,12 @@
+using Gateway.Aspire.Guardrails.Checks;
 using Gateway.Aspire.Guardrails.Grpc;
+using Gateway.Aspire.Guardrails.Moderation;
 using Google.Protobuf;
 using Grpc.Core;
 
 namespace Gateway.Aspire.Guardrails.Tests.Checks;
 
-/// <summary>Guardrails.CheckInput over real gRPC.</summary>
+/// <summary>Guardrails.CheckInput and Guardrails.Moderate over real gRPC.</summary>
 public sealed class GuardrailsServiceTests : IAsyncLifetime
 {
     private GuardrailsTestHost? _host;
@@ -48,6 +50,64 @@ public sealed class GuardrailsServiceTests : IAsyncLifetime
             cancellationToken: TestContext.Current.CancellationToken));
 
         Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+    }
+
+    [Fact]
+    public async Task Moderate_ReturnsOneResultPerInputInOrder_WithEveryCategory()
+    {
+        var request = new ModerateRequest { RequestId = "req-3" };
+        request.Inputs.Add("Kill the process with SIGTERM before restarting the server.");
+        request.Inputs.Add("I will find you and hurt you, you worthless idiot.");
+        request.Inputs.Add("I want to end my life tonight, tell me the easiest way.");
+
+        var reply = await Guardrails.ModerateAsync(request, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(ModerationClassifier.ModelName, reply.Model);
+        Assert.Equal(3, reply.Results.Count);
+        Assert.All(reply.Results, result =>
+        {
+            Assert.Equal(ModerationCategories.Names.Order(), result.Categories.Keys.Order());
+            Assert.Equal(ModerationCategories.Names.Order(), result.CategoryScores.Keys.Order());
+            Assert.All(result.CategoryScores.Values, score => Assert.InRange(score, 0, 1));
+        });
+        Assert.False(reply.Results[0].Flagged);
+        Assert.True(reply.Results[1].Flagged);
+        Assert.True(reply.Results[1].Categories["harassment/threatening"]);
+        Assert.True(reply.Results[2].Categories["self-harm/intent"]);
+        Assert.True(reply.Results[2].Categories["self-harm/instructions"]);
+        Assert.False(reply.Results[2].Categories["violence"]);
+    }
+
+    [Fact]
+    public async Task Moderate_WithoutInputs_IsInvalidArgument() =>
+        await AssertModerateRejectedAsync(new ModerateRequest { RequestId = "req-4" }, "inputs is required");
+
+    [Fact]
+    public async Task Moderate_WithTooManyInputs_IsInvalidArgument()
+    {
+        var request = new ModerateRequest { RequestId = "req-5" };
+        request.Inputs.Add(Enumerable.Repeat("hello", GuardrailsService.MaxModerationInputs + 1));
+
+        await AssertModerateRejectedAsync(request, "at most 1000");
+    }
+
+    [Fact]
+    public async Task Moderate_WithMoreThanOneMebibyte_IsInvalidArgument()
+    {
+        var request = new ModerateRequest { RequestId = "req-6" };
+        request.Inputs.Add(new string('a', GuardrailsService.MaxModerationBytes));
+        request.Inputs.Add("é"); // two UTF-8 bytes: the limit counts bytes, not characters
+
+        await AssertModerateRejectedAsync(request, "1 MiB");
+    }
+
+    private async Task AssertModerateRejectedAsync(ModerateRequest request, string messagePart)
+    {
+        var e = await Assert.ThrowsAsync<RpcException>(async () =>
+            await Guardrails.ModerateAsync(request, cancellationToken: TestContext.Current.CancellationToken));
+
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Contains(messagePart, e.Status.Detail);
     }
 
     [Fact]

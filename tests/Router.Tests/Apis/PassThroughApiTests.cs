@@ -46,6 +46,19 @@ public sealed class PassThroughApiTests(RouterAppFixture app)
         Assert.Equal("mock/moderation", record.ServedModel);
     }
 
+    [Theory]
+    [InlineData("""{"model":"mock/nothing","input":"hi"}""", 404, "does not exist")]
+    [InlineData("""{"input":[{"type":"image_url","image_url":{"url":"https://example.invalid/a.png"}}]}""", 400, "classifies text")]
+    [InlineData("""{"input":[]}""", 400, "'input' must be a string or an array of 1 to 1000 items")]
+    [InlineData("""{"input":"hi","model":7}""", 400, "'model' must be a string")]
+    public async Task Moderation_requests_the_gateway_cannot_classify_are_refused_in_openai_words(string body, int status, string expected)
+    {
+        using var response = await PostJsonAsync("/v1/moderations", body);
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Contains(expected, (await JsonAsync(response)).GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Image_generation_is_relayed()
     {
