@@ -11,9 +11,33 @@ namespace Gateway.Aspire.MockUpstream;
 /// </summary>
 internal static class AnthropicEndpoints
 {
-    /// <summary>Maps <c>/v1/messages</c> behind Anthropic's header checks.</summary>
-    public static void MapAnthropicEndpoints(this IEndpointRouteBuilder app, MockSettings settings) =>
-        app.MapGroup("/v1").AddMockGate(settings, http => Refuse(http, settings), StatusError).MapPost("/messages", MessagesAsync);
+    /// <summary>Maps <c>/v1/messages</c> and <c>/v1/messages/count_tokens</c> behind Anthropic's header checks.</summary>
+    public static void MapAnthropicEndpoints(this IEndpointRouteBuilder app, MockSettings settings)
+    {
+        var v1 = app.MapGroup("/v1").AddMockGate(settings, http => Refuse(http, settings), StatusError);
+        v1.MapPost("/messages", MessagesAsync);
+        v1.MapPost("/messages/count_tokens", CountTokensAsync);
+    }
+
+    /// <summary><c>{"input_tokens": N}</c>: the input count the same request would report as a message.</summary>
+    private static async Task CountTokensAsync(HttpContext context)
+    {
+        using var body = await MockJson.ReadObjectAsync(context);
+        var request = body?.RootElement ?? default;
+        if (body is null || MockJson.String(request, "model") is null || !MockJson.Array(request, "messages").Any())
+        {
+            await Error(400, "invalid_request_error", body is null ? "The request body is not a valid JSON object." : "model and messages: Field required").ExecuteAsync(context);
+            return;
+        }
+
+        var answer = MockAnswer.For(ReadPrompt(request, maxTokens: null), MockControls.From(context.Request));
+        await new MockJsonResult(200, json =>
+        {
+            json.WriteStartObject();
+            json.WriteNumber("input_tokens", answer.Usage.Input);
+            json.WriteEndObject();
+        }).ExecuteAsync(context);
+    }
 
     /// <summary>
     /// A message object, or its stream: message_start, content_block_start, ping, a
@@ -43,6 +67,21 @@ internal static class AnthropicEndpoints
             return;
         }
 
+        var prompt = ReadPrompt(request, maxTokens);
+        var controls = MockControls.From(context.Request);
+        var answer = MockAnswer.For(prompt, controls);
+        if (MockJson.True(request, "stream"))
+        {
+            await StreamAsync(context, model, answer, controls.ChunkDelayMs);
+            return;
+        }
+
+        await new MockJsonResult(200, json => WriteMessage(json, model, answer, done: true)).ExecuteAsync(context);
+    }
+
+    /// <summary>The prompt of a Messages request: system, turns with their tool results, tools.</summary>
+    private static MockPrompt ReadPrompt(JsonElement request, int? maxTokens)
+    {
         var prompt = new MockPrompt { MaxTokens = maxTokens };
         if (MockJson.TryGet(request, "system", out var system))
         {
@@ -68,15 +107,7 @@ internal static class AnthropicEndpoints
             }
         }
 
-        var controls = MockControls.From(context.Request);
-        var answer = MockAnswer.For(prompt, controls);
-        if (MockJson.True(request, "stream"))
-        {
-            await StreamAsync(context, model, answer, controls.ChunkDelayMs);
-            return;
-        }
-
-        await new MockJsonResult(200, json => WriteMessage(json, model, answer, done: true)).ExecuteAsync(context);
+        return prompt;
     }
 
     private static async Task StreamAsync(HttpContext context, string model, MockAnswer answer, int delayMs)

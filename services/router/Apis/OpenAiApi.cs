@@ -20,6 +20,7 @@ public static class OpenAiApi
         var v1 = app.MapGroup("/v1");
         // Moderations has its own handler: the gateway's classifier answers unless a catalog model is named.
         v1.MapPost("/moderations", ModerationsApi.ModerateAsync);
+        v1.MapPost("/messages/count_tokens", CountTokensApi.CountAsync);
         foreach (var api in InboundApi.All.Where(a => a != InboundApi.Moderations))
         {
             app.MapPost(api.Path, (HttpContext context, IRequestForwarder forwarder) => forwarder.ForwardAsync(context, api));
@@ -28,7 +29,7 @@ public static class OpenAiApi
         v1.MapGet("/models", ListModelsAsync);
         v1.MapGet("/models/{**id}", GetModelAsync);
         v1.Map("/{**path}", (HttpRequest request) => OpenAiError.Result(404, OpenAiError.InvalidRequest, "unknown_url",
-            $"Unknown request URL: {request.Method} {request.Path}. Supported: POST {string.Join(", ", InboundApi.All.Select(a => a.Path))}; GET /v1/models, /v1/models/{{id}}."));
+            $"Unknown request URL: {request.Method} {request.Path}. Supported: POST {string.Join(", ", InboundApi.All.Select(a => a.Path))}, /v1/messages/count_tokens; GET /v1/models, /v1/models/{{id}}."));
         return app;
     }
 
@@ -79,13 +80,14 @@ public static class OpenAiApi
     /// limits); sets <c>x-request-id</c>. Returns the answer, or the OpenAI-style error to send.
     /// </summary>
     internal static async Task<(AdmitReply? Admit, IResult? Error)> AuthenticateAsync(
-        HttpContext context, Admission.AdmissionClient admission, IOptions<RouterOptions> options, TimeProvider time)
+        HttpContext context, Admission.AdmissionClient admission, IOptions<RouterOptions> options, TimeProvider time,
+        Providers.WireFormat format = Providers.WireFormat.OpenAi)
     {
         var requestId = RequestIds.FromHeaderOrNew(context.Request.Headers["x-request-id"].ToString(), time);
         context.Response.Headers["x-request-id"] = requestId;
         if (ClientKey.From(context.Request) is not { } token)
         {
-            return (null, OpenAiError.Result(401, OpenAiError.Authentication, "invalid_api_key", "Missing API key: send 'Authorization: Bearer <token>' or 'x-api-key: <token>'."));
+            return (null, ClientErrors.Result(format, 401, OpenAiError.Authentication, "invalid_api_key", "Missing API key: send 'Authorization: Bearer <token>' or 'x-api-key: <token>'."));
         }
 
         AdmitReply admit;
@@ -96,12 +98,12 @@ public static class OpenAiApi
         }
         catch (RpcException) when (!context.RequestAborted.IsCancellationRequested)
         {
-            return (null, OpenAiError.Result(503, OpenAiError.ServiceUnavailable, "policy_unavailable", "The gateway cannot check keys right now; retry shortly."));
+            return (null, ClientErrors.Result(format, 503, OpenAiError.ServiceUnavailable, "policy_unavailable", "The gateway cannot check keys right now; retry shortly."));
         }
 
         if (admit.Decision != AdmitDecision.Allowed)
         {
-            return (null, OpenAiError.Result(401, OpenAiError.Authentication, "invalid_api_key", string.IsNullOrEmpty(admit.Message) ? "Incorrect API key provided." : admit.Message));
+            return (null, ClientErrors.Result(format, 401, OpenAiError.Authentication, "invalid_api_key", string.IsNullOrEmpty(admit.Message) ? "Incorrect API key provided." : admit.Message));
         }
 
         return (admit, null);

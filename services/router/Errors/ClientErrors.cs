@@ -25,6 +25,12 @@ internal static class ClientErrors
         return response.Body.WriteAsync(body, response.HttpContext.RequestAborted).AsTask();
     }
 
+    /// <summary>An error as an endpoint result in the client's format.</summary>
+    public static IResult Result(WireFormat format, int status, string type, string? code, string message) =>
+        format == WireFormat.Anthropic
+            ? TypedResults.Content(System.Text.Encoding.UTF8.GetString(AnthropicErrorBody.Serialize(status, message)), "application/json", statusCode: status)
+            : OpenAiError.Result(status, type, code, message);
+
     /// <summary>An OpenAI-format error body re-rendered in the client's format.</summary>
     public static byte[] Render(WireFormat format, int status, byte[] openAiBody) =>
         format == WireFormat.Anthropic ? AnthropicErrorBody.FromOpenAiError(status, openAiBody) : openAiBody;
