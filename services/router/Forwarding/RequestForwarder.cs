@@ -357,18 +357,12 @@ internal sealed class RequestForwarder(
                 if (!isStream)
                 {
                     using var completion = await ReadBodyAsync(upstreamResponse.Content, int.MaxValue, linked.Token);
-                    ReadOnlyMemory<byte> answer = completion.Memory;
+                    ReadOnlyMemory<byte> answer;
                     TokenUsage usage;
                     try
                     {
-                        if (api.UpstreamPath is null)
-                        {
-                            answer = FormatBridge.TranslateResponse(api.Format, model, completion.Memory, info.Model, created, out usage);
-                        }
-                        else
-                        {
-                            UsageReader.TryRead(completion.Span, out usage, out _);
-                        }
+                        // Relayed APIs are OpenAI on both sides (UnservableReason), so the bridge only reads their usage.
+                        answer = FormatBridge.TranslateResponse(api.Format, model, completion.Memory, info.Model, created, out usage);
                     }
                     catch (InvalidDataException e)
                     {
@@ -378,7 +372,7 @@ internal sealed class RequestForwarder(
                     }
 
                     response.StatusCode = status;
-                    response.ContentType = api.UpstreamPath is null && api.Format != model.Format
+                    response.ContentType = api.Format != model.Format
                         ? "application/json"
                         : upstreamResponse.Content.Headers.ContentType?.ToString() ?? "application/json";
                     response.ContentLength = answer.Length;
