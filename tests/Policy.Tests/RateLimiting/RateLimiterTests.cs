@@ -1,4 +1,5 @@
 using Gateway.Aspire.Policy.RateLimiting;
+using Gateway.Aspire.Policy.Rules;
 using Gateway.Aspire.Testing;
 using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
@@ -176,7 +177,7 @@ public sealed class RateLimiterTests(RedisServerFixture redis) : IAsyncLifetime
     private static RateLimitRules Rules(string rules) => RateLimitConfigLoader.Parse(
         "type: gateway-rate-limiting-config\nrules:\n" + string.Join('\n', rules.Split('\n').Select(l => "  " + l)), "gateway.yaml");
 
-    private static RateLimitCall Call(string virtualAccount, Dictionary<string, string>? metadata = null, long prompt = 0, long maxTokens = 0) =>
+    private static AdmissionCall Call(string virtualAccount, Dictionary<string, string>? metadata = null, long prompt = 0, long maxTokens = 0) =>
         new(["virtualaccount:" + virtualAccount], virtualAccount, Model, metadata ?? [], prompt, maxTokens);
 
     private async Task<ConnectionMultiplexer> Connect()
