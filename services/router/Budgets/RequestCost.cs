@@ -13,11 +13,11 @@ internal static class RequestCost
 {
     /// <summary>
     /// The most a call can cost: <paramref name="promptTokens"/> (the router's overestimate) at the
-    /// dearest input rate plus <paramref name="maxTokens"/> (0: <see cref="CostReservation.DefaultMaxTokens"/>)
-    /// at the dearest output rate.
+    /// dearest input rate plus <paramref name="choices"/> × <paramref name="maxTokens"/> (0:
+    /// <see cref="CostReservation.DefaultMaxTokens"/>) at the dearest output rate.
     /// </summary>
-    public static long MaxNanoUsd(CatalogModel model, long promptTokens, long maxTokens) =>
-        CostReservation.MaxCostNanoUsd(promptTokens, maxTokens, model.Prices);
+    public static long MaxNanoUsd(CatalogModel model, long promptTokens, long maxTokens, int choices = 1) =>
+        CostReservation.MaxCostNanoUsd(promptTokens, (maxTokens > 0 ? maxTokens : CostReservation.DefaultMaxTokens) * Math.Max(1, choices), model.Prices);
 
     /// <summary>What <paramref name="usage"/> cost, as the ledger will price it.</summary>
     public static long ActualNanoUsd(CatalogModel model, TokenUsage usage) =>

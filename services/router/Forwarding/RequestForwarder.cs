@@ -142,8 +142,8 @@ internal sealed class RequestForwarder(
                 admitRequest.EstimatedPromptTokens = (body!.Length + 3) / 4;
                 var priced = catalog.TryResolve(info.Model, out var declared);
                 admitRequest.MaxTokens = info.MaxTokens ?? (priced ? declared!.Model.DefaultMaxTokens ?? declared.Model.MaxTokens : null) ?? 0;
-                // Budgets reserve the most the call can cost; settled to the actual cost in (9).
-                admitRequest.MaxCostNanoUsd = priced ? RequestCost.MaxNanoUsd(declared!, admitRequest.EstimatedPromptTokens, admitRequest.MaxTokens) : 0;
+                // Budgets reserve the most the call can cost (n completions of max_tokens each); settled to the actual cost in (9).
+                admitRequest.MaxCostNanoUsd = priced ? RequestCost.MaxNanoUsd(declared!, admitRequest.EstimatedPromptTokens, admitRequest.MaxTokens, info.Choices) : 0;
             }
 
             var admit = await AdmitAsync(admitRequest, settings, aborted);

@@ -50,6 +50,8 @@ public sealed class BudgetResponseTests(RouterAppFixture app)
     [Theory]
     // gpt-4o-mini: 0.15 USD input and 0.60 USD output per Mtok, i.e. 150 and 600 nano-USD a token.
     [InlineData("mock/gpt-4o-mini", "\"max_tokens\":300,", 150, 300 * 600)]
+    // n completions of max_tokens each.
+    [InlineData("mock/gpt-4o-mini", "\"max_tokens\":300,\"n\":3,", 150, 3 * 300 * 600)]
     // No max_tokens and the model declares none: the 1024 reserved by default.
     [InlineData("mock/gpt-4o-mini", "", 150, 1024 * 600)]
     // Sonnet: a prompt token may cost the cache-write rate (3.75 USD), above input (3.00); default_max_tokens is 1024.
