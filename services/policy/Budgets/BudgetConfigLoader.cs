@@ -34,15 +34,8 @@ public static class BudgetConfigLoader
     {
         var rules = new List<BudgetRule>();
         BudgetRule? global = null;
-        foreach (var document in ManifestDocuments.Parse(text, path))
+        foreach (var (root, where) in RuleDocuments.OfType(text, path, DocumentType))
         {
-            if (document.Type != DocumentType)
-            {
-                continue;
-            }
-
-            var root = document.Root;
-            var where = Scalar(root, "name", document.Where) is { } name ? $"{document.Where} ({DocumentType} '{name}')" : document.Where;
             RejectUnknown(root, where, "type", "name", "rules", "daily_limit_usd", "warning_threshold_percent");
             if (ReadGlobal(root, where) is { } daily)
             {
@@ -62,12 +55,7 @@ public static class BudgetConfigLoader
                 throw new ManifestException($"{where} (line {root.Start.Line}): 'rules' must be a list of rules (or set 'daily_limit_usd').");
             }
 
-            foreach (var node in sequence.Children)
-            {
-                var rule = ReadRule(node, $"{where}, rules[{sequence.Children.IndexOf(node)}]");
-                RuleIds.EnsureUnique(rules, rule.Id, rule.Source, r => r.Id, r => r.Source);
-                rules.Add(rule);
-            }
+            RuleDocuments.AddRules(sequence, where, rules, ReadRule, r => r.Id, r => r.Source);
         }
 
         return new BudgetRules(rules, global);

@@ -32,27 +32,15 @@ public static class RateLimitConfigLoader
     public static RateLimitRules Parse(string text, string path)
     {
         var rules = new List<RateLimitRule>();
-        foreach (var document in ManifestDocuments.Parse(text, path))
+        foreach (var (root, where) in RuleDocuments.OfType(text, path, DocumentType))
         {
-            if (document.Type != DocumentType)
-            {
-                continue;
-            }
-
-            var root = document.Root;
-            var where = Scalar(root, "name", document.Where) is { } name ? $"{document.Where} ({DocumentType} '{name}')" : document.Where;
             RejectUnknown(root, where, "type", "name", "rules");
             if (Child(root, "rules") is not YamlSequenceNode ruleNodes)
             {
                 throw new ManifestException($"{where} (line {root.Start.Line}): 'rules' must be a list of rules.");
             }
 
-            foreach (var node in ruleNodes.Children)
-            {
-                var rule = ReadRule(node, $"{where}, rules[{ruleNodes.Children.IndexOf(node)}]");
-                RuleIds.EnsureUnique(rules, rule.Id, rule.Source, r => r.Id, r => r.Source);
-                rules.Add(rule);
-            }
+            RuleDocuments.AddRules(ruleNodes, where, rules, ReadRule, r => r.Id, r => r.Source);
         }
 
         return new RateLimitRules(rules);

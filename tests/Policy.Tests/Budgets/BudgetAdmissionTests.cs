@@ -11,56 +11,35 @@ public sealed class BudgetAdmissionTests(PostgresServerFixture postgres, RedisSe
     private const long TenCents = NanoUsd.PerUsd / 10;
 
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2030, 1, 9, 12, 0, 0, TimeSpan.Zero));
-    private string? _directory;
-    private PolicyTestHost? _first;
-    private PolicyTestHost? _second;
+    private PolicyReplicas? _replicas;
 
-    public async ValueTask InitializeAsync()
-    {
-        var database = await postgres.CreateDatabaseAsync("policy");
-        var redisDb = redis.NextDatabase();
-        _directory = TestDirectories.Create("policy-budget");
-        var config = Path.Combine(_directory, "gateway.yaml");
-        await File.WriteAllTextAsync(config, """
-            type: gateway-budget-config
-            name: budgets
-            rules:
-              - id: ten-calls
-                when: { subjects: ["virtualaccount:burst"] }
-                limit_to: 1
-                unit: cost_per_day
-              - id: soft-cap
-                when: { subjects: ["virtualaccount:soft"] }
-                limit_to: 0.15
-                unit: cost_per_week
-                mode: soft
-                alerts: { thresholds: [50, 100] }
-            """, TestContext.Current.CancellationToken);
-        _first = await PolicyTestHost.StartAsync(redisDb, database, time: _time, gatewayConfig: config);
-        _second = await PolicyTestHost.StartAsync(redisDb, database, time: _time, gatewayConfig: config);
-    }
+    private PolicyTestHost First => _replicas!.First;
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var host in new[] { _first, _second })
-        {
-            if (host is not null)
-            {
-                await host.DisposeAsync();
-            }
-        }
+    private PolicyTestHost Second => _replicas!.Second;
 
-        if (_directory is not null)
-        {
-            TestDirectories.Delete(_directory);
-        }
-    }
+    public async ValueTask InitializeAsync() => _replicas = await PolicyReplicas.StartAsync(postgres, redis, _time, "policy-budget", """
+                type: gateway-budget-config
+                name: budgets
+                rules:
+                  - id: ten-calls
+                    when: { subjects: ["virtualaccount:burst"] }
+                    limit_to: 1
+                    unit: cost_per_day
+                  - id: soft-cap
+                    when: { subjects: ["virtualaccount:soft"] }
+                    limit_to: 0.15
+                    unit: cost_per_week
+                    mode: soft
+                    alerts: { thresholds: [50, 100] }
+                """);
+
+    public ValueTask DisposeAsync() => _replicas?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     [Fact]
     public async Task HundredConcurrentAdmits_OverTwoReplicas_AdmitExactlyTheTenTheBudgetAffords()
     {
-        var token = (await _first!.CreateTokenAsync("burst")).Token;
-        var hosts = new[] { _first, _second! };
+        var token = (await First.CreateTokenAsync("burst")).Token;
+        var hosts = new[] { First, Second };
 
         var replies = await Task.WhenAll(Enumerable.Range(0, 100).Select(i => Admit(hosts[i % 2], token, $"r{i}")));
 
@@ -83,33 +62,33 @@ public sealed class BudgetAdmissionTests(PostgresServerFixture postgres, RedisSe
 
         // The next day starts a fresh budget.
         _time.Advance(TimeSpan.FromHours(12));
-        Assert.Equal(AdmitDecision.Allowed, (await Admit(_second!, token, "tomorrow")).Decision);
+        Assert.Equal(AdmitDecision.Allowed, (await Admit(Second, token, "tomorrow")).Decision);
     }
 
     [Fact]
     public async Task SettleRpc_MovesTheReservationToTheActualCost_OnAnotherReplica_AndUnknownCostKeepsIt()
     {
-        var token = (await _first!.CreateTokenAsync("burst")).Token;
+        var token = (await First.CreateTokenAsync("burst")).Token;
         var admitted = new List<AdmitReply>();
         for (var i = 0; i < 10; i++)
         {
-            admitted.Add(await Admit(_first, token, $"s{i}"));
+            admitted.Add(await Admit(First, token, $"s{i}"));
         }
 
-        Assert.Equal(AdmitDecision.BudgetExceeded, (await Admit(_second!, token, "s10")).Decision);
+        Assert.Equal(AdmitDecision.BudgetExceeded, (await Admit(Second, token, "s10")).Decision);
 
         // Unknown cost (the field unset): the reservation stays.
-        var unknown = await _second!.Admission.SettleAsync(
+        var unknown = await Second.Admission.SettleAsync(
             new SettleRequest { BudgetReservation = admitted[0].BudgetReservation, RequestId = "s0" }, cancellationToken: TestContext.Current.CancellationToken);
         Assert.False(unknown.BudgetSettled);
-        Assert.Equal(AdmitDecision.BudgetExceeded, (await Admit(_second, token, "s11")).Decision);
+        Assert.Equal(AdmitDecision.BudgetExceeded, (await Admit(Second, token, "s11")).Decision);
 
         // The call failed: it settles to 0 and gives its whole reservation back.
-        var settled = await _second.Admission.SettleAsync(
+        var settled = await Second.Admission.SettleAsync(
             new SettleRequest { BudgetReservation = admitted[0].BudgetReservation, ActualCostNanoUsd = 0, RequestId = "s0" },
             cancellationToken: TestContext.Current.CancellationToken);
         Assert.True(settled.BudgetSettled);
-        var again = await Admit(_second, token, "s12");
+        var again = await Admit(Second, token, "s12");
         Assert.Equal(AdmitDecision.Allowed, again.Decision);
         Assert.Equal(NanoUsd.PerUsd, again.Budgets[0].SpentNanoUsd);
     }
@@ -117,12 +96,12 @@ public sealed class BudgetAdmissionTests(PostgresServerFixture postgres, RedisSe
     [Fact]
     public async Task SoftBudget_AdmitsPastItsLimit_AndReportsTheCrossing()
     {
-        var token = (await _first!.CreateTokenAsync("soft")).Token;
+        var token = (await First.CreateTokenAsync("soft")).Token;
 
         var replies = new List<AdmitReply>();
         for (var i = 0; i < 4; i++)
         {
-            replies.Add(await Admit(i % 2 == 0 ? _first : _second!, token, $"soft{i}"));
+            replies.Add(await Admit(i % 2 == 0 ? First : Second, token, $"soft{i}"));
         }
 
         Assert.All(replies, r => Assert.Equal(AdmitDecision.Allowed, r.Decision));

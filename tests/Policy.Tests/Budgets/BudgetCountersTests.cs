@@ -19,23 +19,11 @@ public sealed class BudgetCountersTests(RedisServerFixture redis) : IAsyncLifeti
 
     // Wednesday 2030-01-09, midday UTC.
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2030, 1, 9, 12, 0, 0, TimeSpan.Zero));
-    private readonly List<ConnectionMultiplexer> _connections = [];
-    private string _redis = "";
+    private RedisConnections? _redis;
 
-    public async ValueTask InitializeAsync()
-    {
-        _redis = redis.NextDatabase();
-        var connection = await Connect();
-        await connection.GetServers()[0].FlushDatabaseAsync(connection.GetDatabase().Database);
-    }
+    public async ValueTask InitializeAsync() => _redis = await RedisConnections.StartAsync(redis);
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var connection in _connections)
-        {
-            await connection.DisposeAsync();
-        }
-    }
+    public ValueTask DisposeAsync() => _redis?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     [Fact]
     public async Task HundredConcurrentCalls_ThroughTwoReplicas_AdmitAtMostWhatTheBudgetAffords()
@@ -298,10 +286,5 @@ public sealed class BudgetCountersTests(RedisServerFixture redis) : IAsyncLifeti
     private async Task<long> Spent(string rule, string unit, string periodStart) =>
         (long)await (await Connect()).GetDatabase().StringGetAsync($"{BudgetCounters.KeyPrefix}{rule}:{unit}:{periodStart}");
 
-    private async Task<ConnectionMultiplexer> Connect()
-    {
-        var connection = await ConnectionMultiplexer.ConnectAsync(_redis + ",allowAdmin=true");
-        _connections.Add(connection);
-        return connection;
-    }
+    private Task<ConnectionMultiplexer> Connect() => _redis!.ConnectAsync();
 }

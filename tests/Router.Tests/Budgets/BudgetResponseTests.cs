@@ -82,7 +82,7 @@ public sealed class BudgetResponseTests(RouterAppFixture app)
         var usage = json.RootElement.GetProperty("usage");
         var prompt = usage.GetProperty("prompt_tokens").GetInt64();
         var completion = usage.GetProperty("completion_tokens").GetInt64();
-        var settle = await WaitForSettleAsync(requestId);
+        var settle = await TestPolicy.WaitForSettleAsync(requestId);
         Assert.Equal("budget-" + requestId, settle.BudgetReservation);
         Assert.True(settle.HasActualCostNanoUsd);
         // The mock reads 1200 prompt tokens from the cache (0.30 USD/Mtok) and writes 300 (3.75); the rest is input (3.00), output 15.00.
@@ -98,7 +98,7 @@ public sealed class BudgetResponseTests(RouterAppFixture app)
         using var response = await PostAsync("""{"model":"broken/gpt-4o-mini","messages":[{"role":"user","content":"Hi"}]}""", requestId);
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
-        var settle = await WaitForSettleAsync(requestId);
+        var settle = await TestPolicy.WaitForSettleAsync(requestId);
         Assert.Equal("budget-" + requestId, settle.BudgetReservation);
         Assert.True(settle.HasActualCostNanoUsd);
         Assert.Equal(0, settle.ActualCostNanoUsd);
@@ -110,20 +110,5 @@ public sealed class BudgetResponseTests(RouterAppFixture app)
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json(body) };
         request.Headers.Add("x-request-id", requestId);
         return await client.SendAsync(request, Cancellation);
-    }
-
-    private static async Task<Gateway.Aspire.Policy.Grpc.SettleRequest> WaitForSettleAsync(string requestId)
-    {
-        for (var i = 0; i < 250; i++)
-        {
-            if (TestPolicy.Settles.TryGetValue(requestId, out var settle))
-            {
-                return settle;
-            }
-
-            await Task.Delay(20, Cancellation);
-        }
-
-        throw new TimeoutException($"Request {requestId} was never settled.");
     }
 }

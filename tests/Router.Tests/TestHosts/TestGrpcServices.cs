@@ -34,6 +34,22 @@ public sealed class TestPolicy
     /// <summary>Settle calls by request id.</summary>
     public static readonly ConcurrentDictionary<string, SettleRequest> Settles = new();
 
+    /// <summary>Waits (polling briefly, at most 5 s) for the Settle call of <paramref name="requestId"/>, which the router sends after the response.</summary>
+    public static async Task<SettleRequest> WaitForSettleAsync(string requestId)
+    {
+        for (var i = 0; i < 250; i++)
+        {
+            if (Settles.TryGetValue(requestId, out var settle))
+            {
+                return settle;
+            }
+
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+
+        throw new TimeoutException($"Request {requestId} was never settled.");
+    }
+
     public sealed class AdmissionService : Admission.AdmissionBase
     {
         public override Task<AdmitReply> Admit(AdmitRequest request, ServerCallContext context)
