@@ -112,7 +112,7 @@ public sealed class AdmissionService(TokenLookup lookup, AdmissionCounters count
         {
             // Fail closed: a limit that cannot be checked is not silently lifted.
             PolicyLog.RateLimitStoreUnavailable(logger, request.RequestId, e.Message);
-            throw new RpcException(new Status(StatusCode.Unavailable, "The rate-limit store is unavailable; retry shortly."));
+            throw new RpcException(new Status(StatusCode.Unavailable, "The rate-limit and budget store is unavailable; retry shortly."));
         }
 
         if (rateLimit is not null)
@@ -181,7 +181,7 @@ public sealed class AdmissionService(TokenLookup lookup, AdmissionCounters count
             }
 
             // A soft budget never blocks: the crossing is recorded once, by the call that crossed it.
-            if (!standing.Enforced && standing.Exceeded && standing.SpentNanoUsd - outcome.CostNanoUsd <= standing.Rule.LimitNanoUsd && outcome.Blocked is null)
+            if (!standing.Rule.Hard && standing.Exceeded && standing.SpentNanoUsd - outcome.CostNanoUsd <= standing.Rule.LimitNanoUsd && outcome.Blocked is null)
             {
                 PolicyLog.SoftBudgetExceeded(logger, request.RequestId, standing.Rule.Id);
             }
