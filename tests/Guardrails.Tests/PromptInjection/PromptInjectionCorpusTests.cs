@@ -17,12 +17,31 @@ public sealed class PromptInjectionCorpusTests(ITestOutputHelper output)
     [Fact]
     public void Corpus_MeetsPrecisionAndRecallFloors_AtTheDefaultThreshold()
     {
-        var examples = Load();
+        var overall = Evaluate("injection-corpus");
+
+        Assert.True(overall.Support + overall.FalsePositives >= 150, "the corpus should hold hundreds of examples");
+        Assert.True(overall.Precision >= 0.95, overall.ToString());
+        Assert.True(overall.Recall >= 0.95, overall.ToString());
+    }
+
+    /// <summary>Written after the heuristics were tuned on the corpus and never tuned on: the honest estimate.</summary>
+    [Fact]
+    public void Holdout_MeetsPrecisionAndRecallFloors_AtTheDefaultThreshold()
+    {
+        var overall = Evaluate("injection-holdout");
+
+        Assert.True(overall.Precision >= 0.9, overall.ToString());
+        Assert.True(overall.Recall >= 0.8, overall.ToString());
+    }
+
+    private LabelMetrics Evaluate(string name)
+    {
+        var examples = Load(name);
         var results = examples.Select(e => (Example: e, Score: Detector.Score(e.Text))).ToList();
         var overall = LabelMetrics.Count("prompt_injection",
             results.Select(r => (r.Example.Injection, r.Score.Score >= PromptInjectionDetector.DefaultThreshold)));
 
-        output.WriteLine($"{examples.Count} examples ({examples.Count(e => e.Injection)} injections)");
+        output.WriteLine($"{name}: {examples.Count} examples ({examples.Count(e => e.Injection)} injections)");
         output.WriteLine(overall.ToString());
         foreach (var family in examples.Where(e => e.Injection).Select(e => e.Family).Distinct())
         {
@@ -36,15 +55,13 @@ public sealed class PromptInjectionCorpusTests(ITestOutputHelper output)
             output.WriteLine($"{(example.Injection ? "MISSED" : "FALSE ")} {example.Id} {score.Score:0.00} {score.Category}: {example.Text}");
         }
 
-        Assert.True(examples.Count >= 300, "the corpus should hold hundreds of examples");
-        Assert.True(overall.Precision >= 0.95, overall.ToString());
-        Assert.True(overall.Recall >= 0.90, overall.ToString());
+        return overall;
     }
 
     [Fact]
     public void Corpus_Injections_AreNamedWithTheirFamily()
     {
-        var examples = Load().Where(e => e.Injection).ToList();
+        var examples = Load("injection-corpus").Where(e => e.Injection).ToList();
         var named = examples.Select(e => Detector.Score(e.Text))
             .Zip(examples, (score, example) => score.Score < PromptInjectionDetector.DefaultThreshold || score.Category == example.Family)
             .Count(correct => correct);
@@ -54,10 +71,10 @@ public sealed class PromptInjectionCorpusTests(ITestOutputHelper output)
 
     internal sealed record InjectionExample(string Id, string Text, bool Injection, string? Family);
 
-    internal static IReadOnlyList<InjectionExample> Load()
+    internal static IReadOnlyList<InjectionExample> Load(string name)
     {
         var examples = new List<InjectionExample>();
-        foreach (var line in File.ReadLines(Path.Combine(AppContext.BaseDirectory, "PromptInjection", "injection-corpus.jsonl")))
+        foreach (var line in File.ReadLines(Path.Combine(AppContext.BaseDirectory, "PromptInjection", name + ".jsonl")))
         {
             using var document = JsonDocument.Parse(line);
             var root = document.RootElement;

@@ -1,0 +1,19 @@
+using Gateway.Aspire.Guardrails.Pii;
+using Gateway.Aspire.Guardrails.Rules;
+
+namespace Gateway.Aspire.Guardrails.Checks;
+
+/// <summary>The <c>pii</c> check: the one place the rules engine calls the PII scanner, masking sessions and the streaming filter.</summary>
+internal sealed class PiiCheck(PiiScanner scanner) : IContentCheck
+{
+    /// <inheritdoc />
+    public IReadOnlyList<CheckHit> Find(GuardrailCheck check, string text, CancellationToken cancellationToken) =>
+        [.. Scan(check, text).Select(match => new CheckHit(PiiTypes.Name(match.Type), match.Start, match.Length))];
+
+    /// <summary>The scanner's matches of the check's types.</summary>
+    public IReadOnlyList<PiiMatch> Scan(GuardrailCheck check, string text) => scanner.Scan(text, check.PiiTypes);
+
+    /// <summary>A filter for one streamed choice: masks (and restores, when the check says so) across delta boundaries.</summary>
+    public StreamingPiiFilter StreamFilter(GuardrailCheck check, PiiMaskSession session) =>
+        new(scanner, check.PiiTypes, session, mask: check.Action == GuardrailAction.Mask, restore: check.Restore);
+}
