@@ -6,6 +6,9 @@ namespace Gateway.Aspire.Guardrails.Checks;
 internal sealed class DenyListCheck : IContentCheck
 {
     /// <inheritdoc />
+    public CheckKind Kind => CheckKind.DenyList;
+
+    /// <inheritdoc />
     public IReadOnlyList<CheckHit> Find(GuardrailCheck check, string text, CancellationToken cancellationToken) =>
         check.DenyList is { } list ? [.. list.Find(text).Select(match => new CheckHit(check.Name, match.Start, match.Length))] : [];
 }

@@ -14,17 +14,13 @@ internal sealed record GuardrailBlock(string Guardrail, string Category);
 /// masks rewrite the texts in place (later checks see the masked text), the first block stops
 /// everything, flags only add findings. A check that throws is handled by its rule's <c>on_error</c>.
 /// </summary>
-internal sealed class GuardrailEvaluator(
-    PiiCheck pii, ModerationCheck moderation, PromptInjectionCheck promptInjection, DenyListCheck denyList, ILogger<GuardrailEvaluator> logger)
+internal sealed class GuardrailEvaluator(IEnumerable<IContentCheck> checks, PiiCheck pii, ILogger<GuardrailEvaluator> logger)
 {
+    // The last registration of a kind wins, so a host can replace one check (tests make one fail).
+    private readonly Dictionary<CheckKind, IContentCheck> _checks = checks.GroupBy(check => check.Kind).ToDictionary(group => group.Key, group => group.Last());
+
     /// <summary>The check that implements <paramref name="kind"/>.</summary>
-    public IContentCheck For(CheckKind kind) => kind switch
-    {
-        CheckKind.Pii => pii,
-        CheckKind.Moderation => moderation,
-        CheckKind.PromptInjection => promptInjection,
-        _ => denyList,
-    };
+    public IContentCheck For(CheckKind kind) => _checks[kind];
 
     /// <summary>The PII check, for masking sessions and stream filters.</summary>
     public PiiCheck Pii => pii;

@@ -15,6 +15,9 @@ internal readonly record struct CheckHit(string Category, int Start, int Length)
 /// <summary>One kind of check (<c>check:</c>), configured per rule by a <see cref="GuardrailCheck"/>.</summary>
 internal interface IContentCheck
 {
+    /// <summary>The <c>check:</c> it implements.</summary>
+    CheckKind Kind { get; }
+
     /// <summary>What <paramref name="check"/> finds in <paramref name="text"/>, strongest first.</summary>
     IReadOnlyList<CheckHit> Find(GuardrailCheck check, string text, CancellationToken cancellationToken);
 }

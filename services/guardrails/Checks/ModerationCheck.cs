@@ -10,6 +10,9 @@ namespace Gateway.Aspire.Guardrails.Checks;
 internal sealed class ModerationCheck(ModerationClassifier classifier) : IContentCheck
 {
     /// <inheritdoc />
+    public CheckKind Kind => CheckKind.Moderation;
+
+    /// <inheritdoc />
     public IReadOnlyList<CheckHit> Find(GuardrailCheck check, string text, CancellationToken cancellationToken)
     {
         var scores = classifier.Classify(text, cancellationToken);

@@ -7,6 +7,9 @@ namespace Gateway.Aspire.Guardrails.Checks;
 internal sealed class PiiCheck(PiiScanner scanner) : IContentCheck
 {
     /// <inheritdoc />
+    public CheckKind Kind => CheckKind.Pii;
+
+    /// <inheritdoc />
     public IReadOnlyList<CheckHit> Find(GuardrailCheck check, string text, CancellationToken cancellationToken) =>
         [.. Scan(check, text).Select(match => new CheckHit(PiiTypes.Name(match.Type), match.Start, match.Length))];
 

@@ -7,6 +7,9 @@ namespace Gateway.Aspire.Guardrails.Checks;
 internal sealed class PromptInjectionCheck(PromptInjectionDetector detector) : IContentCheck
 {
     /// <inheritdoc />
+    public CheckKind Kind => CheckKind.PromptInjection;
+
+    /// <inheritdoc />
     public IReadOnlyList<CheckHit> Find(GuardrailCheck check, string text, CancellationToken cancellationToken)
     {
         var score = detector.Score(text, cancellationToken);

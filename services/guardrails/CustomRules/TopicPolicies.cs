@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Collections.Frozen;
+using System.Text.RegularExpressions;
 
 namespace Gateway.Aspire.Guardrails.CustomRules;
 
@@ -23,7 +25,7 @@ internal static class TopicPolicies
             @"(?i)\b(?:should|shall|must)\s+(?:i|we)\s+(?:buy|sell|short|invest\s+in|hold|dump|go\s+all[- ]in\s+on)\b.{0,40}" + Assets,
             @"(?i)\b(?:should|shall)\s+(?:i|we)\s+(?:buy|sell|short|invest\s+in|hold|dump)\s+\$?[A-Z][A-Za-z]{0,20}\b",
             @"(?i)\b(?:which|what)\s+" + Assets + @"\s+(?:should|would|do|to)\b.{0,30}\b(?:buy|sell|invest|pick|short)\b",
-            @"(?i)\b(?:best|top|hottest)\s+(?:\d+\s+)?" + Assets + @"\s+(?:to\s+)?(?:buy|invest|own|pick)\b",
+            @"(?i)\b(?:best|top|hottest)\s+(?:\d+\s+)?(?:\w+\s+)?" + Assets + @"\s+(?:to\s+)?(?:buy|invest|own|pick)\b",
             @"(?i)\b(?:is\s+it\s+(?:a\s+)?good\s+(?:time|idea|moment)\s+to|would\s+you\s+recommend|do\s+you\s+recommend)\s+(?:buy|sell|invest|short)(?:ing)?\b.{0,40}" + Assets,
             @"(?i)\b(?:where|how)\s+should\s+i\s+(?:invest|put|allocate)\s+my\s+(?:money|savings|cash|retirement|401k|paycheck|bonus|inheritance|\$)",
             @"(?i)\bwill\s+(?:\$?[A-Z][A-Za-z]{0,20}\s+)?(?:stock|shares?|price|bitcoin|crypto)\s+(?:go\s+up|rise|fall|drop|crash|moon|double)\b",
@@ -43,4 +45,14 @@ internal static class TopicPolicies
             @"(?i)\bfront[- ]?run(?:ning)?\b.{0,40}\b(?:orders?|clients?|trades?)\b",
         ],
     }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    private static readonly ConcurrentDictionary<string, IReadOnlyList<Regex>> s_compiled = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The compiled patterns of the built-in policy <paramref name="name"/>, compiled once per process:
+    /// building the non-backtracking automata of a whole policy takes about half a second, too much to
+    /// repeat for every rule that names it or every reload.
+    /// </summary>
+    public static IReadOnlyList<Regex> Compiled(string name) =>
+        s_compiled.GetOrAdd(name, static key => [.. Patterns[key].Select(DenyList.CompilePattern)]);
 }

@@ -21,9 +21,10 @@ public static class ApplicationServiceExtensions
         builder.Services.AddSingleton<PiiScanner>();
         builder.Services.AddSingleton<PromptInjectionDetector>();
         builder.Services.AddSingleton<PiiCheck>();
-        builder.Services.AddSingleton<ModerationCheck>();
-        builder.Services.AddSingleton<PromptInjectionCheck>();
-        builder.Services.AddSingleton<DenyListCheck>();
+        builder.Services.AddSingleton<IContentCheck>(services => services.GetRequiredService<PiiCheck>());
+        builder.Services.AddSingleton<IContentCheck, ModerationCheck>();
+        builder.Services.AddSingleton<IContentCheck, PromptInjectionCheck>();
+        builder.Services.AddSingleton<IContentCheck, DenyListCheck>();
         builder.Services.AddSingleton<GuardrailEvaluator>();
 
         var configPath = builder.Configuration["GATEWAY_CONFIG"];

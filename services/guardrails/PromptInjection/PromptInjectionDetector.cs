@@ -42,6 +42,11 @@ internal sealed class PromptInjectionDetector
         .GroupBy(pair => pair.word, StringComparer.Ordinal)
         .ToFrozenDictionary(group => group.Key, group => group.Select(pair => pair.rule).ToArray(), StringComparer.Ordinal);
 
+    private static readonly FrozenDictionary<string, ModerationPattern[]> MentionsByFirstWord = PromptInjectionLexicon.MentionContext
+        .SelectMany(pattern => pattern.FirstWords.Select(word => (word, pattern)))
+        .GroupBy(pair => pair.word, StringComparer.Ordinal)
+        .ToFrozenDictionary(group => group.Key, group => group.Select(pair => pair.pattern).ToArray(), StringComparer.Ordinal);
+
     private static readonly SearchValues<char> s_breaks = SearchValues.Create(":#|[]{}()<>*=");
 
     /// <summary>Scores <paramref name="text"/>; <paramref name="cancellationToken"/> bounds the work on huge inputs.</summary>
@@ -52,13 +57,19 @@ internal sealed class PromptInjectionDetector
         // 1. Structure as sentence breaks, then words.
         var tokens = ModerationTokenizer.Tokenize(WithBreaks(text), PromptInjectionLexicon.Vocabulary, cancellationToken);
 
-        // 2. Strongest match per cue.
+        // 2. Strongest match per cue; 3. (in the same pass) whether the text talks about attacks.
         var strongest = new Dictionary<InjectionRule, double>();
+        var mention = false;
         for (var i = 0; i < tokens.Count; i++)
         {
             if ((i & 0xFFF) == 0)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            if (!mention && MentionsByFirstWord.TryGetValue(tokens[i].Text, out var mentions))
+            {
+                mention = mentions.Any(pattern => pattern.TryMatch(tokens, i, PromptInjectionLexicon.NoNegations, out _, out _));
             }
 
             if (!RulesByFirstWord.TryGetValue(tokens[i].Text, out var candidates))
@@ -78,7 +89,6 @@ internal sealed class PromptInjectionDetector
         }
 
         // 3. Mentions of attacks rather than attacks.
-        var mention = PromptInjectionLexicon.MentionContext.Any(pattern => pattern.MatchesAnywhere(tokens, PromptInjectionLexicon.NoNegations));
         var remaining = 1.0;
         var best = InjectionScore.None;
         void Add(double weight, InjectionFamily family)

@@ -329,9 +329,9 @@ internal static class GuardrailsConfigLoader
     {
         var name = Scalar(map, "name", where);
         var patterns = new List<Regex>();
-        if (name is not null && TopicPolicies.Patterns.TryGetValue(name, out var builtIn))
+        if (name is not null && TopicPolicies.Patterns.ContainsKey(name))
         {
-            patterns.AddRange(builtIn.Select(DenyList.CompilePattern));
+            patterns.AddRange(TopicPolicies.Compiled(name));
         }
 
         var configured = ScalarList(map, "patterns", where) ?? [];
