@@ -16,7 +16,11 @@ internal sealed class PiiCheck(PiiScanner scanner) : IContentCheck
     /// <summary>The scanner's matches of the check's types.</summary>
     public IReadOnlyList<PiiMatch> Scan(GuardrailCheck check, string text) => scanner.Scan(text, check.PiiTypes);
 
-    /// <summary>A filter for one streamed choice: masks (and restores, when the check says so) across delta boundaries.</summary>
+    /// <summary>
+    /// A filter for one streamed choice: finds (and for <c>mask</c>, masks) values across delta
+    /// boundaries. It never restores: <see cref="StreamingRestorer"/> does, with a session that knows
+    /// only the request's own placeholders, so values the model wrote stay masked.
+    /// </summary>
     public StreamingPiiFilter StreamFilter(GuardrailCheck check, PiiMaskSession session) =>
-        new(scanner, check.PiiTypes, session, mask: check.Action == GuardrailAction.Mask, restore: check.Restore);
+        new(scanner, check.PiiTypes, session, mask: check.Action == GuardrailAction.Mask, restore: false);
 }

@@ -21,7 +21,9 @@ internal sealed class StreamCheckSession
     private readonly GuardrailEvaluator _evaluator;
     private readonly IReadOnlyList<(GuardrailRule Rule, GuardrailCheck Check)> _windowChecks;
     private readonly IReadOnlyList<(GuardrailRule Rule, GuardrailCheck Check)> _piiChecks;
+    private readonly IReadOnlyDictionary<string, string> _placeholders;
     private readonly PiiMaskSession _session;
+    private readonly bool _restore;
     private readonly string _requestId;
     private readonly Dictionary<int, Choice> _choices = [];
 
@@ -32,7 +34,9 @@ internal sealed class StreamCheckSession
         var checks = rules.SelectMany(rule => rule.Output.Select(check => (rule, check))).ToList();
         _windowChecks = [.. checks.Where(c => c.check.Kind != CheckKind.Pii)];
         _piiChecks = [.. checks.Where(c => c.check.Kind == CheckKind.Pii)];
+        _placeholders = placeholders;
         _session = PiiMaskSession.FromPlaceholders(placeholders);
+        _restore = _piiChecks.Any(c => c.Check.Restore);
         _requestId = requestId;
     }
 
@@ -41,7 +45,11 @@ internal sealed class StreamCheckSession
     {
         if (!_choices.TryGetValue(delta.Index, out var choice))
         {
-            choice = new Choice([.. _piiChecks.Select(c => _evaluator.Pii.StreamFilter(c.Check, _session))]);
+            // Masking and restoring are separate steps with separate sessions, as in CheckOutput: new
+            // values get placeholders that stay; only the request's own placeholders are restored.
+            choice = new Choice(
+                [.. _piiChecks.Select(c => _evaluator.Pii.StreamFilter(c.Check, _session))],
+                _restore ? new StreamingRestorer(PiiMaskSession.FromPlaceholders(_placeholders)) : null);
             _choices[delta.Index] = choice;
         }
 
@@ -162,13 +170,20 @@ internal sealed class StreamCheckSession
             }
         }
 
+        if (choice.Restorer is { } restorer)
+        {
+            text = restorer.Push(text) + (flush ? restorer.Flush() : "");
+        }
+
         return null;
     }
 
     /// <summary>One choice's state: its PII filters (one per pii check), the window and what was already reported.</summary>
-    private sealed class Choice(IReadOnlyList<StreamingPiiFilter> filters)
+    private sealed class Choice(IReadOnlyList<StreamingPiiFilter> filters, StreamingRestorer? restorer)
     {
         public IReadOnlyList<StreamingPiiFilter> Filters { get; } = filters;
+
+        public StreamingRestorer? Restorer { get; } = restorer;
 
         public StringBuilder Window { get; } = new();
 
