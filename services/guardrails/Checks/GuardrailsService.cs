@@ -48,7 +48,7 @@ internal sealed class GuardrailsService(
         if (matching.Any(rule => rule.Input.Count > 0))
         {
             var texts = ReadTexts(request.Body, request.Api, BodyDirection.Request);
-            var session = new PiiMaskSession();
+            var session = PiiMaskSession.FromPlaceholders(new Dictionary<string, string>()); // the agreed API has no public constructor
             Check(reply, matching, BodyDirection.Request, texts, session, restoreSession: null, request.RequestId, BlockedInputMessage, context);
             if (reply.Verdict == Verdict.Modify && matching.Any(rule => rule.Output.Any(check => check.Restore)))
             {
