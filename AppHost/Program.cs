@@ -23,7 +23,8 @@ var accounting = builder.AddProject<Projects.Accounting>("accounting")
     .WaitFor(gatewaydb);
 
 var guardrails = builder.AddProject<Projects.Guardrails>("guardrails")
-    .WithGrpcEndpoint();
+    .WithGrpcEndpoint()
+    .WithEnvironment("GATEWAY_CONFIG", gatewayConfig.Path); // guardrails owns the guardrails documents
 
 var router = builder.AddProject<Projects.Router>("router")
     .WithExternalHttpEndpoints()

@@ -21,7 +21,7 @@ namespace Gateway.Aspire.Router.Configuration;
 public static partial class GatewayConfigLoader
 {
     /// <summary>Types other services own and validate from the same file; the router only lets them through.</summary>
-    private static readonly string[] s_otherServicesTypes = ["gateway-rate-limiting-config", "gateway-budget-config"];
+    private static readonly string[] s_otherServicesTypes = ["gateway-rate-limiting-config", "gateway-budget-config", "gateway-guardrails-config"];
 
     private static readonly string[] s_modelTypes = ["chat", "completion", "embedding", "moderation", "rerank", "image", "audio"];
 
@@ -103,7 +103,7 @@ public static partial class GatewayConfigLoader
                     accounts.Add(ReadProviderAccount(document.Root, document.Where, environment));
                     break;
                 case var owned when s_otherServicesTypes.Contains(owned):
-                    // Owned, loaded and strictly validated by another service (policy) from this same file.
+                    // Owned, loaded and strictly validated by another service (policy, guardrails) from this same file.
                     break;
                 default:
                     throw new GatewayConfigException(

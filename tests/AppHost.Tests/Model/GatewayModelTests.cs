@@ -70,6 +70,7 @@ public sealed class GatewayModelTests : IDisposable
         var router = Project(app, "router");
         Assert.Equal(18123, router.Endpoints.Single().Port);
         Assert.Equal(config, Environment(router, "GATEWAY_CONFIG"));
+        Assert.Equal(config, Environment(Project(app, "guardrails"), "GATEWAY_CONFIG"));
         Assert.Equal("gw-admin-configured", Environment(router, "GATEWAY_ADMIN_KEY"));
         Assert.Equal("gw-admin-configured", Environment(Project(app, "policy"), "GATEWAY_ADMIN_KEY"));
         Assert.DoesNotContain("gw-admin-configured", _output.ToString(), StringComparison.Ordinal); // never printed
