@@ -18,7 +18,8 @@ namespace Gateway.Aspire.Router.Caching;
 /// <see cref="ResponseCacheOptions.RedisTimeout"/>) or holding a damaged value is a miss, and a
 /// failed write is dropped; the outage is logged once, and its end once.
 /// </remarks>
-internal sealed class ResponseCache(IOptions<ResponseCacheOptions> options, TimeProvider time, ILogger<ResponseCache> logger, IConnectionMultiplexer? redis)
+internal sealed class ResponseCache(
+    IOptions<ResponseCacheOptions> options, TimeProvider time, ILogger<ResponseCache> logger, IConnectionMultiplexer? redis, ResponseCacheMetrics? metrics = null)
 {
     private readonly ResponseCacheOptions _options = options.Value;
     private readonly ResponseLru _memory = new(options.Value.MemoryEntries, options.Value.MemoryBytes, time);
@@ -53,11 +54,13 @@ internal sealed class ResponseCache(IOptions<ResponseCacheOptions> options, Time
         var key = lookup.Key.Value;
         if (_memory.TryGet(key, out var remembered))
         {
+            metrics?.Lookup("memory");
             return remembered;
         }
 
         if (!RedisReady(out var database))
         {
+            metrics?.Lookup(null);
             return null;
         }
 
@@ -69,6 +72,7 @@ internal sealed class ResponseCache(IOptions<ResponseCacheOptions> options, Time
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             RedisFailed(e);
+            metrics?.Lookup(null);
             return null;
         }
 
@@ -76,10 +80,12 @@ internal sealed class ResponseCache(IOptions<ResponseCacheOptions> options, Time
         if (value.IsNullOrEmpty || CacheEnvelope.Decode((ReadOnlyMemory<byte>)value) is not { } response
             || response.Form != lookup.Key.Form || response.ExpiresAt <= time.GetUtcNow())
         {
+            metrics?.Lookup(null);
             return null;
         }
 
         _memory.Set(key, response);
+        metrics?.Lookup("redis");
         return response;
     }
 
@@ -89,8 +95,9 @@ internal sealed class ResponseCache(IOptions<ResponseCacheOptions> options, Time
 
     /// <summary>
     /// Stores a complete, successful answer; call it only after the whole answer reached the
-    /// client. Returns false when nothing was stored: not a 2xx, empty, past the size bound, or
-    /// (for Redis) unreachable — the in-process LRU still keeps it then.
+    /// client. Returns false when nothing was stored: not a 2xx, empty, past the size bound, a
+    /// stream without its terminating event (<see cref="EventStreamEnd"/>), or (for Redis)
+    /// unreachable — the in-process LRU still keeps it then.
     /// </summary>
     /// <param name="capture">What the client was sent.</param>
     /// <param name="statusCode">The status the client got.</param>
@@ -100,12 +107,14 @@ internal sealed class ResponseCache(IOptions<ResponseCacheOptions> options, Time
     /// <param name="provider">Its provider kind.</param>
     public async ValueTask<bool> StoreAsync(ResponseCapture capture, int statusCode, string contentType, TokenUsage usage, string servedModel, string provider)
     {
-        if (statusCode is < 200 or >= 300 || capture.Overflowed || capture.Bytes.IsEmpty)
+        var lookup = capture.Lookup;
+        if (statusCode is < 200 or >= 300 || capture.Overflowed || capture.Bytes.IsEmpty
+            || (lookup.Key.Form.IsEventStream() && !EventStreamEnd.LooksComplete(capture.Bytes)))
         {
+            metrics?.Store("skipped");
             return false;
         }
 
-        var lookup = capture.Lookup;
         var now = time.GetUtcNow();
         var envelope = CacheEnvelope.Encode(new CachedResponse
         {
@@ -124,6 +133,7 @@ internal sealed class ResponseCache(IOptions<ResponseCacheOptions> options, Time
         _memory.Set(lookup.Key.Value, CacheEnvelope.Decode(envelope)!);
         if (!RedisReady(out var database))
         {
+            metrics?.Store("memory_only");
             return false;
         }
 
@@ -134,10 +144,12 @@ internal sealed class ResponseCache(IOptions<ResponseCacheOptions> options, Time
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             RedisFailed(e);
+            metrics?.Store("memory_only");
             return false;
         }
 
         RedisWorked();
+        metrics?.Store("stored");
         return true;
     }
 

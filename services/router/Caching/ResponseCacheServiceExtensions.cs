@@ -22,11 +22,14 @@ public static class ResponseCacheServiceExtensions
             builder.AddRedisClient("redis");
         }
 
+        services.AddMetrics();
+        services.AddSingleton<ResponseCacheMetrics>();
         services.AddSingleton(sp => new ResponseCache(
             sp.GetRequiredService<IOptions<ResponseCacheOptions>>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<ResponseCache>>(),
-            sp.GetService<IConnectionMultiplexer>()));
+            sp.GetService<IConnectionMultiplexer>(),
+            sp.GetRequiredService<ResponseCacheMetrics>()));
         return builder;
     }
 }

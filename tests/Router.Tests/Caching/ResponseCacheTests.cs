@@ -279,6 +279,54 @@ public sealed class ResponseCacheTests(RedisServerFixture redis) : IClassFixture
     }
 
     [Fact]
+    public async Task StreamWithoutItsTerminator_IsNotStored()
+    {
+        var cache = await ReplicaAsync();
+        var lookup = Lookup(cache, stream: true);
+
+        Assert.False(await StoreAsync(cache, lookup, Chunk1 + Chunk2, contentType: "text/event-stream"));
+        Assert.Null(await cache.TryGetAsync(lookup, Ct));
+        Assert.True(await StoreAsync(cache, lookup, Chunk1 + Chunk2 + Done, contentType: "text/event-stream"));
+    }
+
+    [Fact]
+    public async Task LookupsAndStores_AreCounted()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meterFactory = services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        var counted = new List<string>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Scope == meterFactory)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+            counted.Add($"{instrument.Name} {string.Join(",", tags.ToArray().Select(t => $"{t.Key}={t.Value}"))}"));
+        listener.Start();
+        var options = Options.Create(new ResponseCacheOptions { KeyPrefix = _prefix });
+        var writer = new ResponseCache(options, _time, _log, await ConnectAsync(redis.ConnectionString), new ResponseCacheMetrics(meterFactory));
+        var reader = new ResponseCache(options, _time, _log, await ConnectAsync(redis.ConnectionString), new ResponseCacheMetrics(meterFactory));
+
+        await writer.TryGetAsync(Lookup(writer), Ct);
+        await StoreAsync(writer, Lookup(writer), Answer);
+        await StoreAsync(writer, Lookup(writer), "", status: 500);
+        await writer.TryGetAsync(Lookup(writer), Ct);
+        await reader.TryGetAsync(Lookup(reader), Ct);
+
+        Assert.Equal(
+        [
+            "gateway.cache.lookups result=miss",
+            "gateway.cache.stores outcome=stored",
+            "gateway.cache.stores outcome=skipped",
+            "gateway.cache.lookups result=hit,source=memory",
+            "gateway.cache.lookups result=hit,source=redis",
+        ], counted);
+    }
+
+    [Fact]
     public async Task DamagedValueInRedis_IsAMiss()
     {
         var cache = await ReplicaAsync();
