@@ -99,6 +99,11 @@ internal sealed class ResponseCache(
     /// stream without its terminating event (<see cref="EventStreamEnd"/>), or (for Redis)
     /// unreachable — the in-process LRU still keeps it then.
     /// </summary>
+    /// <remarks>
+    /// The in-process entry is in place before this method first awaits: start it before the
+    /// response's last bytes go out and await it after, so a client that sends the same request
+    /// the moment it has the answer already hits on this replica.
+    /// </remarks>
     /// <param name="capture">What the client was sent.</param>
     /// <param name="statusCode">The status the client got.</param>
     /// <param name="contentType">The answer's <c>Content-Type</c>.</param>
