@@ -28,30 +28,40 @@ internal readonly record struct CacheKey(string TenantHash, string RequestHash, 
     /// <param name="variant">Anything else outside the body that changes the answer (e.g. <c>anthropic-beta</c>); null when none.</param>
     public static CacheKey? Compute(string tenant, string api, string model, ReadOnlySpan<byte> body, ResponseForm form, string? variant = null)
     {
-        using var canonical = new PooledBuffer(body.Length + 64);
-        if (!RequestCanonicalizer.TryWrite(body, canonical))
+        // One buffer and one SHA-256 call: creating an IncrementalHash costs more than hashing a typical request.
+        using var buffer = new PooledBuffer(body.Length + 256);
+        Append(buffer, s_version);
+        // Length-prefixed, so no two different (tenant, api, model, variant) tuples hash alike.
+        AppendField(buffer, tenant);
+        AppendField(buffer, api);
+        AppendField(buffer, model);
+        AppendField(buffer, variant ?? "");
+        if (!RequestCanonicalizer.TryWrite(body, buffer))
         {
             return null;
         }
 
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(s_version);
-        // Length-prefixed, so no two different (tenant, api, model, variant) tuples hash alike.
-        AppendField(hash, tenant);
-        AppendField(hash, api);
-        AppendField(hash, model);
-        AppendField(hash, variant ?? "");
-        hash.AppendData(canonical.Span);
-        var tenantHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(tenant)).AsSpan(0, 8));
-        return new CacheKey(tenantHash, Convert.ToHexStringLower(hash.GetHashAndReset()), form);
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(buffer.Span, digest);
+        var requestHash = Convert.ToHexStringLower(digest);
+        buffer.Length = 0;
+        AppendField(buffer, tenant);
+        SHA256.HashData(buffer.Span[4..], digest);
+        return new CacheKey(Convert.ToHexStringLower(digest[..8]), requestHash, form);
     }
 
-    private static void AppendField(IncrementalHash hash, string value)
+    private static void Append(PooledBuffer buffer, ReadOnlySpan<byte> bytes)
     {
-        var bytes = Encoding.UTF8.GetBytes(value);
-        Span<byte> length = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32LittleEndian(length, bytes.Length);
-        hash.AppendData(length);
-        hash.AppendData(bytes);
+        buffer.EnsureFree(bytes.Length);
+        bytes.CopyTo(buffer.Array.AsSpan(buffer.Length));
+        buffer.Length += bytes.Length;
+    }
+
+    private static void AppendField(PooledBuffer buffer, string value)
+    {
+        buffer.EnsureFree(4 + Encoding.UTF8.GetMaxByteCount(value.Length));
+        var length = Encoding.UTF8.GetBytes(value, buffer.Array.AsSpan(buffer.Length + 4));
+        BinaryPrimitives.WriteInt32LittleEndian(buffer.Array.AsSpan(buffer.Length), length);
+        buffer.Length += 4 + length;
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
@@ -16,7 +17,7 @@ namespace Gateway.Aspire.Router.Caching;
 /// The output is not JSON but a tagged, length-prefixed encoding: unambiguous (no two different
 /// documents encode the same) without escaping, and cheaper to produce. Written with
 /// <see cref="Utf8JsonReader"/> in one pass; an object's members are encoded in place and then
-/// reordered within the buffer, so nothing is allocated per member beyond a small list of offsets.
+/// reordered within the buffer through pooled arrays, so nothing is allocated per member.
 /// </remarks>
 internal static class RequestCanonicalizer
 {
@@ -47,6 +48,7 @@ internal static class RequestCanonicalizer
     public static bool TryWrite(ReadOnlySpan<byte> json, PooledBuffer output)
     {
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
+        var order = new MemberOrder(output);
         try
         {
             if (!reader.Read())
@@ -54,7 +56,7 @@ internal static class RequestCanonicalizer
                 return false;
             }
 
-            WriteValue(ref reader, output, topLevel: true);
+            WriteValue(ref reader, output, order, topLevel: true);
             return !reader.Read(); // one value, nothing after it
         }
         catch (JsonException)
@@ -63,18 +65,18 @@ internal static class RequestCanonicalizer
         }
     }
 
-    private static void WriteValue(ref Utf8JsonReader reader, PooledBuffer output, bool topLevel)
+    private static void WriteValue(ref Utf8JsonReader reader, PooledBuffer output, MemberOrder order, bool topLevel)
     {
         switch (reader.TokenType)
         {
             case JsonTokenType.StartObject:
-                WriteObject(ref reader, output, topLevel);
+                WriteObject(ref reader, output, order, topLevel);
                 break;
             case JsonTokenType.StartArray:
                 WriteByte(output, ArrayTag);
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                 {
-                    WriteValue(ref reader, output, topLevel: false);
+                    WriteValue(ref reader, output, order, topLevel: false);
                 }
 
                 WriteByte(output, ArrayEnd);
@@ -97,58 +99,69 @@ internal static class RequestCanonicalizer
         }
     }
 
-    private static void WriteObject(ref Utf8JsonReader reader, PooledBuffer output, bool topLevel)
+    private static void WriteObject(ref Utf8JsonReader reader, PooledBuffer output, MemberOrder order, bool topLevel)
     {
         WriteByte(output, ObjectTag);
         var start = output.Length;
-        var members = new List<(int Start, int NameEnd, int End)>();
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        var members = ArrayPool<Member>.Shared.Rent(8);
+        var count = 0;
+        try
         {
-            var memberStart = output.Length;
-            WriteString(ref reader, output);
-            var nameEnd = output.Length;
-            reader.Read();
-            if (topLevel && IsIgnored(output.Array.AsSpan(memberStart + 5, nameEnd - memberStart - 5)))
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                reader.Skip();
-                output.Length = memberStart;
-                continue;
+                var memberStart = output.Length;
+                WriteString(ref reader, output);
+                var nameEnd = output.Length;
+                reader.Read();
+                if (topLevel && IsIgnored(output.Array.AsSpan(memberStart + 5, nameEnd - memberStart - 5)))
+                {
+                    reader.Skip();
+                    output.Length = memberStart;
+                    continue;
+                }
+
+                WriteValue(ref reader, output, order, topLevel: false);
+                if (count == members.Length)
+                {
+                    var bigger = ArrayPool<Member>.Shared.Rent(count * 2);
+                    members.AsSpan(0, count).CopyTo(bigger);
+                    ArrayPool<Member>.Shared.Return(members);
+                    members = bigger;
+                }
+
+                members[count] = new Member(memberStart, nameEnd, output.Length, count);
+                count++;
             }
 
-            WriteValue(ref reader, output, topLevel: false);
-            members.Add((memberStart, nameEnd, output.Length));
+            if (count > 1)
+            {
+                SortMembers(output, start, members.AsSpan(0, count), order);
+            }
         }
-
-        if (members.Count > 1)
+        finally
         {
-            SortMembers(output, start, members);
+            ArrayPool<Member>.Shared.Return(members);
         }
 
         WriteByte(output, ObjectEnd);
     }
 
     /// <summary>Reorders the encoded members by name (ordinal over UTF-8; stable, so duplicate names keep their order).</summary>
-    private static void SortMembers(PooledBuffer output, int start, List<(int Start, int NameEnd, int End)> members)
+    private static void SortMembers(PooledBuffer output, int start, Span<Member> members, MemberOrder order)
     {
-        var region = output.Array.AsSpan(start, output.Length - start).ToArray();
-        var order = Enumerable.Range(0, members.Count).ToArray();
-        var names = output.Array;
-        Array.Sort(order, (a, b) =>
-        {
-            // Names are encoded as tag + 4-byte length + bytes; compare the bytes.
-            var nameA = names.AsSpan(members[a].Start + 5, members[a].NameEnd - members[a].Start - 5);
-            var nameB = names.AsSpan(members[b].Start + 5, members[b].NameEnd - members[b].Start - 5);
-            var byName = nameA.SequenceCompareTo(nameB);
-            return byName != 0 ? byName : a.CompareTo(b);
-        });
-
+        members.Sort(order);
+        var length = output.Length - start;
+        var region = ArrayPool<byte>.Shared.Rent(length);
+        output.Array.AsSpan(start, length).CopyTo(region);
         var at = start;
-        foreach (var index in order)
+        foreach (var member in members)
         {
-            var (memberStart, _, memberEnd) = members[index];
-            region.AsSpan(memberStart - start, memberEnd - memberStart).CopyTo(output.Array.AsSpan(at));
-            at += memberEnd - memberStart;
+            var size = member.End - member.Start;
+            region.AsSpan(member.Start - start, size).CopyTo(output.Array.AsSpan(at));
+            at += size;
         }
+
+        ArrayPool<byte>.Shared.Return(region);
     }
 
     private static bool IsIgnored(ReadOnlySpan<byte> name)
@@ -216,5 +229,21 @@ internal static class RequestCanonicalizer
     {
         output.EnsureFree(1);
         output.Array[output.Length++] = value;
+    }
+
+    /// <summary>An encoded object member: where it starts, where its name ends, where it ends, its position in the body.</summary>
+    private readonly record struct Member(int Start, int NameEnd, int End, int Index);
+
+    /// <summary>Orders members by their encoded name bytes, then by position; reads the buffer as it is when comparing (it may have grown).</summary>
+    private sealed class MemberOrder(PooledBuffer output) : IComparer<Member>
+    {
+        public int Compare(Member x, Member y)
+        {
+            // Names are encoded as tag + 4-byte length + bytes; compare the bytes.
+            var nameX = output.Array.AsSpan(x.Start + 5, x.NameEnd - x.Start - 5);
+            var nameY = output.Array.AsSpan(y.Start + 5, y.NameEnd - y.Start - 5);
+            var byName = nameX.SequenceCompareTo(nameY);
+            return byName != 0 ? byName : x.Index.CompareTo(y.Index);
+        }
     }
 }

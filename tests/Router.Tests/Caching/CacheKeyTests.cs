@@ -67,6 +67,23 @@ public sealed class CacheKeyTests
     }
 
     [Fact]
+    public void ManyMembers_InAnyOrder_AtAnyDepth_AreOneKey()
+    {
+        var members = Enumerable.Range(0, 40).Select(i => $"\"k{i:D2}\":{{\"b\":{i},\"a\":[{i},{{\"y\":1,\"x\":2}}]}}").ToList();
+        var shuffled = members.Where((_, i) => i % 2 == 1).Concat(members.Where((_, i) => i % 2 == 0).Reverse()).ToList();
+
+        Assert.Equal(Key("{" + string.Join(",", members) + "}"), Key("{" + string.Join(",", shuffled) + "}"));
+        Assert.NotEqual(Key("{" + string.Join(",", members) + "}"), Key("{" + string.Join(",", members.Skip(1)) + "}"));
+    }
+
+    [Fact]
+    public void DuplicateNames_KeepTheirOrder()
+    {
+        Assert.NotEqual(Key("""{"a":1,"a":2}"""), Key("""{"a":2,"a":1}"""));
+        Assert.Equal(Key("""{"b":0,"a":1,"a":2}"""), Key("""{"a":1,"b":0,"a":2}"""));
+    }
+
+    [Fact]
     public void ArrayOrder_Matters()
     {
         Assert.NotEqual(Key("""{"stop":["a","b"]}"""), Key("""{"stop":["b","a"]}"""));
