@@ -42,5 +42,9 @@ internal static class AccountingMigrations
                 -- The gateway counted the tokens because the provider reported none.
                 ADD COLUMN usage_estimated boolean NOT NULL DEFAULT false;
             """),
+        new(3, "ledger cache hits", """
+            -- Answered from the router's response cache (cost 0). Rows before this migration were not.
+            ALTER TABLE accounting.ledger ADD COLUMN cache_hit boolean NOT NULL DEFAULT false;
+            """),
     ];
 }

@@ -24,7 +24,8 @@ public sealed record LedgerEntry(
     double? TtftMs,
     int StatusCode,
     string? ErrorType,
-    bool Streamed)
+    bool Streamed,
+    bool CacheHit)
 {
     /// <summary>Longest request id accepted.</summary>
     public const int MaxRequestIdLength = 128;
@@ -44,6 +45,12 @@ public sealed record LedgerEntry(
         if (!TryParsePrices(record.Price, out var prices, out error))
         {
             return null;
+        }
+
+        if (record.CacheHit)
+        {
+            // A cached answer made no provider call: its tokens are reported, its cost is 0.
+            prices = default;
         }
 
         var tokens = new TokenCounts(record.PromptTokens, record.CompletionTokens, record.CachedTokens)
@@ -77,7 +84,8 @@ public sealed record LedgerEntry(
             record.TimeToFirstTokenMs > 0 ? record.TimeToFirstTokenMs : null,
             record.StatusCode,
             NullIfEmpty(record.ErrorType),
-            record.Streamed);
+            record.Streamed,
+            record.CacheHit);
     }
 
     private static string? Check(UsageRecord record)

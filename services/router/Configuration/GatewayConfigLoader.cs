@@ -236,7 +236,7 @@ public static partial class GatewayConfigLoader
 
         var name = Scalar(map, "name", where) ?? throw Missing(map, where, "name");
         where = $"{where} (model '{name}')";
-        RejectUnknown(map, where, "name", "provider_model", "types", "price", "context_window", "default_max_tokens", "max_tokens", "timeout");
+        RejectUnknown(map, where, "name", "provider_model", "types", "price", "context_window", "default_max_tokens", "max_tokens", "timeout", "cache");
 
         IReadOnlyList<string> types = ["chat"];
         if (Child(map, "types") is { } typesNode)
@@ -287,7 +287,26 @@ public static partial class GatewayConfigLoader
             DefaultMaxTokens = defaultMaxTokens,
             MaxTokens = maxTokens,
             Timeout = Duration(map, "timeout", where),
+            Cache = ReadCache(map, where),
         };
+    }
+
+    private static ModelCacheConfig? ReadCache(YamlMappingNode map, string where)
+    {
+        if (Child(map, "cache") is not { } cacheNode)
+        {
+            return null;
+        }
+
+        if (cacheNode is not YamlMappingNode cacheMap)
+        {
+            throw new GatewayConfigException($"{where}, line {cacheNode.Start.Line}: 'cache' must be a mapping, e.g. {{ ttl_seconds: 3600 }}.");
+        }
+
+        RejectUnknown(cacheMap, where + ", cache", "ttl_seconds");
+        return PositiveInt(cacheMap, "ttl_seconds", where + ", cache") is { } seconds
+            ? new ModelCacheConfig { Ttl = TimeSpan.FromSeconds(seconds) }
+            : new ModelCacheConfig();
     }
 
     private static void RequireVariable(string variable, string where, string field, Func<string, string?> environment)

@@ -1,5 +1,6 @@
 using Gateway.Aspire.Accounting.Grpc;
 using Gateway.Aspire.Policy.Grpc;
+using Gateway.Aspire.Router.Caching;
 using Gateway.Aspire.Router.Configuration;
 using Gateway.Aspire.Router.Forwarding;
 using Gateway.Aspire.Router.Usage;
@@ -38,6 +39,7 @@ public static class ApplicationServiceExtensions
         services.AddSingleton(TokenEstimator.Shared);
         services.AddHostedService<UsageShipper>();
         services.AddHostedService<CatalogLogger>();
+        builder.AddResponseCache();
         return builder;
     }
 

@@ -34,7 +34,7 @@ public sealed class AccountingMigrationsTests(PostgresServerFixture postgres)
         var reply = await host.Ledger.RecordAsync(new RecordUsageRequest { Records = { LedgerEntryTests.Valid("after") } }, cancellationToken: ct);
 
         Assert.Equal(1, reply.Written);
-        Assert.Equal("1,2", await PostgresServerFixture.ScalarAsync<string>(database,
+        Assert.Equal(string.Join(',', AccountingMigrations.All.Select(m => m.Version)), await PostgresServerFixture.ScalarAsync<string>(database,
             "SELECT string_agg(version::text, ',' ORDER BY version) FROM accounting.schema_migrations"));
         Assert.Equal(
             "cache_write_tokens integer NO 0|reasoning_tokens integer NO 0|usage_estimated boolean NO false",
@@ -44,7 +44,7 @@ public sealed class AccountingMigrationsTests(PostgresServerFixture postgres)
                 WHERE table_schema = 'accounting' AND table_name = 'ledger'
                     AND column_name IN ('cache_write_tokens', 'reasoning_tokens', 'usage_estimated')
                 """));
-        Assert.Equal("before|0|0|f", await PostgresServerFixture.ScalarAsync<string>(database,
-            "SELECT concat_ws('|', request_id, cache_write_tokens, reasoning_tokens, usage_estimated) FROM accounting.ledger WHERE request_id = 'before'"));
+        Assert.Equal("before|0|0|f|f", await PostgresServerFixture.ScalarAsync<string>(database,
+            "SELECT concat_ws('|', request_id, cache_write_tokens, reasoning_tokens, usage_estimated, cache_hit) FROM accounting.ledger WHERE request_id = 'before'"));
     }
 }

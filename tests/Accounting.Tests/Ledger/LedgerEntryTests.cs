@@ -36,6 +36,18 @@ public sealed class LedgerEntryTests
     }
 
     [Fact]
+    public void CacheHit_IsFree_WhateverThePrice_AndKeepsItsTokens()
+    {
+        var record = Valid();
+        record.CacheHit = true;
+
+        var entry = LedgerEntry.From(record, out var error);
+
+        Assert.Null(error);
+        Assert.Equal((0m, true, 1000, 500), (entry!.CostUsd, entry.CacheHit, entry.PromptTokens, entry.CompletionTokens));
+    }
+
+    [Fact]
     public void MissingPrice_IsFree()
     {
         var record = Valid();
