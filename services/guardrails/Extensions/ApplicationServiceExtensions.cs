@@ -1,4 +1,5 @@
 using Gateway.Aspire.Guardrails.Moderation;
+using Gateway.Aspire.Guardrails.Pii;
 
 namespace Gateway.Aspire.Guardrails.Extensions;
 
@@ -10,6 +11,7 @@ public static class ApplicationServiceExtensions
     {
         builder.Services.AddGrpc();
         builder.Services.AddSingleton(new ModerationClassifier());
+        builder.Services.AddSingleton(new PiiScanner());
         return builder;
     }
 }
