@@ -49,7 +49,10 @@ internal sealed class SecretDetector : PiiDetector
         + @"|[rs]k_(live|test)_[A-Za-z0-9]{16,}|glpat-[A-Za-z0-9_\-]{20,}|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36,}"
         + @"|eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{16,})");
 
-    private static readonly System.Text.RegularExpressions.Regex Tokens = Candidates(@"[A-Za-z0-9+/_=\-]{16,}");
+    // Token runs are found by a loop, not a regex: on a long run of digits the NonBacktracking
+    // engine took quadratic time for "[A-Za-z0-9+/_=-]+" (seconds for 64 K characters), a loop is linear.
+    private static readonly System.Buffers.SearchValues<char> TokenChars =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_=-");
 
     private static readonly ContextWords SecretWords = new(
         "key", "token", "secret", "password", "passwd", "pwd", "api_key", "apikey", "api-key", "bearer", "authorization",
@@ -81,12 +84,24 @@ internal sealed class SecretDetector : PiiDetector
 
         // Base64 inside public keys and certificates is random but not secret; private blocks are reported whole below.
         var blocks = PemBlocks(text);
-        foreach (var m in Tokens.EnumerateMatches(text))
+        var position = 0;
+        while (position < text.Length)
         {
-            if (m.Length <= 256 && !InsideAny(blocks, m.Index) && HighEntropy(text, m.Index, m.Length))
+            var start = text.AsSpan(position).IndexOfAny(TokenChars);
+            if (start < 0)
             {
-                found.Add(new PiiMatch(PiiType.Secret, m.Index, m.Length, 0.75));
+                break;
             }
+
+            start += position;
+            var length = text.AsSpan(start).IndexOfAnyExcept(TokenChars);
+            length = length < 0 ? text.Length - start : length;
+            if (length is >= 16 and <= 256 && !InsideAny(blocks, start) && HighEntropy(text, start, length))
+            {
+                found.Add(new PiiMatch(PiiType.Secret, start, length, 0.75));
+            }
+
+            position = start + length;
         }
 
         FindPemBlocks(text, found);
