@@ -37,6 +37,8 @@ public sealed class PiiDetectorTests
     [InlineData("Windows build 10.0.19045.2965", null)]
     [InlineData("SKU 123-456-7890 is out", null)]
     [InlineData("Old style 0521.113.45.28", null)]
+    [InlineData("Her employee number is 00123456 and badge 7788.", null)]
+    [InlineData("The customer's number is 516-607-0607, she prefers calls.", "516-607-0607")]
     public void Phone(string text, string? expected) => AssertFinds(text, PiiType.Phone, expected);
 
     [Theory]
@@ -116,6 +118,11 @@ public sealed class PiiDetectorTests
     [InlineData("jwt eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
         "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U")]
     [InlineData("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")]
+    [InlineData("Server=db;User Id=app;Password=S3cr3tP@ssw0rd!;", "S3cr3tP@ssw0rd!")]
+    [InlineData("DB_PASSWORD: 'hunter2-2024'", "hunter2-2024")]
+    [InlineData("https://example.com/reset?token=Qm9vbGVhbkZhbHNlVHJ1ZQ2x9Kp7Lm3Nq8Rs1Tu4Vw6Yz", "Qm9vbGVhbkZhbHNlVHJ1ZQ2x9Kp7Lm3Nq8Rs1Tu4Vw6Yz")]
+    [InlineData("password=${DB_PASSWORD} from the environment", null)]
+    [InlineData("api_key: <your key here>", null)]
     [InlineData("Install sk-learn? No, scikit-learn.", null)]
     [InlineData("placeholder sk-xxxxxxxxxxxxxxxxxxxxxxxx here", null)]
     [InlineData("AKIAXXXXXXXXXXXXXXXX in the example", null)]

@@ -21,12 +21,12 @@ internal sealed class PhoneDetector : PiiDetector
 
     private static readonly ContextWords PhoneWords = new(
         "phone", "tel", "tel.", "telephone", "mobile", "cell", "fax", "call", "calling", "whatsapp", "sms", "text me", "reach me",
-        "ring", "dial", "contact number", "hotline", "mob", "ph", "landline", "number is", "tél", "telefon");
+        "ring", "dial", "contact number", "hotline", "mob", "ph", "landline", "tél", "telefon");
 
     private static readonly ContextWords NotPhoneWords = new(
         "order", "invoice", "ticket", "ref", "reference", "isbn", "version", "build", "tracking", "sku", "serial", "id", "case",
         "confirmation", "account", "acct", "routing", "ssn", "imei", "po", "part", "model", "card", "iban", "zip", "patent",
-        "transaction", "receipt", "booking", "policy", "claim", "member", "customer", "release", "batch", "lot", "item", "v");
+        "transaction", "receipt", "booking", "policy", "claim", "release", "batch", "lot", "item", "v");
 
     /// <inheritdoc />
     public override PiiType Type => PiiType.Phone;

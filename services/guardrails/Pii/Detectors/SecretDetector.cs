@@ -12,6 +12,8 @@ namespace Gateway.Aspire.Guardrails.Pii.Detectors;
 /// and "AKIAXXXXXXXXXXXXXXXX" are not keys.</item>
 /// <item>JWTs: three base64url parts, the first two starting <c>eyJ</c> (a JSON object).</item>
 /// <item>PEM private keys: from <c>-----BEGIN … PRIVATE KEY-----</c> to its END line (or the end of text, at most <see cref="MaxPemLength"/>).</item>
+/// <item>Credential assignments: the value of <c>password=</c>, <c>pwd:</c>, <c>api_key=</c>, <c>client_secret:</c>…
+/// (6–256 characters with a digit; <c>${VAR}</c>, <c>&lt;password&gt;</c>, <c>****</c>, <c>your_…</c> are placeholders, not secrets).</item>
 /// <item>High-entropy tokens: 24–256 characters of <c>[A-Za-z0-9+/_=-]</c> with upper case, lower case and
 /// digits, Shannon entropy ≥ <see cref="MinTokenEntropy"/> bits per character and a character class
 /// changing at ≥ <see cref="MinClassChanges"/> of positions (random text changes at about 0.6), and
@@ -52,7 +54,13 @@ internal sealed class SecretDetector : PiiDetector
     // Token runs are found by a loop, not a regex: on a long run of digits the NonBacktracking
     // engine took quadratic time for "[A-Za-z0-9+/_=-]+" (seconds for 64 K characters), a loop is linear.
     private static readonly System.Buffers.SearchValues<char> TokenChars =
-        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_=-");
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-");
+
+    // "password=…", "api_key: '…'": the value after a credential name, whatever its entropy. The
+    // value is found in code; placeholders such as "<password>", "${DB_PASSWORD}" or "****" are not secrets.
+    private static readonly System.Text.RegularExpressions.Regex Assignments = Candidates(
+        @"(password|passwd|pwd|client_secret|secret_key|api_key|apikey|access_token|auth_token)[""']?[ ]?[:=][ ]?[""']?[^\s""';,&<>]+",
+        ignoreCase: true);
 
     private static readonly ContextWords SecretWords = new(
         "key", "token", "secret", "password", "passwd", "pwd", "api_key", "apikey", "api-key", "bearer", "authorization",
@@ -96,6 +104,13 @@ internal sealed class SecretDetector : PiiDetector
             start += position;
             var length = text.AsSpan(start).IndexOfAnyExcept(TokenChars);
             length = length < 0 ? text.Length - start : length;
+
+            // Base64 padding belongs to the token; an '=' inside is an assignment ("token=…").
+            for (var pad = 0; pad < 2 && start + length < text.Length && text[start + length] == '='; pad++)
+            {
+                length++;
+            }
+
             if (length is >= 16 and <= 256 && !InsideAny(blocks, start) && HighEntropy(text, start, length))
             {
                 found.Add(new PiiMatch(PiiType.Secret, start, length, 0.75));
@@ -105,6 +120,33 @@ internal sealed class SecretDetector : PiiDetector
         }
 
         FindPemBlocks(text, found);
+        FindAssignments(text, found);
+    }
+
+    private static void FindAssignments(string text, List<PiiMatch> found)
+    {
+        if (!text.Contains('=') && !text.Contains(':'))
+        {
+            return;
+        }
+
+        foreach (var m in Assignments.EnumerateMatches(text))
+        {
+            var value = m.Index + text.AsSpan(m.Index, m.Length).IndexOfAny(':', '=') + 1;
+            var end = m.Index + m.Length;
+            while (value < end && text[value] is ' ' or '"' or '\'')
+            {
+                value++;
+            }
+
+            var secret = text.AsSpan(value, end - value);
+            var placeholder = secret.IsEmpty || secret[0] is '$' or '{' or '%' or '*' or '[' || secret.Contains("xxxx", StringComparison.OrdinalIgnoreCase)
+                || secret.Contains("your", StringComparison.OrdinalIgnoreCase) || secret.Contains("changeme", StringComparison.OrdinalIgnoreCase);
+            if (secret.Length is >= 6 and <= 256 && !placeholder && secret.ContainsAnyInRange('0', '9'))
+            {
+                found.Add(new PiiMatch(PiiType.Secret, value, secret.Length, 0.8));
+            }
+        }
     }
 
     /// <summary>The start of a private key block whose END line has not arrived yet, or -1 (a stream holds text from there).</summary>
