@@ -128,6 +128,23 @@ public sealed class StreamingPiiFilterTests
     }
 
     [Fact]
+    public void CertificateBlock_IsNotHeld()
+    {
+        // Flag mode: the text goes out unchanged, so what was sent can be counted exactly.
+        var filter = new StreamingPiiFilter(Scanner, null, new PiiMaskSession(), mask: false, restore: false);
+        var pushed = "Here is the certificate:\n-----BEGIN CERTIFICATE-----\n".Length;
+        var sent = filter.Push("Here is the certificate:\n-----BEGIN CERTIFICATE-----\n").Length;
+        for (var i = 0; i < 20; i++)
+        {
+            const string line = "MIIBszCCAVmgAwIBAgIUJ2xqZ3cQw9nXn3Lr0b7i5pFd1ZkwCgYIKoZIzj0EAwIw\n";
+            pushed += line.Length;
+            sent += filter.Push(line).Length;
+        }
+
+        Assert.True(pushed - sent <= filter.WindowLength, $"holding back {pushed - sent} characters");
+    }
+
+    [Fact]
     public void PrivateKeyBlock_IsHeldUntilItsEndLine_ThenMaskedWhole()
     {
         var filter = new StreamingPiiFilter(Scanner, null, new PiiMaskSession(), mask: true, restore: false);

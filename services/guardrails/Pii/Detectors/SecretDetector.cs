@@ -160,6 +160,13 @@ internal sealed class SecretDetector : PiiDetector
             return dash >= 0 && PemBegin.StartsWith(text.AsSpan(dash), StringComparison.Ordinal) ? dash : -1;
         }
 
+        // A complete header that is not a private key (a certificate, a public key) need not be held.
+        var headerEnd = text.IndexOf("-----", begin + PemBegin.Length, StringComparison.Ordinal);
+        if (headerEnd >= 0 && !text.AsSpan(begin, headerEnd - begin).EndsWith("PRIVATE KEY", StringComparison.Ordinal))
+        {
+            return -1;
+        }
+
         return text.IndexOf("-----END ", begin, StringComparison.Ordinal) < 0 && text.Length - begin < MaxPemLength ? begin : -1;
     }
 
