@@ -42,5 +42,11 @@ internal static class AccountingMigrations
                 -- The gateway counted the tokens because the provider reported none.
                 ADD COLUMN usage_estimated boolean NOT NULL DEFAULT false;
             """),
+        new(3, "ledger attempts linked to their request", """
+            -- Retries and fallbacks write one row per attempt; later attempts name the first
+            -- (the client's request id). Null for a request's first or only attempt.
+            ALTER TABLE accounting.ledger ADD COLUMN parent_request_id text NULL;
+            CREATE INDEX ledger_parent_request_id ON accounting.ledger (parent_request_id) WHERE parent_request_id IS NOT NULL;
+            """),
     ];
 }

@@ -23,7 +23,8 @@ public sealed record LedgerEntry(
     double? TtftMs,
     int StatusCode,
     string? ErrorType,
-    bool Streamed)
+    bool Streamed,
+    string? ParentRequestId = null)
 {
     /// <summary>Longest request id accepted.</summary>
     public const int MaxRequestIdLength = 128;
@@ -76,7 +77,8 @@ public sealed record LedgerEntry(
             record.TimeToFirstTokenMs > 0 ? record.TimeToFirstTokenMs : null,
             record.StatusCode,
             NullIfEmpty(record.ErrorType),
-            record.Streamed);
+            record.Streamed,
+            NullIfEmpty(record.ParentRequestId));
     }
 
     private static string? Check(UsageRecord record)
@@ -89,6 +91,11 @@ public sealed record LedgerEntry(
         if (record.RequestId.Length > MaxRequestIdLength)
         {
             return $"request_id is longer than {MaxRequestIdLength} characters";
+        }
+
+        if (record.ParentRequestId.Length > MaxRequestIdLength)
+        {
+            return $"parent_request_id is longer than {MaxRequestIdLength} characters";
         }
 
         if (record.StartedAt is null)

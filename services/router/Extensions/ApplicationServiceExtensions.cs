@@ -23,6 +23,7 @@ public static class ApplicationServiceExtensions
 
         var services = builder.Services;
         services.AddSingleton(catalog);
+        services.AddSingleton(new Routing.RouteTable(catalog));
         services.AddOptions<RouterOptions>().BindConfiguration(RouterOptions.Section).ValidateOnStart()
             .Validate(o => o.MaxRequestBodyBytes > 0 && o.UsageQueueCapacity > 0 && o.UsageBatchSize > 0, "Router: sizes must be positive.");
         services.AddSingleton(TimeProvider.System);
