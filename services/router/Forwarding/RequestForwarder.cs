@@ -137,6 +137,14 @@ internal sealed class RequestForwarder(
             else
             {
                 bodyError = ChatRequestInspector.TryInspect(body.Span, out info, out var parseError) ? api.MissingFieldError(info.Fields) : parseError;
+                if (bodyError == ChatRequestInspector.ModelRequiredError && metadataValid && routes.DefaultModelFor(metadata) is { } taskModel)
+                {
+                    // A task default: the caller named a task (x-gateway-metadata) instead of a model.
+                    var withModel = TaskDefaultModel.Insert(body.Span, taskModel);
+                    body.Dispose();
+                    body = withModel;
+                    bodyError = ChatRequestInspector.TryInspect(body.Span, out info, out parseError) ? api.MissingFieldError(info.Fields) : parseError;
+                }
             }
 
             // (4) Admission; a bad body is authenticated first so a bad key always reads 401.
