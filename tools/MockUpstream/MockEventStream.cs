@@ -123,7 +123,9 @@ internal sealed class MockEventStream
         switch (_fault)
         {
             case "reset":
+                // Let the reader take what was sent first: a reset discards data still unread in its socket.
                 _silent = true;
+                await Task.Delay(200, _aborted);
                 _context.Abort();
                 break;
             case "stall":

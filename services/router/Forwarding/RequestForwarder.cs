@@ -76,6 +76,9 @@ internal sealed class RequestForwarder(
 {
     private const int StatusClientClosedRequest = 499;
     private const int MaxErrorBodyBytes = 64 * 1024;
+
+    /// <summary>How long a broken stream's error event gets to reach the socket before the connection is cut.</summary>
+    private static readonly TimeSpan ErrorEventDrainTime = TimeSpan.FromMilliseconds(100);
     private static readonly MediaTypeWithQualityHeaderValue s_eventStream = new("text/event-stream");
 
     /// <inheritdoc />
@@ -385,16 +388,9 @@ internal sealed class RequestForwarder(
                     last = outcome;
                     if (outcome.Started)
                     {
-                        if (plan.StickyKey is { } key)
+                        if (plan.StickyKey is not null && outcome.Kind == AttemptKind.BrokeMidStream)
                         {
-                            if (outcome.Kind == AttemptKind.Succeeded)
-                            {
-                                sticky.Bind(key, target.Id, plan.Rule.Rule.Sticky!.Ttl);
-                            }
-                            else
-                            {
-                                sticky.Break(key);
-                            }
+                            sticky.Break(plan.StickyKey);
                         }
 
                         return;
@@ -651,6 +647,12 @@ internal sealed class RequestForwarder(
 
                 response.Headers["x-gateway-model"] = attemptModel.Id;
                 response.Headers["x-gateway-provider"] = attemptModel.Account.Provider;
+                if (target is not null && plan?.StickyKey is { } stickyKey)
+                {
+                    // Bound before the client hears back, so its next request finds the binding on any replica.
+                    await sticky.BindAsync(stickyKey, target.Id, plan.Rule.Rule.Sticky!.Ttl);
+                }
+
                 var isStream = upstreamResponse.Content.Headers.ContentType?.MediaType == "text/event-stream";
                 var created = time.GetUtcNow().ToUnixTimeSeconds();
                 if (!isStream)
@@ -824,8 +826,11 @@ internal sealed class RequestForwarder(
             }
         }
 
-        // Headers are gone, so the status cannot change: the failure goes in the stream as an event in
-        // the client's format, then the connection is cut, so that no client can take the answer for complete.
+        // Headers are gone, so the status cannot change: the failure goes in the stream as the last
+        // event, in the client's format (the Anthropic SDKs and OpenAI's Python SDK raise it), and then
+        // the connection is cut, for clients that ignore error events (OpenAI's .NET SDK): they see a
+        // broken connection, never a clean end. The short pause lets the event leave: an abort drops
+        // whatever is still queued in Kestrel's output pipe.
         async Task EndStreamWithErrorAsync(string errorType, CatalogModel attemptModel)
         {
             var message = errorType switch
@@ -839,6 +844,7 @@ internal sealed class RequestForwarder(
             {
                 await response.Body.WriteAsync(StreamErrorEvent.Render(api.Format, errorType, message), aborted);
                 await response.Body.FlushAsync(aborted);
+                await Task.Delay(ErrorEventDrainTime, time, aborted);
             }
             catch (Exception e) when (e is IOException or OperationCanceledException or ConnectionResetException)
             {

@@ -23,8 +23,8 @@ internal interface IRoutingStateStore
     /// <summary>The target a sticky session is bound to, or null.</summary>
     Task<string?> GetStickyAsync(string key);
 
-    /// <summary>Binds (or re-binds, refreshing the TTL) a sticky session; not awaited by the request.</summary>
-    void SetSticky(string key, string target, TimeSpan ttl);
+    /// <summary>Binds (or re-binds, refreshing the TTL) a sticky session.</summary>
+    Task SetStickyAsync(string key, string target, TimeSpan ttl);
 
     /// <summary>Unbinds a sticky session (its target failed); not awaited by the request.</summary>
     void ClearSticky(string key);
@@ -57,7 +57,17 @@ internal sealed class RedisRoutingStateStore(IConnectionMultiplexer redis) : IRo
     /// <inheritdoc />
     public async Task<TpotStats> ReadAsync(string target, DateTimeOffset since)
     {
-        var members = await redis.GetDatabase().SortedSetRangeByScoreAsync(SamplePrefix + target, since.ToUnixTimeMilliseconds());
+        RedisValue[] members;
+        try
+        {
+            members = await redis.GetDatabase().SortedSetRangeByScoreAsync(SamplePrefix + target, since.ToUnixTimeMilliseconds());
+        }
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        {
+            // Routing degrades to "no data" (targets get probed) rather than failing requests.
+            return default;
+        }
+
         double sum = 0;
         var count = 0;
         foreach (var member in members)
@@ -75,11 +85,30 @@ internal sealed class RedisRoutingStateStore(IConnectionMultiplexer redis) : IRo
     }
 
     /// <inheritdoc />
-    public async Task<string?> GetStickyAsync(string key) => await redis.GetDatabase().StringGetAsync(StickyPrefix + key) is { HasValue: true } value ? value.ToString() : null;
+    public async Task<string?> GetStickyAsync(string key)
+    {
+        try
+        {
+            return await redis.GetDatabase().StringGetAsync(StickyPrefix + key) is { HasValue: true } value ? value.ToString() : null;
+        }
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        {
+            return null; // without Redis a session is simply not sticky
+        }
+    }
 
     /// <inheritdoc />
-    public void SetSticky(string key, string target, TimeSpan ttl) =>
-        redis.GetDatabase().StringSet(StickyPrefix + key, target, ttl, flags: CommandFlags.FireAndForget);
+    public async Task SetStickyAsync(string key, string target, TimeSpan ttl)
+    {
+        try
+        {
+            await redis.GetDatabase().StringSetAsync(StickyPrefix + key, target, ttl);
+        }
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        {
+            // Without Redis a session is simply not sticky; the answer still goes out.
+        }
+    }
 
     /// <inheritdoc />
     public void ClearSticky(string key) => redis.GetDatabase().KeyDelete(StickyPrefix + key, CommandFlags.FireAndForget);
@@ -131,12 +160,14 @@ internal sealed class InMemoryRoutingStateStore(TimeProvider time) : IRoutingSta
     }
 
     /// <inheritdoc />
-    public void SetSticky(string key, string target, TimeSpan ttl)
+    public Task SetStickyAsync(string key, string target, TimeSpan ttl)
     {
         lock (_lock)
         {
             _sticky[key] = (target, time.GetUtcNow() + ttl);
         }
+
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />

@@ -39,7 +39,7 @@ internal sealed class StickySessions(IRoutingStateStore store)
     public Task<string?> GetAsync(string key) => store.GetStickyAsync(key);
 
     /// <summary>Binds the session to <paramref name="target"/> after it served, refreshing the TTL.</summary>
-    public void Bind(string key, string target, TimeSpan ttl) => store.SetSticky(key, target, ttl);
+    public Task BindAsync(string key, string target, TimeSpan ttl) => store.SetStickyAsync(key, target, ttl);
 
     /// <summary>Breaks the binding: its target failed.</summary>
     public void Break(string key) => store.ClearSticky(key);
