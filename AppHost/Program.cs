@@ -28,8 +28,9 @@ var guardrails = builder.AddProject<Projects.Guardrails>("guardrails")
 var router = builder.AddProject<Projects.Router>("router")
     .WithExternalHttpEndpoints()
     .WithHttpEndpoint(port: GatewayPort.FromConfiguration(builder.Configuration), host: "localhost")
+    .WithReference(redis) // latency samples and sticky sessions shared by replicas
     .WithReference(policy).WithReference(accounting).WithReference(guardrails)
-    .WaitFor(policy).WaitFor(accounting).WaitFor(guardrails)
+    .WaitFor(redis).WaitFor(policy).WaitFor(accounting).WaitFor(guardrails)
     .WithEnvironment("GATEWAY_CONFIG", gatewayConfig.Path)
     .WithEnvironment("GATEWAY_ADMIN_KEY", adminKey);
 

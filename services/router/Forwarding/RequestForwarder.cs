@@ -214,7 +214,7 @@ internal sealed class RequestForwarder(
             identity = admit.Identity ?? new Identity();
             // A load-balancing rule for this model and caller plans the targets; a plain catalog model
             // no rule mentions costs one dictionary miss here.
-            if (routes.Match(info.Model, "virtualaccount:" + identity.TokenName, metadata) is { } rule)
+            if (routes.Match(info.Model, identity.TokenName, metadata) is { } rule)
             {
                 plan = await planner.PlanAsync(rule, api.ModelType, request.Headers, metadata);
                 model = plan.Candidates.Count > 0 ? plan.Candidates[0].Model : null;
@@ -492,6 +492,8 @@ internal sealed class RequestForwarder(
         // One upstream attempt against `model` (the named model, or `target`'s): builds the upstream
         // request, sends it and relays the answer. Failures before the first byte reaches the client
         // are returned, not written, so the caller may retry or fall back.
+        // Pooled builder: the state machine of this per-request call is reused rather than allocated.
+        [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
         async ValueTask<AttemptOutcome> AttemptAsync(RouteTarget? target)
         {
             var attemptModel = model!;

@@ -58,10 +58,11 @@ internal sealed class RouteTable
     public bool IsVirtual(string model) => _byModel.ContainsKey(model) && VirtualModels.Contains(model);
 
     /// <summary>
-    /// The first rule whose <c>when</c> matches, or null. <paramref name="subject"/> is the caller
-    /// (<c>virtualaccount:&lt;token name&gt;</c> today).
+    /// The first rule whose <c>when</c> matches, or null. The caller is the virtual account
+    /// <paramref name="tokenName"/> (<c>virtualaccount:&lt;token name&gt;</c> in rules): every token is
+    /// a virtual-account token today.
     /// </summary>
-    public RouteRule? Match(string model, string subject, IReadOnlyDictionary<string, string> metadata)
+    public RouteRule? Match(string model, string tokenName, IReadOnlyDictionary<string, string> metadata)
     {
         if (!_byModel.TryGetValue(model, out var candidates))
         {
@@ -75,7 +76,7 @@ internal sealed class RouteTable
 
         foreach (var rule in candidates)
         {
-            if ((rule.Rule.Models.Count == 0 || rule.Rule.Models.Contains(model)) && Matches(rule.Rule, subject, metadata))
+            if ((rule.Rule.Models.Count == 0 || rule.Rule.Models.Contains(model)) && Matches(rule.Rule, tokenName, metadata))
             {
                 return rule;
             }
@@ -98,8 +99,14 @@ internal sealed class RouteTable
         return null;
     }
 
-    private static bool Matches(LoadBalancingRule rule, string subject, IReadOnlyDictionary<string, string> metadata) =>
-        (rule.Subjects.Count == 0 || rule.Subjects.Contains(subject)) && MetadataMatches(rule, metadata);
+    private static bool Matches(LoadBalancingRule rule, string tokenName, IReadOnlyDictionary<string, string> metadata) =>
+        (rule.Subjects.Count == 0 || rule.Subjects.Any(s => IsVirtualAccount(s, tokenName))) && MetadataMatches(rule, metadata);
+
+    // Compares without building "virtualaccount:<name>" for every request.
+    private static bool IsVirtualAccount(string subject, string tokenName) =>
+        subject.StartsWith(VirtualAccountPrefix, StringComparison.Ordinal) && subject.AsSpan(VirtualAccountPrefix.Length).SequenceEqual(tokenName);
+
+    private const string VirtualAccountPrefix = "virtualaccount:";
 
     private static bool MetadataMatches(LoadBalancingRule rule, IReadOnlyDictionary<string, string> metadata)
     {

@@ -35,8 +35,8 @@ public sealed class GatewayModelTests : IDisposable
 
         var router = Project(app, "router");
         Assert.True(router.IsExternal);
-        Assert.Equal(["policy", "accounting", "guardrails"], router.References.Select(r => r.Name));
-        Assert.Equal(["policy", "accounting", "guardrails", "mock-upstream"], router.WaitsFor.Select(r => r.Name));
+        Assert.Equal(["redis", "policy", "accounting", "guardrails"], router.References.Select(r => r.Name));
+        Assert.Equal(["redis", "policy", "accounting", "guardrails", "mock-upstream"], router.WaitsFor.Select(r => r.Name));
         var http = Assert.Single(router.Endpoints);
         Assert.Equal("localhost", http.Host);
         Assert.Equal(8080, http.Port);

@@ -157,12 +157,12 @@ public sealed class LoadBalancingConfigLoaderTests
         var routes = new RouteTable(new ModelCatalog(config, _ => null, DateTimeOffset.UnixEpoch));
         var none = new Dictionary<string, string>();
 
-        Assert.Equal("ci-only", routes.Match("smart", "virtualaccount:ci", none)?.Rule.Id);
-        Assert.Equal("everyone", routes.Match("smart", "virtualaccount:other", none)?.Rule.Id);
-        Assert.Equal("everyone", routes.Match("a/m2", "virtualaccount:other", none)?.Rule.Id);
-        Assert.Null(routes.Match("a/m1", "virtualaccount:ci", none));
-        Assert.Null(routes.Match("reflection", "virtualaccount:ci", none));
-        Assert.Equal("reflect", routes.Match("reflection", "virtualaccount:ci", new Dictionary<string, string> { ["task"] = "self_reflection" })?.Rule.Id);
+        Assert.Equal("ci-only", routes.Match("smart", "ci", none)?.Rule.Id);
+        Assert.Equal("everyone", routes.Match("smart", "other", none)?.Rule.Id);
+        Assert.Equal("everyone", routes.Match("a/m2", "other", none)?.Rule.Id);
+        Assert.Null(routes.Match("a/m1", "ci", none));
+        Assert.Null(routes.Match("reflection", "ci", none));
+        Assert.Equal("reflect", routes.Match("reflection", "ci", new Dictionary<string, string> { ["task"] = "self_reflection" })?.Rule.Id);
         Assert.Equal("reflection", routes.DefaultModelFor(new Dictionary<string, string> { ["task"] = "self_reflection" }));
         Assert.Null(routes.DefaultModelFor(none));
         Assert.Equal(["smart", "reflection"], routes.VirtualModels);
