@@ -54,9 +54,6 @@ internal sealed class RouteTable
     /// <summary>Every distinct target of every rule.</summary>
     public IReadOnlyList<RouteTarget> Targets { get; }
 
-    /// <summary>Whether <paramref name="model"/> is a virtual model.</summary>
-    public bool IsVirtual(string model) => _byModel.ContainsKey(model) && VirtualModels.Contains(model);
-
     /// <summary>
     /// The first rule whose <c>when</c> matches, or null. The caller is the virtual account
     /// <paramref name="tokenName"/> (<c>virtualaccount:&lt;token name&gt;</c> in rules): every token is

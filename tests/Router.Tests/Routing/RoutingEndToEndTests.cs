@@ -283,5 +283,11 @@ public sealed class RoutingEndToEndTests(RouterAppFixture app, RoutingAppFixture
         Assert.True(summary!.TotalRequests >= 1);
         Assert.Equal((0L, 0.0), (summary.CacheHits, summary.CacheHitRatePercent));
         Assert.True(summary.ProvidersActive > 0);
+
+        // The per-target instruments reach the Prometheus scrape that ServiceDefaults serves.
+        var scrape = await client.GetStringAsync("/metrics", Cancellation);
+        Assert.Contains("gateway_router_target_attempts", scrape);
+        Assert.Contains("gateway_router_target_circuit_state", scrape);
+        Assert.Contains("target=\"w1/m\"", scrape);
     }
 }
