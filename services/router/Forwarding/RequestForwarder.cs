@@ -34,10 +34,12 @@ internal interface IRequestForwarder
 /// Steps, marked in the body:
 /// (1) request id: the client's <c>x-request-id</c> if sane, else a new GUID v7; echoed back.
 /// (2) key present (bearer or <c>x-api-key</c>), else 401; the <c>x-gateway-metadata</c> header parsed (400 after auth).
-/// (3) body read up to the size limit (413) and parsed once for model/stream/include_usage/max_tokens (400).
+/// (3) body read up to the size limit (413) and parsed once for model/stream/include_usage/max_tokens (400);
+///     a body without a model gets a rule's task default (<c>default_model</c>) when its metadata matches.
 /// (4) policy Admit, one round trip with the model, metadata and token estimate: 401 invalid key,
 ///     403 model not allowed, 429 rate limited (OpenAI's x-ratelimit-* headers on every answer a
-///     rule applied to); then the catalog lookup: 404 unknown model, 400 when the model does not
+///     rule applied to); then a load-balancing rule plans the targets (<see cref="RoutePlanner"/>),
+///     or the catalog lookup: 404 unknown model, 400 when the model does not
 ///     serve this API or the request asks more output than it allows. A body or metadata that
 ///     failed (2)/(3) is still authenticated first, so a bad key always gets 401. From here on the
 ///     answer names the model and provider that serve it (<c>x-gateway-model</c>, <c>x-gateway-provider</c>).
@@ -46,12 +48,16 @@ internal interface IRequestForwarder
 ///     <c>include_usage</c> injected into OpenAI streams so they can be billed; across formats the
 ///     body is translated (<see cref="FormatBridge"/>; 400 when it cannot be expressed). The
 ///     account's key and headers added.
-/// (7) send; connection failures 502, timeout 504, upstream error statuses mapped (UpstreamErrors)
-///     and written in the client's format.
+/// (7) send (connect, total and idle timeouts of the model or target); connection failures 502,
+///     timeout 504, upstream error statuses mapped (UpstreamErrors) and written in the client's format.
 /// (8) relay: a JSON body in one write with its usage read (translated first across formats); a
 ///     stream event by event, flushed after each read: OpenAI to OpenAI byte for byte with the
 ///     injected usage-only chunk dropped, otherwise through a stream translator; the timeout
-///     resets on every read.
+///     resets on every read. A stream that breaks, stalls or ends without its terminating event
+///     after the first byte ends with an error event in the client's format.
+/// (6')-(8') a routed request runs (6)-(8) once per attempt (<c>AttemptAsync</c>) inside the target's
+///     circuit breaker: retries on the same target, then fallback to the next candidate, only
+///     while nothing has reached the client; each attempt is its own ledger record.
 /// (9) after the response completed: usage the provider did not report (a server ignoring
 ///     include_usage, a stream cut off by either side) is counted from what was sent with
 ///     Microsoft.ML.Tokenizers and marked estimated; the usage record goes to the ledger queue, and
