@@ -532,7 +532,7 @@ internal sealed class RequestForwarder(
             }
             catch (TranslationException e)
             {
-                return new AttemptOutcome(AttemptKind.Unservable, Error: new MappedError(400, OpenAiError.InvalidRequest,
+                return new AttemptOutcome(AttemptKind.Unservable, Error: new MappedError(400, "unsupported_for_provider",
                     OpenAiError.Serialize(OpenAiError.InvalidRequest, "unsupported_for_provider", e.Message, e.Param)));
             }
 
