@@ -29,7 +29,8 @@ var guardrails = builder.AddProject<Projects.Guardrails>("guardrails")
 var router = builder.AddProject<Projects.Router>("router")
     .WithExternalHttpEndpoints()
     .WithHttpEndpoint(port: GatewayPort.FromConfiguration(builder.Configuration), host: "localhost")
-    .WithReference(redis).WithReference(policy).WithReference(accounting).WithReference(guardrails)
+    .WithReference(redis) // latency samples and sticky sessions shared by replicas
+    .WithReference(policy).WithReference(accounting).WithReference(guardrails)
     .WaitFor(redis).WaitFor(policy).WaitFor(accounting).WaitFor(guardrails)
     .WithEnvironment("GATEWAY_CONFIG", gatewayConfig.Path)
     .WithEnvironment("GATEWAY_ADMIN_KEY", adminKey);

@@ -46,5 +46,11 @@ internal static class AccountingMigrations
             -- Answered from the router's response cache (cost 0). Rows before this migration were not.
             ALTER TABLE accounting.ledger ADD COLUMN cache_hit boolean NOT NULL DEFAULT false;
             """),
+        new(4, "ledger attempts linked to their request", """
+            -- Retries and fallbacks write one row per attempt; later attempts name the first
+            -- (the client's request id). Null for a request's first or only attempt.
+            ALTER TABLE accounting.ledger ADD COLUMN parent_request_id text NULL;
+            CREATE INDEX ledger_parent_request_id ON accounting.ledger (parent_request_id) WHERE parent_request_id IS NOT NULL;
+            """),
     ];
 }

@@ -25,7 +25,8 @@ public sealed record LedgerEntry(
     int StatusCode,
     string? ErrorType,
     bool Streamed,
-    bool CacheHit)
+    bool CacheHit,
+    string? ParentRequestId = null)
 {
     /// <summary>Longest request id accepted.</summary>
     public const int MaxRequestIdLength = 128;
@@ -85,7 +86,8 @@ public sealed record LedgerEntry(
             record.StatusCode,
             NullIfEmpty(record.ErrorType),
             record.Streamed,
-            record.CacheHit);
+            record.CacheHit,
+            NullIfEmpty(record.ParentRequestId));
     }
 
     private static string? Check(UsageRecord record)
@@ -98,6 +100,11 @@ public sealed record LedgerEntry(
         if (record.RequestId.Length > MaxRequestIdLength)
         {
             return $"request_id is longer than {MaxRequestIdLength} characters";
+        }
+
+        if (record.ParentRequestId.Length > MaxRequestIdLength)
+        {
+            return $"parent_request_id is longer than {MaxRequestIdLength} characters";
         }
 
         if (record.StartedAt is null)

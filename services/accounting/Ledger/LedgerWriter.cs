@@ -13,16 +13,16 @@ public sealed class LedgerWriter(NpgsqlDataSource dataSource)
         INSERT INTO accounting.ledger (
             request_id, started_at, recorded_at, token_id, token_name, requested_model, served_model, provider,
             prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, usage_estimated,
-            cost_usd, latency_ms, ttft_ms, status_code, error_type, streamed, cache_hit)
+            cost_usd, latency_ms, ttft_ms, status_code, error_type, streamed, cache_hit, parent_request_id)
         SELECT u.request_id, u.started_at, $1, u.token_id, u.token_name, u.requested_model, u.served_model, u.provider,
             u.prompt_tokens, u.completion_tokens, u.cached_tokens, u.cache_write_tokens, u.reasoning_tokens, u.usage_estimated,
-            u.cost_usd, u.latency_ms, u.ttft_ms, u.status_code, u.error_type, u.streamed, u.cache_hit
+            u.cost_usd, u.latency_ms, u.ttft_ms, u.status_code, u.error_type, u.streamed, u.cache_hit, u.parent_request_id
         FROM unnest($2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
             $9::int[], $10::int[], $11::int[], $12::int[], $13::int[], $14::bool[],
-            $15::numeric[], $16::float8[], $17::float8[], $18::int[], $19::text[], $20::bool[], $21::bool[])
+            $15::numeric[], $16::float8[], $17::float8[], $18::int[], $19::text[], $20::bool[], $21::bool[], $22::text[])
             AS u(request_id, started_at, token_id, token_name, requested_model, served_model, provider,
                 prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, usage_estimated,
-                cost_usd, latency_ms, ttft_ms, status_code, error_type, streamed, cache_hit)
+                cost_usd, latency_ms, ttft_ms, status_code, error_type, streamed, cache_hit, parent_request_id)
         ON CONFLICT (request_id) DO NOTHING
         """;
 
@@ -60,6 +60,7 @@ public sealed class LedgerWriter(NpgsqlDataSource dataSource)
         p.Add(Array(entries, e => e.ErrorType));
         p.Add(Array(entries, e => e.Streamed));
         p.Add(Array(entries, e => e.CacheHit));
+        p.Add(Array(entries, e => e.ParentRequestId));
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

@@ -74,6 +74,12 @@ public sealed record ProviderModel
     /// </summary>
     public TimeSpan? Timeout { get; init; }
 
+    /// <summary>Longest wait to open a connection to the upstream (<c>connect_timeout</c>). Default: null, 15 seconds.</summary>
+    public TimeSpan? ConnectTimeout { get; init; }
+
+    /// <summary>Longest a whole call may take, headers and body (<c>request_timeout</c>). Default: null (no limit beyond <see cref="Timeout"/>'s).</summary>
+    public TimeSpan? RequestTimeout { get; init; }
+
     /// <summary>
     /// The response cache for this model (<c>cache: { ttl_seconds: N }</c>). Default: null, meaning
     /// answers are cached only for requests that send <c>x-gateway-cache-ttl</c>.
@@ -118,6 +124,9 @@ public sealed record GatewayConfig
 
     /// <summary>The <c>provider-account</c> documents, in file order.</summary>
     public required IReadOnlyList<ProviderAccount> ProviderAccounts { get; init; }
+
+    /// <summary>The rules of the <c>gateway-load-balancing-config</c> documents, in file order. Default: none.</summary>
+    public IReadOnlyList<Routing.LoadBalancingRule> LoadBalancingRules { get; init; } = [];
 }
 
 /// <summary>The configuration is invalid; the message names the file, document and field.</summary>

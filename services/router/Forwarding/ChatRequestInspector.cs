@@ -87,6 +87,9 @@ internal readonly record struct ChatRequestInfo
 /// </summary>
 internal static class ChatRequestInspector
 {
+    /// <summary>The error for a body without a model (a task default may still supply one).</summary>
+    public const string ModelRequiredError = "'model' is required, e.g. \"mock/gpt-4o-mini\".";
+
     /// <summary>More output than any model offers (the largest today give well under a million); a bigger value is a client bug, not a wish.</summary>
     internal const long MaxOutputTokens = 10_000_000;
 
@@ -270,7 +273,7 @@ internal static class ChatRequestInspector
 
             if (string.IsNullOrEmpty(model))
             {
-                error = "'model' is required, e.g. \"mock/gpt-4o-mini\".";
+                error = ModelRequiredError;
                 return false;
             }
 
