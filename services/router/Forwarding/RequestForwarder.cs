@@ -326,8 +326,10 @@ internal sealed class RequestForwarder(
 
             // (5') Response cache, keyed on the requested model (a virtual model's name): a hit is replayed
             // and billed at zero; a miss captures the final successful attempt's answer to store it.
-            if (CacheTenant.Of(identity) is { } tenant
-                && responseCache.Prepare(cacheHeaders.Resolve(CacheConfigOf(plan, model, info.Model)), tenant, api, info, forwardBody.Span,
+            // Checked in this order so a request the cache is off for allocates nothing here.
+            if (cacheHeaders.Resolve(CacheConfigOf(plan, model, info.Model)) is { Applies: true } cachePlan
+                && CacheTenant.Of(identity) is { } tenant
+                && responseCache.Prepare(cachePlan, tenant, api, info, forwardBody.Span,
                     api.Format == WireFormat.Anthropic ? request.Headers["anthropic-beta"].ToString() : null) is { } cacheLookup)
             {
                 response.Headers[CacheRequestHeaders.StatusHeader] = "MISS";
@@ -342,6 +344,8 @@ internal sealed class RequestForwarder(
                     return;
                 }
 
+                // One capture serves every attempt: only bytes that reached the client enter it, and
+                // an attempt that sent any is the last one.
                 capture = responseCache.BeginCapture(cacheLookup);
             }
 
