@@ -50,7 +50,7 @@ public sealed class AdmissionService(TokenLookup lookup, RateLimiter rateLimiter
         var reply = new AdmitReply
         {
             Decision = AdmitDecision.Allowed,
-            Identity = new Identity { TokenId = record.Id.ToString(), TokenName = record.Name },
+            Identity = IdentityOf(record),
         };
         reply.AllowedModels.AddRange(record.Models);
 
@@ -88,9 +88,12 @@ public sealed class AdmissionService(TokenLookup lookup, RateLimiter rateLimiter
 
     private async Task ApplyRateLimitAsync(AdmitRequest request, TokenRecord record, AdmitReply reply)
     {
-        // Tokens are virtual-account tokens for now: rules see them as virtualaccount:<token name>.
         var call = new RateLimitCall(
-            ["virtualaccount:" + record.Name], record.Name, request.Model, request.Metadata, request.EstimatedPromptTokens, request.MaxTokens);
+            record.Subjects(), record.VirtualAccountName ?? "", request.Model, request.Metadata, request.EstimatedPromptTokens, request.MaxTokens)
+        {
+            User = record.User ?? "",
+            Teams = record.Teams,
+        };
         RateLimitOutcome? outcome;
         try
         {
@@ -138,6 +141,21 @@ public sealed class AdmissionService(TokenLookup lookup, RateLimiter rateLimiter
         }
 
         PolicyLog.RateLimited(logger, request.RequestId, rule.Id);
+    }
+
+    /// <summary>Who the token is, as the router and rules see it (a token from before identities: its own virtual account).</summary>
+    private static Identity IdentityOf(TokenRecord record)
+    {
+        var identity = new Identity
+        {
+            TokenId = record.Id.ToString(),
+            TokenName = record.Name,
+            Kind = record.Kind,
+            User = record.User ?? "",
+            VirtualAccount = record.VirtualAccountName ?? "",
+        };
+        identity.Teams.AddRange(record.Teams);
+        return identity;
     }
 
     // The model comes from the client's body: cap what is echoed back.

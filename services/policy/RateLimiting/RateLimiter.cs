@@ -6,7 +6,7 @@ using StackExchange.Redis;
 namespace Gateway.Aspire.Policy.RateLimiting;
 
 /// <summary>Who is calling what, as rate-limit rules see it.</summary>
-/// <param name="Subjects">The caller's subjects (<c>virtualaccount:&lt;token name&gt;</c> today).</param>
+/// <param name="Subjects">The caller's subjects (<c>user:</c>, <c>team:</c>, <c>virtualaccount:</c>; see <see cref="Tokens.TokenRecord.Subjects"/>).</param>
 /// <param name="VirtualAccount">The virtual account's name, or empty.</param>
 /// <param name="Model">The requested <c>&lt;account&gt;/&lt;model&gt;</c>.</param>
 /// <param name="Metadata">The caller's <c>x-gateway-metadata</c>.</param>
@@ -18,7 +18,14 @@ public sealed record RateLimitCall(
     string Model,
     IReadOnlyDictionary<string, string> Metadata,
     long EstimatedPromptTokens,
-    long MaxTokens);
+    long MaxTokens)
+{
+    /// <summary>A personal token's user; empty otherwise. Default: empty.</summary>
+    public string User { get; init; } = "";
+
+    /// <summary>The caller's teams (a user's, or the virtual account's owner). Default: none.</summary>
+    public IReadOnlyList<string> Teams { get; init; } = [];
+}
 
 /// <summary>The verdict of the rule that applied.</summary>
 /// <param name="Rule">The rule.</param>
@@ -141,12 +148,13 @@ public sealed class RateLimiter(RateLimitRules rules, IConnectionMultiplexer red
         var values = new StringBuilder();
         foreach (var dimension in rule.AppliesPer)
         {
-            // A virtual-account token has no user or team yet: those calls share the empty value.
+            // Callers without a user (virtual accounts) or team (older tokens) share the empty value.
             var value = dimension switch
             {
                 "model" => call.Model,
                 "virtualaccount" => call.VirtualAccount,
-                "user" or "team" => "",
+                "user" => call.User,
+                "team" => CounterTeam(rule, call.Teams),
                 _ => call.Metadata.TryGetValue(dimension["metadata.".Length..], out var v) ? v : "",
             };
             values.Append(dimension).Append('=').Append(value).Append('\u001f');
@@ -154,5 +162,22 @@ public sealed class RateLimiter(RateLimitRules rules, IConnectionMultiplexer red
 
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(values.ToString()));
         return key.Append(':').Append(Convert.ToHexStringLower(hash, 0, 16)).ToString();
+    }
+
+    /// <summary>
+    /// The team whose counter a call by a member of several teams counts against: the first of its
+    /// teams the rule names in <c>when.subjects</c>, else the first by name (teams are sorted).
+    /// </summary>
+    internal static string CounterTeam(RateLimitRule rule, IReadOnlyList<string> teams)
+    {
+        foreach (var team in teams)
+        {
+            if (rule.Subjects.Contains("team:" + team, StringComparer.Ordinal))
+            {
+                return team;
+            }
+        }
+
+        return teams.Count > 0 ? teams[0] : "";
     }
 }
