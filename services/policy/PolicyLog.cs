@@ -32,7 +32,7 @@ internal static partial class PolicyLog
     public static partial void IdentityChanged(ILogger logger, string change, string kind, string name, int tokens);
 
     [LoggerMessage(EventId = 203, EventName = "InvalidationFailed", Level = LogLevel.Warning,
-        Message = "Could not publish a token invalidation; replicas converge within the cache lifetimes: {Error}")]
+        Message = "Token invalidation incomplete; replicas converge within the cache lifetimes (memory 1 s, Redis 10 min): {Error}")]
     public static partial void InvalidationFailed(ILogger logger, string error);
 
     [LoggerMessage(EventId = 200, EventName = "RedisUnavailable", Level = LogLevel.Warning,

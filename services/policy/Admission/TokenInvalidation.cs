@@ -1,4 +1,5 @@
 using Gateway.Aspire.Policy.Tokens;
+using Npgsql;
 using StackExchange.Redis;
 
 namespace Gateway.Aspire.Policy.Admission;
@@ -30,11 +31,21 @@ public sealed class TokenInvalidation(
         foreach (var hash in hashes)
         {
             var hashHex = Convert.ToHexStringLower(hash);
-            var record = await repository.FindActiveAsync(hash, cancellationToken);
-            var (payload, ttl) = TokenLookup.RedisEntry(record);
+            var key = new RedisKey(TokenLookup.RedisKeyPrefix + hashHex);
             try
             {
-                await database.StringSetAsync(TokenLookup.RedisKeyPrefix + hashHex, payload, ttl);
+                try
+                {
+                    var (payload, ttl) = TokenLookup.RedisEntry(await repository.FindActiveAsync(hash, cancellationToken));
+                    await database.StringSetAsync(key, payload, ttl);
+                }
+                catch (NpgsqlException e)
+                {
+                    // The change is committed but cannot be read back: deleting is the next best thing.
+                    PolicyLog.InvalidationFailed(logger, e.Message);
+                    await database.KeyDeleteAsync(key);
+                }
+
                 await subscriber.PublishAsync(Channel, hashHex);
             }
             catch (Exception e) when (e is RedisException or RedisTimeoutException)

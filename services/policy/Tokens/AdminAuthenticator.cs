@@ -35,13 +35,14 @@ public sealed class AdminAuthenticator(
                 "Missing admin credential: send 'Authorization: Bearer <GATEWAY_ADMIN_KEY>' or an admin's personal token."));
         }
 
-        if (TokenSecret.IsWellFormed(presented))
+        // A token-shaped credential that is no token may still be an admin key chosen in that shape.
+        if (TokenSecret.IsWellFormed(presented)
+            && await lookup.FindAsync(TokenSecret.Hash(presented), context.CancellationToken) is { } record)
         {
-            var record = await lookup.FindAsync(TokenSecret.Hash(presented), context.CancellationToken);
-            if (record is null || record.IsExpiredAt(time.GetUtcNow()))
+            if (record.IsExpiredAt(time.GetUtcNow()))
             {
                 PolicyLog.AdminKeyRejected(logger, context.Method);
-                throw new RpcException(new Status(StatusCode.Unauthenticated, "Invalid admin credential: the token is unknown, revoked or expired."));
+                throw new RpcException(new Status(StatusCode.Unauthenticated, "Invalid admin credential: the token has expired."));
             }
 
             if (!record.IsAdmin)
@@ -58,7 +59,7 @@ public sealed class AdminAuthenticator(
         {
             PolicyLog.AdminKeyRejected(logger, context.Method);
             throw new RpcException(new Status(StatusCode.Unauthenticated,
-                "Invalid admin credential: no GATEWAY_ADMIN_KEY is configured; only personal tokens of admin users are accepted."));
+                "Invalid admin credential: not a live token, and no GATEWAY_ADMIN_KEY is configured (only personal tokens of admin users are accepted)."));
         }
 
         Span<byte> presentedHash = stackalloc byte[SHA256.HashSizeInBytes];
@@ -66,7 +67,7 @@ public sealed class AdminAuthenticator(
         if (!CryptographicOperations.FixedTimeEquals(presentedHash, _adminKeyHash))
         {
             PolicyLog.AdminKeyRejected(logger, context.Method);
-            throw new RpcException(new Status(StatusCode.Unauthenticated, "Invalid admin key."));
+            throw new RpcException(new Status(StatusCode.Unauthenticated, "Invalid admin credential: neither the admin key nor a live token."));
         }
     }
 

@@ -16,9 +16,6 @@ public sealed class TokensService(
     TimeProvider time, ILogger<TokensService> logger)
     : Grpc.Tokens.TokensBase
 {
-    /// <summary>The kind of tokens created without one.</summary>
-    public const string VirtualAccountKind = TokenKinds.VirtualAccount;
-
     /// <summary>How long a rotated token's old secret keeps working when the call does not say.</summary>
     public static readonly TimeSpan DefaultRotationGrace = TimeSpan.FromHours(24);
 

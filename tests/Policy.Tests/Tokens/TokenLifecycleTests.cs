@@ -82,6 +82,7 @@ public sealed class TokenLifecycleTests(PostgresServerFixture postgres, RedisSer
         }
 
         Assert.Equal(AdmitDecision.InvalidToken, decision);
+        TestContext.Current.TestOutputHelper?.WriteLine($"Refused by the second replica {elapsed.Elapsed.TotalMilliseconds:0.0} ms after the revoke returned.");
         // The shared entry now says "no such token", so no replica reloads the old record.
         await using var client = await ConnectionMultiplexer.ConnectAsync(_redis);
         Assert.Equal("-", (string?)await client.GetDatabase().StringGetAsync(TokenLookup.RedisKeyPrefix + Convert.ToHexStringLower(TokenSecret.Hash(created.Token))));
