@@ -1,5 +1,6 @@
 using System.Globalization;
 using Gateway.Aspire.Accounting.Grpc;
+using Gateway.Aspire.ServiceDefaults.Billing;
 
 namespace Gateway.Aspire.Accounting.Ledger;
 

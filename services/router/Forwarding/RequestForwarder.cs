@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using Gateway.Aspire.Accounting.Grpc;
 using Gateway.Aspire.Guardrails.Grpc;
 using Gateway.Aspire.Policy.Grpc;
+using Gateway.Aspire.Router.Budgets;
 using Gateway.Aspire.Router.Configuration;
 using Gateway.Aspire.Router.Errors;
 using Gateway.Aspire.Router.Providers;
@@ -36,7 +37,8 @@ internal interface IRequestForwarder
 /// (3) body read up to the size limit (413) and parsed once for model/stream/include_usage/max_tokens (400).
 /// (4) policy Admit, one round trip with the model, metadata and token estimate: 401 invalid key,
 ///     403 model not allowed, 429 rate limited (OpenAI's x-ratelimit-* headers on every answer a
-///     rule applied to); then the catalog lookup: 404 unknown model, 400 when the model does not
+///     rule applied to) or over a hard budget (the call's maximum cost, priced from the catalog, is
+///     reserved); then the catalog lookup: 404 unknown model, 400 when the model does not
 ///     serve this API or the request asks more output than it allows. A body or metadata that
 ///     failed (2)/(3) is still authenticated first, so a bad key always gets 401. From here on the
 ///     answer names the model and provider that serve it (<c>x-gateway-model</c>, <c>x-gateway-provider</c>).
@@ -54,7 +56,8 @@ internal interface IRequestForwarder
 /// (9) after the response completed: usage the provider did not report (a server ignoring
 ///     include_usage, a stream cut off by either side) is counted from what was sent with
 ///     Microsoft.ML.Tokenizers and marked estimated; the usage record goes to the ledger queue, and
-///     a token reservation is settled to the actual usage (a background gRPC call, off the response path).
+///     token and budget reservations are settled to the actual usage and cost (a background gRPC call,
+///     off the response path).
 /// </remarks>
 internal sealed class RequestForwarder(
     ModelCatalog catalog,
@@ -99,6 +102,7 @@ internal sealed class RequestForwarder(
         Identity? identity = null;
         CatalogModel? model = null;
         var reservation = "";
+        var budgetReservation = "";
         ChatRequestInfo info = default;
         PooledBuffer? body = null;
         PooledBuffer? upstreamBody = null;
@@ -136,9 +140,10 @@ internal sealed class RequestForwarder(
             {
                 admitRequest.Metadata.Add(metadata);
                 admitRequest.EstimatedPromptTokens = (body!.Length + 3) / 4;
-                admitRequest.MaxTokens = info.MaxTokens
-                    ?? (catalog.TryResolve(info.Model, out var declared) ? declared.Model.DefaultMaxTokens ?? declared.Model.MaxTokens : null)
-                    ?? 0;
+                var priced = catalog.TryResolve(info.Model, out var declared);
+                admitRequest.MaxTokens = info.MaxTokens ?? (priced ? declared!.Model.DefaultMaxTokens ?? declared.Model.MaxTokens : null) ?? 0;
+                // Budgets reserve the most the call can cost (n completions of max_tokens each); settled to the actual cost in (9).
+                admitRequest.MaxCostNanoUsd = priced ? RequestCost.MaxNanoUsd(declared!, admitRequest.EstimatedPromptTokens, admitRequest.MaxTokens, info.Choices) : 0;
             }
 
             var admit = await AdmitAsync(admitRequest, settings, aborted);
@@ -175,10 +180,17 @@ internal sealed class RequestForwarder(
 
             RateLimitHeaders.Write(response, admit);
             reservation = admit.Reservation;
+            budgetReservation = admit.BudgetReservation;
             if (admit.Decision == AdmitDecision.RateLimited)
             {
                 await ClientErrors.WriteAsync(api.Format, response, 429, OpenAiError.RateLimit, "rate_limit_exceeded",
                     NonEmpty(admit.Message, $"Rate limit reached for rule '{admit.RateLimitRule}'."));
+                return;
+            }
+
+            if (admit.Decision == AdmitDecision.BudgetExceeded)
+            {
+                await BudgetErrors.WriteAsync(api.Format, response, admit);
                 return;
             }
 
@@ -191,7 +203,7 @@ internal sealed class RequestForwarder(
             identity = admit.Identity ?? new Identity();
             if (!catalog.TryResolve(info.Model, out model))
             {
-                Settle(0);
+                Settle(0, 0);
                 await ClientErrors.WriteAsync(api.Format, response, 404, OpenAiError.InvalidRequest, "model_not_found",
                     $"The model '{info.Model}' does not exist. Models are named '<account>/<model>'; GET /v1/models lists them.", "model");
                 return;
@@ -544,11 +556,11 @@ internal sealed class RequestForwarder(
             var used = (long)usage.PromptTokens + usage.CompletionTokens;
             if (status is >= 200 and < 300 && used > 0)
             {
-                Settle(used);
+                Settle(used, RequestCost.ActualNanoUsd(model!, usage));
             }
             else if (status >= 400 && status != StatusClientClosedRequest)
             {
-                Settle(0);
+                Settle(0, 0);
             }
 
             return usageQueue.EnqueueAsync(new UsageRecord
@@ -575,28 +587,37 @@ internal sealed class RequestForwarder(
             });
         }
 
-        void Settle(long actualTokens)
+        void Settle(long actualTokens, long actualCostNanoUsd)
         {
-            if (reservation.Length > 0)
+            if (reservation.Length > 0 || budgetReservation.Length > 0)
             {
-                _ = SettleAsync(reservation, actualTokens, requestId, settings);
-                reservation = "";
+                var settle = new SettleRequest
+                {
+                    Reservation = reservation,
+                    ActualTokens = actualTokens,
+                    RequestId = requestId,
+                    BudgetReservation = budgetReservation,
+                    ActualCostNanoUsd = actualCostNanoUsd,
+                };
+                _ = SettleAsync(settle, settings);
+                reservation = budgetReservation = "";
             }
         }
     }
 
-    /// <summary>Not awaited by the request: a failure only leaves the estimate counted until its window passes.</summary>
-    private async Task SettleAsync(string reservation, long actualTokens, string requestId, RouterOptions settings)
+    /// <summary>
+    /// Not awaited by the request: a failure only leaves the estimate counted until its window passes
+    /// (the budget reservation until its period ends).
+    /// </summary>
+    private async Task SettleAsync(SettleRequest settle, RouterOptions settings)
     {
         try
         {
-            await admission.SettleAsync(
-                new SettleRequest { Reservation = reservation, ActualTokens = actualTokens, RequestId = requestId },
-                deadline: DateTime.UtcNow + settings.PolicyTimeout);
+            await admission.SettleAsync(settle, deadline: DateTime.UtcNow + settings.PolicyTimeout);
         }
         catch (RpcException e)
         {
-            RouterLog.SettleFailed(logger, requestId, e.StatusCode);
+            RouterLog.SettleFailed(logger, settle.RequestId, e.StatusCode);
         }
     }
 

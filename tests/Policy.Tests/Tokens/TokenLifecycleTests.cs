@@ -13,35 +13,17 @@ namespace Gateway.Aspire.Policy.Tests.Tokens;
 public sealed class TokenLifecycleTests(PostgresServerFixture postgres, RedisServerFixture redis) : IAsyncLifetime
 {
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2030, 1, 7, 12, 0, 0, TimeSpan.Zero));
-    private string _database = "";
-    private string _redis = "";
-    private PolicyTestHost? _first;
-    private PolicyTestHost? _second;
+    private PolicyReplicas? _replicas;
 
-    private PolicyTestHost First => _first!;
+    private PolicyTestHost First => _replicas!.First;
 
-    private PolicyTestHost Second => _second!;
+    private PolicyTestHost Second => _replicas!.Second;
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
-    public async ValueTask InitializeAsync()
-    {
-        _database = await postgres.CreateDatabaseAsync("policy");
-        _redis = redis.NextDatabase();
-        _first = await PolicyTestHost.StartAsync(_redis, _database, time: _time);
-        _second = await PolicyTestHost.StartAsync(_redis, _database, time: _time);
-    }
+    public async ValueTask InitializeAsync() => _replicas = await PolicyReplicas.StartAsync(postgres, redis, _time, "policy-tokens");
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var host in new[] { _first, _second })
-        {
-            if (host is not null)
-            {
-                await host.DisposeAsync();
-            }
-        }
-    }
+    public ValueTask DisposeAsync() => _replicas?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     [Fact]
     public async Task ListTokens_ShowsPrefixAndLastFour_NeverTheSecret()
@@ -84,7 +66,7 @@ public sealed class TokenLifecycleTests(PostgresServerFixture postgres, RedisSer
         Assert.Equal(AdmitDecision.InvalidToken, decision);
         TestContext.Current.TestOutputHelper?.WriteLine($"Refused by the second replica {elapsed.Elapsed.TotalMilliseconds:0.0} ms after the revoke returned.");
         // The shared entry now says "no such token", so no replica reloads the old record.
-        await using var client = await ConnectionMultiplexer.ConnectAsync(_redis);
+        await using var client = await ConnectionMultiplexer.ConnectAsync(_replicas!.Redis);
         Assert.Equal("-", (string?)await client.GetDatabase().StringGetAsync(TokenLookup.RedisKeyPrefix + Convert.ToHexStringLower(TokenSecret.Hash(created.Token))));
         Assert.Empty((await First.Tokens.ListTokensAsync(new ListTokensRequest(), PolicyTestHost.AdminHeaders(), cancellationToken: Cancellation)).Tokens);
     }
