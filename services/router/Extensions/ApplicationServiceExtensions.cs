@@ -51,6 +51,7 @@ public static class ApplicationServiceExtensions
 
         services.AddGrpcServiceClient<Admission.AdmissionClient>("policy");
         services.AddGrpcServiceClient<Tokens.TokensClient>("policy");
+        services.AddGrpcServiceClient<Identities.IdentitiesClient>("policy");
         services.AddGrpcServiceClient<Ledger.LedgerClient>("accounting");
         services.AddGrpcServiceClient<Gateway.Aspire.Guardrails.Grpc.Guardrails.GuardrailsClient>("guardrails");
 
