@@ -232,7 +232,7 @@ internal sealed class RequestForwarder(
             identity = admit.Identity ?? new Identity();
             // A load-balancing rule for this model and caller plans the targets; a plain catalog model
             // no rule mentions costs one dictionary miss here.
-            if (routes.Match(info.Model, identity.TokenName, metadata) is { } rule)
+            if (routes.Match(info.Model, identity, metadata) is { } rule)
             {
                 plan = await planner.PlanAsync(rule, api.ModelType, request.Headers, metadata);
                 model = plan.Candidates.Count > 0 ? plan.Candidates[0].Model : null;
