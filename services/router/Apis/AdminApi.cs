@@ -10,10 +10,11 @@ namespace Gateway.Aspire.Router.Apis;
 /// <summary>The admin API under <c>/admin/v1</c>; policy checks the admin key.</summary>
 public static class AdminApi
 {
-    /// <summary>Maps <c>POST /admin/v1/tokens</c>.</summary>
+    /// <summary>Maps <c>POST /admin/v1/tokens</c> and the usage analytics (<see cref="AnalyticsApi"/>).</summary>
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/admin/v1/tokens", CreateTokenAsync);
+        app.MapAnalyticsApi();
         return app;
     }
 

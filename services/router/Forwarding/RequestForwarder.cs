@@ -572,6 +572,9 @@ internal sealed class RequestForwarder(
                 ErrorType = errorType,
                 Streamed = info.Stream,
                 Price = model.Price,
+                // Every token is a virtual-account token today; user and team follow when policy's identity carries them.
+                VirtualAccount = identity?.TokenName ?? "",
+                Metadata = { metadata },
             });
         }
 
