@@ -296,7 +296,7 @@ public static class AnalyticsApi
         WriteGroup(w, row);
         if (row.Bucket is { } bucket)
         {
-            w.WriteString("bucket", bucket.ToDateTimeOffset());
+            w.WriteString("bucket", bucket.ToDateTime());
         }
         else
         {
@@ -320,7 +320,7 @@ public static class AnalyticsApi
     {
         w.WriteStartObject();
         w.WriteString("request_id", row.RequestId);
-        w.WriteString("started_at", row.StartedAt.ToDateTimeOffset());
+        w.WriteString("started_at", row.StartedAt.ToDateTime());
         WriteText(w, "user", row.User);
         WriteText(w, "team", row.Team);
         WriteText(w, "virtual_account", row.VirtualAccount);
