@@ -117,6 +117,9 @@ async Task IngestAsync(string label, LedgerWriteMethod method)
     var writer = Writer(method);
     var run = $"{method}-{Guid.NewGuid():N}"[..20];
     var entries = Enumerable.Range(0, rows).Select(i => SyntheticUsage.Entry(run, i, now.AddMilliseconds(-i))).ToArray();
+    var load = ProcessCpu.LoadAverage();
+    var cpu = ProcessCpu.TreeSeconds(server.ProcessId);
+    var ownCpu = Process.GetCurrentProcess().TotalProcessorTime;
     var watch = Stopwatch.StartNew();
     foreach (var chunk in entries.Chunk(500))
     {
@@ -124,6 +127,8 @@ async Task IngestAsync(string label, LedgerWriteMethod method)
     }
 
     var seconds = watch.Elapsed.TotalSeconds;
+    var postgresCpu = ProcessCpu.TreeSeconds(server.ProcessId) - cpu;
+    var benchCpu = (Process.GetCurrentProcess().TotalProcessorTime - ownCpu).TotalSeconds;
     // The same rows again: a redelivery must write nothing.
     var again = 0;
     foreach (var chunk in entries.Take(5_000).Chunk(500))
@@ -131,7 +136,8 @@ async Task IngestAsync(string label, LedgerWriteMethod method)
         again += await writer.WriteAsync(chunk, now, ct);
     }
 
-    Console.WriteLine($"Ingest ({label}, {method}, batches of 500, 1 writer): {rows / seconds:N0} rows/s; redelivered 5,000 wrote {again}");
+    Console.WriteLine($"Ingest ({label}, {method}, batches of 500, 1 writer): {rows / seconds:N0} rows/s wall (load average {load}); "
+        + $"PostgreSQL used {postgresCpu:N1} CPU-s ({rows / postgresCpu:N0} rows per CPU-second), the client {benchCpu:N1} CPU-s; redelivered 5,000 wrote {again}");
 }
 
 async Task IngestConcurrentAsync(string label, LedgerWriteMethod method, int writers)
