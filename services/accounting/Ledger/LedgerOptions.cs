@@ -19,10 +19,11 @@ public sealed record LedgerOptions
     public TimeSpan MaintenanceInterval { get; init; } = TimeSpan.FromHours(1);
 
     /// <summary>
-    /// How a batch reaches PostgreSQL: <see cref="LedgerWriteMethod.Copy"/> (default) or
-    /// <see cref="LedgerWriteMethod.Unnest"/>; both are idempotent (docs/perf/ledger.md compares them).
+    /// How a batch reaches PostgreSQL: <see cref="LedgerWriteMethod.Unnest"/> (default: the faster
+    /// for the router's batches of 500, see docs/perf/ledger.md) or <see cref="LedgerWriteMethod.Copy"/>;
+    /// both are idempotent.
     /// </summary>
-    public LedgerWriteMethod WriteMethod { get; init; } = LedgerWriteMethod.Copy;
+    public LedgerWriteMethod WriteMethod { get; init; } = LedgerWriteMethod.Unnest;
 }
 
 /// <summary>How <see cref="LedgerWriter"/> sends a batch.</summary>
