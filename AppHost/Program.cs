@@ -23,13 +23,15 @@ var accounting = builder.AddProject<Projects.Accounting>("accounting")
     .WaitFor(gatewaydb);
 
 var guardrails = builder.AddProject<Projects.Guardrails>("guardrails")
-    .WithGrpcEndpoint();
+    .WithGrpcEndpoint()
+    .WithEnvironment("GATEWAY_CONFIG", gatewayConfig.Path); // guardrails owns the guardrails documents
 
 var router = builder.AddProject<Projects.Router>("router")
     .WithExternalHttpEndpoints()
     .WithHttpEndpoint(port: GatewayPort.FromConfiguration(builder.Configuration), host: "localhost")
+    .WithReference(redis) // latency samples and sticky sessions shared by replicas
     .WithReference(policy).WithReference(accounting).WithReference(guardrails)
-    .WaitFor(policy).WaitFor(accounting).WaitFor(guardrails)
+    .WaitFor(redis).WaitFor(policy).WaitFor(accounting).WaitFor(guardrails)
     .WithEnvironment("GATEWAY_CONFIG", gatewayConfig.Path)
     .WithEnvironment("GATEWAY_ADMIN_KEY", adminKey);
 

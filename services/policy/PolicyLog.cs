@@ -35,4 +35,15 @@ internal static partial class PolicyLog
         Message = "Redis unavailable for rate limits (request {RequestId}): {Error}")]
     public static partial void RateLimitStoreUnavailable(ILogger logger, string requestId, string error);
 
+    [LoggerMessage(EventId = 400, EventName = "BudgetExceeded", Level = LogLevel.Information,
+        Message = "Request {RequestId} refused by hard budget {RuleId}")]
+    public static partial void BudgetExceeded(ILogger logger, string requestId, string ruleId);
+
+    [LoggerMessage(EventId = 401, EventName = "SoftBudgetExceeded", Level = LogLevel.Warning,
+        Message = "Request {RequestId} took soft budget {RuleId} over its limit (allowed: soft budgets never block)")]
+    public static partial void SoftBudgetExceeded(ILogger logger, string requestId, string ruleId);
+
+    [LoggerMessage(EventId = 402, EventName = "BudgetThresholdCrossed", Level = LogLevel.Warning,
+        Message = "Request {RequestId} took budget {RuleId} past {Percent}% of its limit (alert delivery is pending: accounting's work)")]
+    public static partial void BudgetThresholdCrossed(ILogger logger, string requestId, string ruleId, int percent);
 }

@@ -14,6 +14,8 @@ namespace Gateway.Aspire.Router;
 [JsonSerializable(typeof(ModelListEntry))]
 [JsonSerializable(typeof(CreateTokenBody))]
 [JsonSerializable(typeof(CreatedTokenResponse))]
+[JsonSerializable(typeof(TargetsResponse))]
+[JsonSerializable(typeof(MetricsSummary))]
 internal sealed partial class RouterJsonContext : JsonSerializerContext
 {
     /// <summary>

@@ -50,4 +50,10 @@ internal static partial class RouterLog
 
     [LoggerMessage(40, LogLevel.Warning, "Settling the token reservation of request {RequestId} failed ({Status}); it stays at its estimate until its window passes", EventName = "SettleFailed")]
     public static partial void SettleFailed(ILogger logger, string requestId, Grpc.Core.StatusCode status);
+
+    [LoggerMessage(50, LogLevel.Warning, "Response cache: Redis is unavailable; lookups are misses and answers are kept in memory only until it is back", EventName = "ResponseCacheRedisUnavailable")]
+    public static partial void ResponseCacheRedisUnavailable(ILogger logger, Exception? exception);
+
+    [LoggerMessage(51, LogLevel.Information, "Response cache: Redis is reachable again", EventName = "ResponseCacheRedisRecovered")]
+    public static partial void ResponseCacheRedisRecovered(ILogger logger);
 }

@@ -37,15 +37,45 @@ internal static class MockGate
                 await Task.Delay(latency, http.RequestAborted);
             }
 
-            if (MockControls.HeaderInt(http.Request, "x-mock-status") is { } status and >= 400 and <= 599)
+            if (http.Request.Headers["x-mock-reset"] == "true")
             {
-                return fail(http, status);
+                // A connection reset before any answer, as a crashing or overloaded server does.
+                http.Abort();
+                return Results.Empty;
+            }
+
+            if (MockControls.HeaderInt(http.Request, "x-mock-status") is { } status and >= 400 and <= 599 && ShouldFail(http.Request))
+            {
+                var result = fail(http, status);
+                if (MockControls.HeaderInt(http.Request, "x-mock-retry-after") is { } retryAfter and >= 0)
+                {
+                    http.Response.Headers.RetryAfter = retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
+
+                return result;
             }
 
             return await next(context);
         });
         return group;
     }
+
+    /// <summary>
+    /// Whether an <c>x-mock-status</c> applies: always, unless <c>x-mock-fail-times: N</c> limits it to
+    /// the first N requests carrying the same <c>x-mock-fail-key</c> (then the answer succeeds), for retry tests.
+    /// </summary>
+    private static bool ShouldFail(HttpRequest request)
+    {
+        if (MockControls.HeaderInt(request, "x-mock-fail-times") is not { } times)
+        {
+            return true;
+        }
+
+        var key = request.Headers["x-mock-fail-key"].ToString();
+        return s_failures.AddOrUpdate(key, 1, (_, n) => n + 1) <= times;
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> s_failures = new(StringComparer.Ordinal);
 
     /// <summary>True when no key is configured or <paramref name="presented"/> is it.</summary>
     public static bool KeyMatches(MockSettings settings, string? presented) =>

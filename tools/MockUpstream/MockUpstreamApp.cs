@@ -38,7 +38,11 @@ namespace Gateway.Aspire.MockUpstream;
 /// named tool when tools are offered), <c>x-mock-cached-tokens</c> and <c>x-mock-cache-write-tokens</c>
 /// (prompt tokens added as read from and written to the cache), <c>x-mock-reasoning-tokens</c>
 /// (output tokens added as reasoning), <c>x-mock-no-usage: true</c> (OpenAI format: no usage at
-/// all, include_usage ignored, as some OpenAI-compatible servers behave). Usage follows each format: OpenAI's prompt_tokens include
+/// all, include_usage ignored, as some OpenAI-compatible servers behave). Faults for resilience tests:
+/// <c>x-mock-reset: true</c> (the connection is cut before any answer), <c>x-mock-retry-after</c> (the
+/// Retry-After of an <c>x-mock-status</c> 429), <c>x-mock-fail-times</c> with <c>x-mock-fail-key</c> (only
+/// the first N requests of that key get <c>x-mock-status</c>), <c>x-mock-stream-fault</c> (reset, stall,
+/// truncate or malformed after <c>x-mock-stream-fault-after</c> items; see MockEventStream). Usage follows each format: OpenAI's prompt_tokens include
 /// cached ones, Anthropic's input_tokens exclude cache reads and writes, Gemini's
 /// candidatesTokenCount excludes thoughtsTokenCount.</para>
 /// </remarks>

@@ -42,9 +42,19 @@ internal static class AccountingMigrations
                 -- The gateway counted the tokens because the provider reported none.
                 ADD COLUMN usage_estimated boolean NOT NULL DEFAULT false;
             """),
+        new(3, "ledger cache hits", """
+            -- Answered from the router's response cache (cost 0). Rows before this migration were not.
+            ALTER TABLE accounting.ledger ADD COLUMN cache_hit boolean NOT NULL DEFAULT false;
+            """),
+        new(4, "ledger attempts linked to their request", """
+            -- Retries and fallbacks write one row per attempt; later attempts name the first
+            -- (the client's request id). Null for a request's first or only attempt.
+            ALTER TABLE accounting.ledger ADD COLUMN parent_request_id text NULL;
+            CREATE INDEX ledger_parent_request_id ON accounting.ledger (parent_request_id) WHERE parent_request_id IS NOT NULL;
+            """),
 
-        // Numbered 10, not 3: other branches add small ledger migrations (3, 4, ...) and the migrator
-        // applies every missing version in order, gaps allowed. This one copies the columns of the
+        // Numbered 10, not 5: it was written beside migrations 3 and 4 on other branches, and the
+        // migrator applies every missing version in order, gaps allowed. This one copies the columns of the
         // table it replaces (LIKE) and recreates its secondary indexes, so it holds whether those run
         // before it (fresh database) or after it (ALTER TABLE and CREATE INDEX reach every partition).
         new(10, "ledger partitioned by day, identity, metadata, hourly rollup", """

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Gateway.Aspire.Accounting.Grpc;
+using Gateway.Aspire.ServiceDefaults.Billing;
 
 namespace Gateway.Aspire.Accounting.Ledger;
 
@@ -23,7 +24,9 @@ public sealed record LedgerEntry(
     double? TtftMs,
     int StatusCode,
     string? ErrorType,
-    bool Streamed)
+    bool Streamed,
+    bool CacheHit,
+    string? ParentRequestId = null)
 {
     /// <summary>Longest request id accepted.</summary>
     public const int MaxRequestIdLength = 128;
@@ -86,6 +89,13 @@ public sealed record LedgerEntry(
             return null;
         }
 
+        if (record.CacheHit)
+        {
+            // A cached answer made no provider call: its tokens are reported, its cost is 0, and
+            // what the call would have cost is what the response cache saved.
+            (cost, savings) = (0m, cost);
+        }
+
         var ttft = record.TimeToFirstTokenMs > 0 ? record.TimeToFirstTokenMs : (double?)null;
         return new LedgerEntry(
             record.RequestId,
@@ -107,7 +117,9 @@ public sealed record LedgerEntry(
             ttft,
             record.StatusCode,
             NullIfEmpty(record.ErrorType),
-            record.Streamed)
+            record.Streamed,
+            record.CacheHit,
+            NullIfEmpty(record.ParentRequestId))
         {
             User = NullIfEmpty(record.User),
             Team = NullIfEmpty(record.Team),
@@ -131,6 +143,11 @@ public sealed record LedgerEntry(
         if (record.RequestId.Length > MaxRequestIdLength)
         {
             return $"request_id is longer than {MaxRequestIdLength} characters";
+        }
+
+        if (record.ParentRequestId.Length > MaxRequestIdLength)
+        {
+            return $"parent_request_id is longer than {MaxRequestIdLength} characters";
         }
 
         if (record.StartedAt is null)

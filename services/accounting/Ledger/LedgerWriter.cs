@@ -23,7 +23,8 @@ public sealed class LedgerWriter(NpgsqlDataSource dataSource, LedgerPartitions p
         request_id, started_at, token_id, token_name, requested_model, served_model, provider,
         prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, usage_estimated,
         cost_usd, latency_ms, ttft_ms, status_code, error_type, streamed,
-        user_id, team, virtual_account, metadata, time_per_output_token_ms, cache_savings_usd
+        user_id, team, virtual_account, metadata, time_per_output_token_ms, cache_savings_usd,
+        cache_hit, parent_request_id
         """;
 
     private const string StagingTable = """
@@ -32,7 +33,8 @@ public sealed class LedgerWriter(NpgsqlDataSource dataSource, LedgerPartitions p
             served_model text, provider text, prompt_tokens int, completion_tokens int, cached_tokens int,
             cache_write_tokens int, reasoning_tokens int, usage_estimated bool, cost_usd numeric, latency_ms float8,
             ttft_ms float8, status_code int, error_type text, streamed bool, user_id text, team text,
-            virtual_account text, metadata jsonb, time_per_output_token_ms float8, cache_savings_usd numeric)
+            virtual_account text, metadata jsonb, time_per_output_token_ms float8, cache_savings_usd numeric,
+            cache_hit bool, parent_request_id text)
         ON COMMIT DROP
         """;
 
@@ -40,7 +42,8 @@ public sealed class LedgerWriter(NpgsqlDataSource dataSource, LedgerPartitions p
         unnest($2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
             $9::int[], $10::int[], $11::int[], $12::int[], $13::int[], $14::bool[],
             $15::numeric[], $16::float8[], $17::float8[], $18::int[], $19::text[], $20::bool[],
-            $21::text[], $22::text[], $23::text[], $24::jsonb[], $25::float8[], $26::numeric[])
+            $21::text[], $22::text[], $23::text[], $24::jsonb[], $25::float8[], $26::numeric[],
+            $27::bool[], $28::text[])
         """;
 
     private static readonly string s_copySql = InsertSql("ledger_staging");
@@ -171,6 +174,8 @@ public sealed class LedgerWriter(NpgsqlDataSource dataSource, LedgerPartitions p
         await WriteNullableAsync(importer, e.MetadataJson, NpgsqlDbType.Jsonb, cancellationToken);
         await WriteNullableAsync(importer, e.TimePerOutputTokenMs, NpgsqlDbType.Double, cancellationToken);
         await importer.WriteAsync(e.CacheSavingsUsd, NpgsqlDbType.Numeric, cancellationToken);
+        await importer.WriteAsync(e.CacheHit, NpgsqlDbType.Boolean, cancellationToken);
+        await WriteNullableAsync(importer, e.ParentRequestId, NpgsqlDbType.Text, cancellationToken);
     }
 
     private static Task WriteNullableAsync(NpgsqlBinaryImporter importer, string? value, NpgsqlDbType type, CancellationToken cancellationToken) =>
@@ -207,6 +212,8 @@ public sealed class LedgerWriter(NpgsqlDataSource dataSource, LedgerPartitions p
         p.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. entries.Select(e => e.MetadataJson)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
         p.Add(Array(entries, e => e.TimePerOutputTokenMs));
         p.Add(Array(entries, e => e.CacheSavingsUsd));
+        p.Add(Array(entries, e => e.CacheHit));
+        p.Add(Array(entries, e => e.ParentRequestId));
     }
 
     private static NpgsqlParameter<T[]> Array<T>(IReadOnlyList<LedgerEntry> entries, Func<LedgerEntry, T> select)

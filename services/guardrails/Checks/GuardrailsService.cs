@@ -1,16 +1,30 @@
 using System.Text;
+using System.Text.Json;
+using Gateway.Aspire.Guardrails.Bodies;
 using Gateway.Aspire.Guardrails.Grpc;
 using Gateway.Aspire.Guardrails.Moderation;
+using Gateway.Aspire.Guardrails.Pii;
+using Gateway.Aspire.Guardrails.Rules;
+using Google.Protobuf;
 using Grpc.Core;
 
 namespace Gateway.Aspire.Guardrails.Checks;
 
 /// <summary>
-/// Content checks over gRPC. No input rules exist yet, so every valid input is allowed unchanged; the
-/// call path exists so that rules (PII, moderation, prompt injection) slot in without touching the
-/// router. <c>Moderate</c> runs the built-in moderation classifier for the router's /v1/moderations.
+/// Content checks over gRPC. <c>CheckInput</c>, <c>CheckOutput</c> and <c>CheckStream</c> run the
+/// <c>gateway-guardrails-config</c> rules that match the caller, model and metadata (one rules
+/// snapshot per call); <c>Moderate</c> runs the built-in moderation classifier for the router's
+/// /v1/moderations.
 /// </summary>
-internal sealed class GuardrailsService(ModerationClassifier classifier, ILogger<GuardrailsService> logger) : Grpc.Guardrails.GuardrailsBase
+/// <remarks>
+/// Errors: a missing body or malformed JSON is <see cref="StatusCode.InvalidArgument"/>; a check
+/// that fails in a <c>fail_closed</c> rule is <see cref="StatusCode.Internal"/> naming the guardrail
+/// (the router answers 503); a check that fails in a <c>fail_open</c> rule is skipped and reported as a
+/// finding with action <c>fail_open</c>.
+/// </remarks>
+internal sealed class GuardrailsService(
+    LiveGuardrailRules rules, GuardrailEvaluator evaluator, ModerationClassifier classifier, ILogger<GuardrailsService> logger)
+    : Grpc.Guardrails.GuardrailsBase
 {
     /// <summary>Most texts one Moderate call may carry.</summary>
     public const int MaxModerationInputs = 1_000;
@@ -18,16 +32,105 @@ internal sealed class GuardrailsService(ModerationClassifier classifier, ILogger
     /// <summary>Most UTF-8 bytes, all texts together, one Moderate call may carry (1 MiB).</summary>
     public const int MaxModerationBytes = 1 << 20;
 
+    private const string BlockedInputMessage = "The request was refused by the gateway's content policy.";
+    private const string BlockedOutputMessage = "The answer was withheld by the gateway's content policy.";
+
     /// <inheritdoc />
     public override Task<CheckReply> CheckInput(CheckRequest request, ServerCallContext context)
     {
         if (request.Body.IsEmpty)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "body is required: the request body as the client sent it."));
+            throw InvalidArgument("body is required: the request body as the client sent it.");
         }
 
-        GuardrailsLog.InputChecked(logger, request.RequestId, request.Model, request.Api, request.Body.Length, nameof(Verdict.Allow));
-        return Task.FromResult(new CheckReply { Verdict = Verdict.Allow });
+        var matching = rules.Current.Matching(request.Subjects, request.Model, request.Metadata);
+        var reply = new CheckReply { Verdict = Verdict.Allow, CheckOutput = matching.Any(rule => rule.Output.Count > 0) };
+        if (matching.Any(rule => rule.Input.Count > 0))
+        {
+            var texts = ReadTexts(request.Body, request.Api, BodyDirection.Request);
+            var session = PiiMaskSession.FromPlaceholders(new Dictionary<string, string>()); // the agreed API has no public constructor
+            Check(reply, matching, BodyDirection.Request, texts, session, restoreSession: null, request.RequestId, BlockedInputMessage, context);
+            if (reply.Verdict == Verdict.Modify && matching.Any(rule => rule.Output.Any(check => check.Restore)))
+            {
+                foreach (var (placeholder, value) in session.Placeholders)
+                {
+                    reply.Placeholders[placeholder] = value;
+                }
+            }
+        }
+
+        GuardrailsLog.InputChecked(logger, request.RequestId, request.Model, request.Api, request.Body.Length, reply.Verdict.ToString());
+        return Task.FromResult(reply);
+    }
+
+    /// <inheritdoc />
+    public override Task<CheckReply> CheckOutput(CheckOutputRequest request, ServerCallContext context)
+    {
+        if (request.Body.IsEmpty)
+        {
+            throw InvalidArgument("body is required: the answer body as the provider sent it.");
+        }
+
+        var matching = rules.Current.Matching(request.Subjects, request.Model, request.Metadata);
+        var reply = new CheckReply { Verdict = Verdict.Allow };
+        if (matching.Any(rule => rule.Output.Count > 0))
+        {
+            var texts = ReadTexts(request.Body, request.Api, BodyDirection.Response);
+
+            // Two sessions: new values the model wrote get fresh placeholders that stay masked; only
+            // the request's own values (the placeholders passed in) are restored.
+            Check(reply, matching, BodyDirection.Response, texts, PiiMaskSession.FromPlaceholders(request.Placeholders),
+                PiiMaskSession.FromPlaceholders(request.Placeholders), request.RequestId, BlockedOutputMessage, context);
+        }
+
+        GuardrailsLog.OutputChecked(logger, request.RequestId, request.Model, request.Api, request.Body.Length, reply.Verdict.ToString());
+        return Task.FromResult(reply);
+    }
+
+    /// <inheritdoc />
+    public override async Task CheckStream(IAsyncStreamReader<StreamChunk> requestStream, IServerStreamWriter<StreamVerdict> responseStream, ServerCallContext context)
+    {
+        var cancellationToken = context.CancellationToken;
+        if (!await requestStream.MoveNext(cancellationToken) || requestStream.Current.KindCase != StreamChunk.KindOneofCase.Context)
+        {
+            throw InvalidArgument("the first message of CheckStream must carry the request context.");
+        }
+
+        var request = requestStream.Current.Context;
+        var matching = rules.Current.Matching(request.Subjects, request.Model, request.Metadata);
+        var session = new StreamCheckSession(evaluator, matching, request.Placeholders, request.RequestId);
+        var deltas = 0;
+        try
+        {
+            while (await requestStream.MoveNext(cancellationToken))
+            {
+                if (requestStream.Current.KindCase != StreamChunk.KindOneofCase.Delta)
+                {
+                    throw InvalidArgument("only the first message of CheckStream carries the context; the rest are text deltas.");
+                }
+
+                deltas++;
+                var verdict = session.Push(requestStream.Current.Delta, cancellationToken);
+                await responseStream.WriteAsync(verdict, cancellationToken);
+                if (verdict.Verdict == Verdict.Block)
+                {
+                    GuardrailsLog.Blocked(logger, request.RequestId, verdict.Guardrail, verdict.Category);
+                    GuardrailsLog.StreamChecked(logger, request.RequestId, request.Model, request.Api, deltas, nameof(Verdict.Block));
+                    return;
+                }
+            }
+
+            foreach (var verdict in session.Finish(cancellationToken))
+            {
+                await responseStream.WriteAsync(verdict, cancellationToken);
+            }
+        }
+        catch (GuardrailFailedException e)
+        {
+            throw FailedClosed(e);
+        }
+
+        GuardrailsLog.StreamChecked(logger, request.RequestId, request.Model, request.Api, deltas, nameof(Verdict.Allow));
     }
 
     /// <inheritdoc />
@@ -73,6 +176,60 @@ internal sealed class GuardrailsService(ModerationClassifier classifier, ILogger
         GuardrailsLog.Moderated(logger, request.RequestId, request.Inputs.Count, bytes, flagged);
         return Task.FromResult(reply);
     }
+
+    /// <summary>Runs the checks and fills <paramref name="reply"/>: block, or modify with the rewritten body, plus findings.</summary>
+    private void Check(
+        CheckReply reply,
+        IReadOnlyList<GuardrailRule> matching,
+        BodyDirection direction,
+        BodyTexts texts,
+        PiiMaskSession maskSession,
+        PiiMaskSession? restoreSession,
+        string requestId,
+        string blockedMessage,
+        ServerCallContext context)
+    {
+        var findings = new FindingsBuilder();
+        GuardrailBlock? block;
+        try
+        {
+            block = evaluator.Evaluate(matching, direction, texts, maskSession, restoreSession, findings, requestId, context.CancellationToken);
+        }
+        catch (GuardrailFailedException e)
+        {
+            throw FailedClosed(e);
+        }
+
+        findings.MoveTo(reply.Findings);
+        if (block is not null)
+        {
+            GuardrailsLog.Blocked(logger, requestId, block.Guardrail, block.Category);
+            reply.Verdict = Verdict.Block;
+            reply.Guardrail = block.Guardrail;
+            reply.Category = block.Category;
+            reply.Message = blockedMessage;
+        }
+        else if (texts.Changed)
+        {
+            reply.Verdict = Verdict.Modify;
+            reply.Body = UnsafeByteOperations.UnsafeWrap(texts.Write());
+        }
+    }
+
+    private static BodyTexts ReadTexts(ByteString body, string api, BodyDirection direction)
+    {
+        try
+        {
+            return BodyTexts.Read(body.Memory, api, direction);
+        }
+        catch (JsonException e)
+        {
+            throw InvalidArgument($"body is not valid JSON (byte {e.BytePositionInLine}, line {e.LineNumber}).");
+        }
+    }
+
+    private static RpcException FailedClosed(GuardrailFailedException e) =>
+        new(new Status(StatusCode.Internal, $"{e.Message} The gateway refuses the call rather than skip the check."));
 
     private static RpcException InvalidArgument(string message) => new(new Status(StatusCode.InvalidArgument, message));
 }

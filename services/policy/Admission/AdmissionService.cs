@@ -1,6 +1,11 @@
+using System.Globalization;
+using Gateway.Aspire.Policy.Budgets;
 using Gateway.Aspire.Policy.Grpc;
 using Gateway.Aspire.Policy.RateLimiting;
+using Gateway.Aspire.Policy.Rules;
 using Gateway.Aspire.Policy.Tokens;
+using Gateway.Aspire.ServiceDefaults.Billing;
+using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using StackExchange.Redis;
 
@@ -13,10 +18,11 @@ namespace Gateway.Aspire.Policy.Admission;
 /// <remarks>
 /// Steps: (1) cheap format check, so garbage never reaches a cache or database; (2) hash and look
 /// the token up (<see cref="TokenLookup"/>: memory ≤ 1 s, Redis, PostgreSQL); (3) expiry against
-/// the injected clock; (4) model access; (5) rate limits: the first matching rule, checked and
-/// counted by one atomic Redis script (<see cref="RateLimiter"/>).
+/// the injected clock; (4) model access; (5) rate limits and budgets: the first matching rate-limit
+/// rule and every budget the call touches, checked and counted together by one atomic Redis script
+/// (<see cref="AdmissionCounters"/>).
 /// </remarks>
-public sealed class AdmissionService(TokenLookup lookup, RateLimiter rateLimiter, TimeProvider time, ILogger<AdmissionService> logger)
+public sealed class AdmissionService(TokenLookup lookup, AdmissionCounters counters, TimeProvider time, ILogger<AdmissionService> logger)
     : Grpc.Admission.AdmissionBase
 {
     /// <summary>Message for unknown, malformed and revoked keys (OpenAI's wording; never echoes the key).</summary>
@@ -63,10 +69,10 @@ public sealed class AdmissionService(TokenLookup lookup, RateLimiter rateLimiter
             return reply;
         }
 
-        // (5) Rate limits: only for calls to a model (GET /v1/models is not counted).
-        if (request.Model.Length > 0 && rateLimiter.Rules.Rules.Count > 0)
+        // (5) Rate limits and budgets: only for calls to a model (GET /v1/models is not counted).
+        if (request.Model.Length > 0 && counters.Any)
         {
-            await ApplyRateLimitAsync(request, record, reply);
+            await ApplyLimitsAsync(request, record, reply);
         }
 
         return reply;
@@ -77,7 +83,12 @@ public sealed class AdmissionService(TokenLookup lookup, RateLimiter rateLimiter
     {
         try
         {
-            return new SettleReply { Settled = await rateLimiter.SettleAsync(request.Reservation, request.ActualTokens) };
+            return new SettleReply
+            {
+                Settled = await counters.SettleTokensAsync(request.Reservation, request.ActualTokens),
+                // Unknown cost (field unset) keeps the reservation: the safe side.
+                BudgetSettled = request.HasActualCostNanoUsd && await counters.SettleCostAsync(request.BudgetReservation, request.ActualCostNanoUsd),
+            };
         }
         catch (Exception e) when (e is RedisException or RedisTimeoutException)
         {
@@ -86,28 +97,37 @@ public sealed class AdmissionService(TokenLookup lookup, RateLimiter rateLimiter
         }
     }
 
-    private async Task ApplyRateLimitAsync(AdmitRequest request, TokenRecord record, AdmitReply reply)
+    private async Task ApplyLimitsAsync(AdmitRequest request, TokenRecord record, AdmitReply reply)
     {
         // Tokens are virtual-account tokens for now: rules see them as virtualaccount:<token name>.
-        var call = new RateLimitCall(
-            ["virtualaccount:" + record.Name], record.Name, request.Model, request.Metadata, request.EstimatedPromptTokens, request.MaxTokens);
-        RateLimitOutcome? outcome;
+        var call = new AdmissionCall(
+            ["virtualaccount:" + record.Name], record.Name, request.Model, request.Metadata, request.EstimatedPromptTokens, request.MaxTokens, request.MaxCostNanoUsd);
+        RateLimitOutcome? rateLimit;
+        BudgetOutcome? budget;
         try
         {
-            outcome = await rateLimiter.AdmitAsync(call);
+            (rateLimit, budget) = await counters.AdmitAsync(call);
         }
         catch (Exception e) when (e is RedisException or RedisTimeoutException)
         {
             // Fail closed: a limit that cannot be checked is not silently lifted.
             PolicyLog.RateLimitStoreUnavailable(logger, request.RequestId, e.Message);
-            throw new RpcException(new Status(StatusCode.Unavailable, "The rate-limit store is unavailable; retry shortly."));
+            throw new RpcException(new Status(StatusCode.Unavailable, "The rate-limit and budget store is unavailable; retry shortly."));
         }
 
-        if (outcome is null)
+        if (rateLimit is not null)
         {
-            return;
+            ApplyRateLimit(request, rateLimit, reply);
         }
 
+        if (budget is not null && reply.Decision == AdmitDecision.Allowed)
+        {
+            ApplyBudget(request, budget, reply);
+        }
+    }
+
+    private void ApplyRateLimit(AdmitRequest request, RateLimitOutcome outcome, AdmitReply reply)
+    {
         var rule = outcome.Rule;
         var kind = rule.Unit.Kind == RateLimitKind.Tokens ? "tokens" : "requests";
         reply.RateLimitRule = rule.Id;
@@ -138,6 +158,47 @@ public sealed class AdmissionService(TokenLookup lookup, RateLimiter rateLimiter
         }
 
         PolicyLog.RateLimited(logger, request.RequestId, rule.Id);
+    }
+
+    private void ApplyBudget(AdmitRequest request, BudgetOutcome outcome, AdmitReply reply)
+    {
+        reply.BudgetReservation = outcome.Reservation;
+        foreach (var standing in outcome.Budgets)
+        {
+            reply.Budgets.Add(new BudgetStatus
+            {
+                Rule = standing.Rule.Id,
+                Enforced = standing.Enforced,
+                LimitNanoUsd = standing.Rule.LimitNanoUsd,
+                SpentNanoUsd = standing.SpentNanoUsd,
+                ResetsAt = Timestamp.FromDateTimeOffset(standing.ResetsAt),
+                CrossedThresholdPercent = standing.CrossedThresholdPercent,
+                Exceeded = standing.Exceeded,
+            });
+            if (standing.CrossedThresholdPercent > 0)
+            {
+                PolicyLog.BudgetThresholdCrossed(logger, request.RequestId, standing.Rule.Id, standing.CrossedThresholdPercent);
+            }
+
+            // A soft budget never blocks: the crossing is recorded once, by the call that crossed it.
+            if (!standing.Rule.Hard && standing.Exceeded && standing.SpentNanoUsd - outcome.CostNanoUsd <= standing.Rule.LimitNanoUsd && outcome.Blocked is null)
+            {
+                PolicyLog.SoftBudgetExceeded(logger, request.RequestId, standing.Rule.Id);
+            }
+        }
+
+        if (outcome.Blocked is not { } blocked)
+        {
+            return;
+        }
+
+        var rule = blocked.Rule;
+        reply.Decision = AdmitDecision.BudgetExceeded;
+        reply.BudgetRule = rule.Id;
+        reply.Message = string.Create(CultureInfo.InvariantCulture,
+            $"Budget '{rule.Id}' exceeded: {rule.LimitUsd} USD per {rule.Period.Description}, {NanoUsd.ToUsd(blocked.SpentNanoUsd):0.######} USD spent or reserved, "
+            + $"and this request may cost up to {NanoUsd.ToUsd(outcome.CostNanoUsd):0.######} USD. It resets at {blocked.ResetsAt:yyyy-MM-dd'T'HH:mm:ss'Z'}.");
+        PolicyLog.BudgetExceeded(logger, request.RequestId, rule.Id);
     }
 
     // The model comes from the client's body: cap what is echoed back.

@@ -1,4 +1,5 @@
 using Gateway.Aspire.Policy.Admission;
+using Gateway.Aspire.Policy.Budgets;
 using Gateway.Aspire.Policy.Data;
 using Gateway.Aspire.Policy.RateLimiting;
 using Gateway.Aspire.Policy.Tokens;
@@ -11,7 +12,7 @@ public static class ApplicationServiceExtensions
 {
     /// <summary>
     /// Redis (token cache), PostgreSQL (the <c>policy</c> schema, migrated at start), gRPC and the
-    /// token and admission services; the rate-limit rules of <c>GATEWAY_CONFIG</c> (when set), loaded
+    /// token and admission services; the rate-limit rules and budgets of <c>GATEWAY_CONFIG</c> (when set), loaded
     /// and validated now so an invalid file fails the start with the file, document and field named.
     /// </summary>
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
@@ -31,9 +32,12 @@ public static class ApplicationServiceExtensions
         builder.Services.AddSingleton<TokenLookup>();
 
         var configPath = builder.Configuration["GATEWAY_CONFIG"];
-        var rules = string.IsNullOrWhiteSpace(configPath) ? RateLimitRules.None : RateLimitConfigLoader.Load(Path.GetFullPath(configPath));
-        builder.Services.AddSingleton(rules);
+        var fullPath = string.IsNullOrWhiteSpace(configPath) ? null : Path.GetFullPath(configPath);
+        builder.Services.AddSingleton(fullPath is null ? RateLimitRules.None : RateLimitConfigLoader.Load(fullPath));
+        builder.Services.AddSingleton(fullPath is null ? BudgetRules.None : BudgetConfigLoader.Load(fullPath));
         builder.Services.AddSingleton<RateLimiter>();
+        builder.Services.AddSingleton<BudgetCounters>();
+        builder.Services.AddSingleton<AdmissionCounters>();
         builder.Services.AddHostedService<TokenStoreWarmup>();
         return builder;
     }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Gateway.Aspire.Policy.Rules;
 using Gateway.Aspire.ServiceDefaults.Configuration;
 using YamlDotNet.RepresentationModel;
 using static Gateway.Aspire.ServiceDefaults.Configuration.ManifestYaml;
@@ -24,12 +25,6 @@ public static class RateLimitConfigLoader
     /// <summary>The document type this loader owns.</summary>
     public const string DocumentType = "gateway-rate-limiting-config";
 
-    /// <summary>At most this many <c>rate_limit_applies_per</c> entries (the issue's contract).</summary>
-    public const int MaxAppliesPer = 2;
-
-    private static readonly string[] s_subjectPrefixes = ["user:", "team:", "virtualaccount:"];
-    private static readonly string[] s_appliesPer = ["user", "team", "model", "virtualaccount"];
-
     /// <summary>Loads the rules of <paramref name="path"/>.</summary>
     public static RateLimitRules Load(string path) => Parse(File.ReadAllText(path), path);
 
@@ -37,31 +32,15 @@ public static class RateLimitConfigLoader
     public static RateLimitRules Parse(string text, string path)
     {
         var rules = new List<RateLimitRule>();
-        foreach (var document in ManifestDocuments.Parse(text, path))
+        foreach (var (root, where) in RuleDocuments.OfType(text, path, DocumentType))
         {
-            if (document.Type != DocumentType)
-            {
-                continue;
-            }
-
-            var root = document.Root;
-            var where = Scalar(root, "name", document.Where) is { } name ? $"{document.Where} ({DocumentType} '{name}')" : document.Where;
             RejectUnknown(root, where, "type", "name", "rules");
             if (Child(root, "rules") is not YamlSequenceNode ruleNodes)
             {
                 throw new ManifestException($"{where} (line {root.Start.Line}): 'rules' must be a list of rules.");
             }
 
-            foreach (var node in ruleNodes.Children)
-            {
-                var rule = ReadRule(node, $"{where}, rules[{ruleNodes.Children.IndexOf(node)}]");
-                if (rules.FirstOrDefault(r => r.Id == rule.Id) is { } earlier)
-                {
-                    throw new ManifestException($"{rule.Source}: rule id '{rule.Id}' is already used by {earlier.Source}; ids must be unique.");
-                }
-
-                rules.Add(rule);
-            }
+            RuleDocuments.AddRules(ruleNodes, where, rules, ReadRule, r => r.Id, r => r.Source);
         }
 
         return new RateLimitRules(rules);
@@ -74,52 +53,10 @@ public static class RateLimitConfigLoader
             throw new ManifestException($"{where}, line {node.Start.Line}: a rule must be a mapping with an 'id'.");
         }
 
-        var id = Scalar(map, "id", where) ?? throw Missing(map, where, "id");
-        if (id.Length == 0 || id.Contains('{') || id.Any(char.IsWhiteSpace))
-        {
-            throw new ManifestException(
-                $"{where}: 'id' must be non-empty without spaces or '{{...}}' placeholders (got '{id}'); use rate_limit_applies_per for per-user or per-model counters.");
-        }
-
+        var id = RuleIds.Read(map, where, "rate_limit_applies_per");
         where = $"{where} (rule '{id}')";
         RejectUnknown(map, where, "id", "when", "limit_to", "unit", "rate_limit_applies_per");
-
-        IReadOnlyList<string> subjects = [], models = [];
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (Child(map, "when") is { } whenNode)
-        {
-            if (whenNode is not YamlMappingNode when)
-            {
-                throw new ManifestException($"{where}, line {whenNode.Start.Line}: 'when' must be a mapping of subjects, models and metadata.");
-            }
-
-            RejectUnknown(when, where + ", when", "subjects", "models", "metadata");
-            subjects = ScalarList(when, "subjects", where + ", when") ?? [];
-            foreach (var subject in subjects)
-            {
-                if (!s_subjectPrefixes.Any(p => subject.StartsWith(p, StringComparison.Ordinal) && subject.Length > p.Length))
-                {
-                    throw new ManifestException($"{where}, when.subjects: '{subject}' must be user:<name>, team:<name> or virtualaccount:<name>.");
-                }
-            }
-
-            models = ScalarList(when, "models", where + ", when") ?? [];
-            if (Child(when, "metadata") is { } metadataNode)
-            {
-                if (metadataNode is not YamlMappingNode metadataMap)
-                {
-                    throw new ManifestException($"{where}, line {metadataNode.Start.Line}: 'when.metadata' must be a mapping of key to value.");
-                }
-
-                foreach (var (key, value) in metadataMap.Children)
-                {
-                    var metadataKey = (key as YamlScalarNode)?.Value ?? "";
-                    metadata[metadataKey] = value is YamlScalarNode { Value: { } text }
-                        ? text
-                        : throw new ManifestException($"{where}, line {value.Start.Line}: when.metadata.{metadataKey} must be a single value.");
-                }
-            }
-        }
+        var when = RuleConditions.Read(map, where);
 
         var limitText = Scalar(map, "limit_to", where) ?? throw Missing(map, where, "limit_to");
         if (!long.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) || limit <= 0)
@@ -131,33 +68,11 @@ public static class RateLimitConfigLoader
         var unit = RateLimitUnit.All.FirstOrDefault(u => u.Name == unitText)
             ?? throw new ManifestException($"{where}: unknown unit '{unitText}'. Known: {string.Join(", ", RateLimitUnit.All.Select(u => u.Name))}.");
 
-        var appliesPer = ScalarList(map, "rate_limit_applies_per", where) ?? [];
-        if (appliesPer.Count > MaxAppliesPer)
-        {
-            throw new ManifestException($"{where}: 'rate_limit_applies_per' takes at most {MaxAppliesPer} entries (got {appliesPer.Count}).");
-        }
-
-        foreach (var entry in appliesPer)
-        {
-            var valid = s_appliesPer.Contains(entry) || (entry.StartsWith("metadata.", StringComparison.Ordinal) && entry.Length > "metadata.".Length);
-            if (!valid)
-            {
-                throw new ManifestException(
-                    $"{where}: unknown rate_limit_applies_per entry '{entry}'. Known: {string.Join(", ", s_appliesPer)}, metadata.<key>.");
-            }
-        }
-
-        if (appliesPer.Distinct(StringComparer.Ordinal).Count() != appliesPer.Count)
-        {
-            throw new ManifestException($"{where}: 'rate_limit_applies_per' names an entry twice.");
-        }
-
+        var appliesPer = RuleScope.Read(map, "rate_limit_applies_per", where);
         return new RateLimitRule
         {
             Id = id,
-            Subjects = subjects,
-            Models = models,
-            Metadata = metadata,
+            When = when,
             LimitTo = limit,
             Unit = unit,
             AppliesPer = appliesPer,

@@ -1,3 +1,5 @@
+using Gateway.Aspire.Policy.Rules;
+
 namespace Gateway.Aspire.Policy.RateLimiting;
 
 /// <summary>What a rate limit counts.</summary>
@@ -28,23 +30,14 @@ public sealed record RateLimitUnit(string Name, RateLimitKind Kind, TimeSpan Win
     ];
 }
 
-/// <summary>
-/// One rule of a <c>gateway-rate-limiting-config</c> document. A call matches when every condition
-/// of <c>when</c> that is set matches (AND); within a list any item may match (OR).
-/// </summary>
+/// <summary>One rule of a <c>gateway-rate-limiting-config</c> document.</summary>
 public sealed record RateLimitRule
 {
     /// <summary>Unique id; named in 429 errors and part of the counter's key. Required.</summary>
     public required string Id { get; init; }
 
-    /// <summary><c>when.subjects</c>: <c>user:x</c>, <c>team:x</c>, <c>virtualaccount:x</c>. Default: empty (any caller).</summary>
-    public IReadOnlyList<string> Subjects { get; init; } = [];
-
-    /// <summary><c>when.models</c>: <c>&lt;account&gt;/&lt;model&gt;</c> ids. Default: empty (any model).</summary>
-    public IReadOnlyList<string> Models { get; init; } = [];
-
-    /// <summary><c>when.metadata</c>: every pair must equal the call's metadata. Default: empty (any metadata).</summary>
-    public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
+    /// <summary><c>when</c>: which calls the rule applies to. Default: every call.</summary>
+    public RuleConditions When { get; init; } = RuleConditions.Any;
 
     /// <summary><c>limit_to</c>: units allowed per window. Required, positive.</summary>
     public required long LimitTo { get; init; }
@@ -61,30 +54,6 @@ public sealed record RateLimitRule
 
     /// <summary>Where the rule came from, for messages.</summary>
     public string Source { get; init; } = "";
-
-    /// <summary>Whether a call by <paramref name="subjects"/> to <paramref name="model"/> with <paramref name="metadata"/> matches.</summary>
-    public bool Matches(IReadOnlyList<string> subjects, string model, IReadOnlyDictionary<string, string> metadata)
-    {
-        if (Subjects.Count > 0 && !Subjects.Any(subjects.Contains))
-        {
-            return false;
-        }
-
-        if (Models.Count > 0 && !Models.Contains(model, StringComparer.Ordinal))
-        {
-            return false;
-        }
-
-        foreach (var (key, value) in Metadata)
-        {
-            if (!metadata.TryGetValue(key, out var actual) || !string.Equals(actual, value, StringComparison.Ordinal))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
 }
 
 /// <summary>The rules of every <c>gateway-rate-limiting-config</c> document, in file order (first match wins).</summary>
@@ -99,7 +68,7 @@ public sealed record RateLimitRules(IReadOnlyList<RateLimitRule> Rules)
     {
         foreach (var rule in Rules)
         {
-            if (rule.Matches(subjects, model, metadata))
+            if (rule.When.Matches(subjects, model, metadata))
             {
                 return rule;
             }

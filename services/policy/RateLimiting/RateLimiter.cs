@@ -1,24 +1,10 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
+using Gateway.Aspire.Policy.Admission;
+using Gateway.Aspire.Policy.Rules;
+using Gateway.Aspire.ServiceDefaults.Billing;
 using StackExchange.Redis;
 
 namespace Gateway.Aspire.Policy.RateLimiting;
-
-/// <summary>Who is calling what, as rate-limit rules see it.</summary>
-/// <param name="Subjects">The caller's subjects (<c>virtualaccount:&lt;token name&gt;</c> today).</param>
-/// <param name="VirtualAccount">The virtual account's name, or empty.</param>
-/// <param name="Model">The requested <c>&lt;account&gt;/&lt;model&gt;</c>.</param>
-/// <param name="Metadata">The caller's <c>x-gateway-metadata</c>.</param>
-/// <param name="EstimatedPromptTokens">The router's estimate of the prompt.</param>
-/// <param name="MaxTokens">The request's max_tokens, 0 when unknown.</param>
-public sealed record RateLimitCall(
-    IReadOnlyList<string> Subjects,
-    string VirtualAccount,
-    string Model,
-    IReadOnlyDictionary<string, string> Metadata,
-    long EstimatedPromptTokens,
-    long MaxTokens);
 
 /// <summary>The verdict of the rule that applied.</summary>
 /// <param name="Rule">The rule.</param>
@@ -32,7 +18,9 @@ public sealed record RateLimitOutcome(
     RateLimitRule Rule, bool Allowed, long Remaining, TimeSpan Reset, TimeSpan? RetryAfter, long Cost, string Reservation);
 
 /// <summary>
-/// Applies the first matching rule with one atomic Redis script (<see cref="SlidingWindowScripts"/>):
+/// Applies the first matching rule with one atomic Redis script (<see cref="AdmissionScript"/>, which
+/// also carries the budgets when <see cref="AdmissionCounters"/> runs it; <see cref="SlidingWindowScripts"/>
+/// explains the window):
 /// the check and the reservation happen together, so any number of policy replicas sharing Redis
 /// admit exactly up to the limit.
 /// </summary>
@@ -42,7 +30,7 @@ public sealed class RateLimiter(RateLimitRules rules, IConnectionMultiplexer red
     public const int Buckets = 60;
 
     /// <summary>Completion tokens reserved when the request sets no max_tokens and the model declares none. Settled to actual usage afterwards.</summary>
-    public const long DefaultMaxTokens = 1024;
+    public const long DefaultMaxTokens = CostReservation.DefaultMaxTokens;
 
     /// <summary>Redis key prefix of the counters.</summary>
     public const string KeyPrefix = "policy:rl:";
@@ -51,7 +39,19 @@ public sealed class RateLimiter(RateLimitRules rules, IConnectionMultiplexer red
     public RateLimitRules Rules => rules;
 
     /// <summary>Checks and counts the call against the first rule it matches; null when none does.</summary>
-    public async Task<RateLimitOutcome?> AdmitAsync(RateLimitCall call)
+    public async Task<RateLimitOutcome?> AdmitAsync(AdmissionCall call)
+    {
+        if (Charge(call) is not { } charge)
+        {
+            return null;
+        }
+
+        var result = await AdmissionScript.RunAsync(redis.GetDatabase(), time.GetUtcNow(), charge.Charge, [], 0);
+        return Outcome(charge.Rule, charge.Charge, result);
+    }
+
+    /// <summary>The first rule the call matches and what the call costs its counter; null when no rule matches.</summary>
+    internal (RateLimitRule Rule, RateLimitCharge Charge)? Charge(AdmissionCall call)
     {
         var rule = rules.FirstMatch(call.Subjects, call.Model, call.Metadata);
         if (rule is null)
@@ -62,31 +62,22 @@ public sealed class RateLimiter(RateLimitRules rules, IConnectionMultiplexer red
         var cost = rule.Unit.Kind == RateLimitKind.Requests
             ? 1
             : Math.Max(0, call.EstimatedPromptTokens) + (call.MaxTokens > 0 ? call.MaxTokens : DefaultMaxTokens);
-        var key = CounterKey(rule, call);
-        var windowMs = (long)rule.Unit.Window.TotalMilliseconds;
-        var result = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(SlidingWindowScripts.Admit, new
-        {
-            key = (RedisKey)key,
-            now = time.GetUtcNow().ToUnixTimeMilliseconds(),
-            limit = rule.LimitTo,
-            window = windowMs,
-            buckets = Buckets,
-            cost,
-        }))!;
+        return (rule, new RateLimitCharge(CounterKey(rule, call), rule.LimitTo, (long)rule.Unit.Window.TotalMilliseconds, Buckets, cost));
+    }
 
-        var allowed = (long)result[0] == 1;
-        var used = (long)result[1];
-        var retryMs = (long)result[3];
-        var reservation = allowed && rule.Unit.Kind == RateLimitKind.Tokens
-            ? string.Create(CultureInfo.InvariantCulture, $"{(long)result[4]}:{windowMs}:{cost}:{key}")
+    /// <summary>The rule's verdict from what the admission script found; a reservation only when the whole admission counted the call.</summary>
+    internal static RateLimitOutcome Outcome(RateLimitRule rule, RateLimitCharge charge, AdmissionScriptResult result)
+    {
+        var reservation = result.Admitted && rule.Unit.Kind == RateLimitKind.Tokens
+            ? string.Create(CultureInfo.InvariantCulture, $"{result.RateLimitBucket}:{charge.WindowMs}:{charge.Cost}:{charge.Key}")
             : "";
         return new RateLimitOutcome(
             rule,
-            allowed,
-            Math.Max(0, rule.LimitTo - used),
-            TimeSpan.FromMilliseconds((long)result[2]),
-            allowed ? TimeSpan.Zero : retryMs < 0 ? null : TimeSpan.FromMilliseconds(retryMs),
-            cost,
+            result.RateLimitFits,
+            Math.Max(0, rule.LimitTo - result.RateLimitUsed),
+            TimeSpan.FromMilliseconds(result.RateLimitResetMs),
+            result.RateLimitFits ? TimeSpan.Zero : result.RateLimitRetryMs < 0 ? null : TimeSpan.FromMilliseconds(result.RateLimitRetryMs),
+            charge.Cost,
             reservation);
     }
 
@@ -126,33 +117,9 @@ public sealed class RateLimiter(RateLimitRules rules, IConnectionMultiplexer red
     }
 
     /// <summary>
-    /// <c>policy:rl:&lt;rule&gt;:&lt;unit&gt;[:&lt;values of applies_per&gt;]</c>. The unit is part of
-    /// the key so a changed unit starts a fresh counter. Caller-controlled values (metadata) are
-    /// hashed so keys stay short and free of separators.
+    /// <c>policy:rl:&lt;rule&gt;:&lt;unit&gt;[:&lt;hash of the applies_per values&gt;]</c>. The unit is
+    /// part of the key so a changed unit starts a fresh counter.
     /// </summary>
-    internal static string CounterKey(RateLimitRule rule, RateLimitCall call)
-    {
-        var key = new StringBuilder(KeyPrefix).Append(rule.Id).Append(':').Append(rule.Unit.Name);
-        if (rule.AppliesPer.Count == 0)
-        {
-            return key.ToString();
-        }
-
-        var values = new StringBuilder();
-        foreach (var dimension in rule.AppliesPer)
-        {
-            // A virtual-account token has no user or team yet: those calls share the empty value.
-            var value = dimension switch
-            {
-                "model" => call.Model,
-                "virtualaccount" => call.VirtualAccount,
-                "user" or "team" => "",
-                _ => call.Metadata.TryGetValue(dimension["metadata.".Length..], out var v) ? v : "",
-            };
-            values.Append(dimension).Append('=').Append(value).Append('\u001f');
-        }
-
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(values.ToString()));
-        return key.Append(':').Append(Convert.ToHexStringLower(hash, 0, 16)).ToString();
-    }
+    internal static string CounterKey(RateLimitRule rule, AdmissionCall call) =>
+        KeyPrefix + rule.Id + ":" + rule.Unit.Name + RuleScope.KeySuffix(rule.AppliesPer, call);
 }

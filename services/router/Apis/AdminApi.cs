@@ -10,16 +10,17 @@ namespace Gateway.Aspire.Router.Apis;
 /// <summary>The admin API under <c>/admin/v1</c>; policy checks the admin key.</summary>
 public static class AdminApi
 {
-    /// <summary>Maps <c>POST /admin/v1/tokens</c> and the usage analytics (<see cref="AnalyticsApi"/>).</summary>
+    /// <summary>Maps <c>POST /admin/v1/tokens</c>, the routing views (<see cref="RoutingAdminApi"/>) and the usage analytics (<see cref="AnalyticsApi"/>).</summary>
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/admin/v1/tokens", CreateTokenAsync);
+        app.MapRoutingAdminApi();
         app.MapAnalyticsApi();
         return app;
     }
 
     /// <summary>Creates a token through policy; the secret is in this answer and never again.</summary>
-    internal static async Task<IResult> CreateTokenAsync(HttpContext context, Tokens.TokensClient tokens, ModelCatalog catalog)
+    internal static async Task<IResult> CreateTokenAsync(HttpContext context, Tokens.TokensClient tokens, ModelCatalog catalog, Routing.RouteTable routes)
     {
         if (ClientKey.From(context.Request) is null)
         {
@@ -41,10 +42,10 @@ public static class AdminApi
             return OpenAiError.Result(400, OpenAiError.InvalidRequest, "invalid_body", "'name' is required.", "name");
         }
 
-        var unknown = body.Models?.FirstOrDefault(m => !catalog.TryResolve(m, out _));
+        var unknown = body.Models?.FirstOrDefault(m => !catalog.TryResolve(m, out _) && !routes.VirtualModels.Contains(m));
         if (unknown is not null)
         {
-            return OpenAiError.Result(400, OpenAiError.InvalidRequest, "model_not_found", $"Unknown model '{unknown}'; models are named '<account>/<model>'.", "models");
+            return OpenAiError.Result(400, OpenAiError.InvalidRequest, "model_not_found", $"Unknown model '{unknown}'; models are named '<account>/<model>' or are virtual models of gateway-load-balancing-config rules.", "models");
         }
 
         var request = new CreateTokenRequest { Name = body.Name };

@@ -33,19 +33,19 @@ public static class OpenAiApi
         return app;
     }
 
-    /// <summary>The catalog models the caller's key may use, in OpenAI's list format.</summary>
+    /// <summary>The catalog models and virtual models (load-balancing rules) the caller's key may use, in OpenAI's list format.</summary>
     internal static async Task<IResult> ListModelsAsync(
-        HttpContext context, ModelCatalog catalog, Admission.AdmissionClient admission, IOptions<RouterOptions> options, TimeProvider time)
+        HttpContext context, ModelCatalog catalog, Routing.RouteTable routes, Admission.AdmissionClient admission, IOptions<RouterOptions> options, TimeProvider time)
     {
-        var (models, error) = await VisibleModelsAsync(context, catalog, admission, options, time);
-        return error ?? TypedResults.Json(new ModelListResponse("list", [.. models!.Select(m => Entry(catalog, m))]), RouterJsonContext.Web.ModelListResponse);
+        var (entries, error) = await VisibleEntriesAsync(context, catalog, routes, admission, options, time);
+        return error ?? TypedResults.Json(new ModelListResponse("list", entries!), RouterJsonContext.Web.ModelListResponse);
     }
 
     /// <summary>One model the caller's key may use; 404 in OpenAI's words for any other id, so a denied model is not revealed.</summary>
     internal static async Task<IResult> GetModelAsync(
-        string id, HttpContext context, ModelCatalog catalog, Admission.AdmissionClient admission, IOptions<RouterOptions> options, TimeProvider time)
+        string id, HttpContext context, ModelCatalog catalog, Routing.RouteTable routes, Admission.AdmissionClient admission, IOptions<RouterOptions> options, TimeProvider time)
     {
-        var (models, error) = await VisibleModelsAsync(context, catalog, admission, options, time);
+        var (entries, error) = await VisibleEntriesAsync(context, catalog, routes, admission, options, time);
         if (error is not null)
         {
             return error;
@@ -54,16 +54,17 @@ public static class OpenAiApi
         // Ids are "account/model". The OpenAI SDKs escape the slash (%2F), which Kestrel leaves encoded
         // in the path (it decodes every escape but that one), so the route value still holds it.
         id = id.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
-        return models!.FirstOrDefault(m => m.Id == id) is { } model
-            ? TypedResults.Json(Entry(catalog, model), RouterJsonContext.Web.ModelListEntry)
+        return entries!.FirstOrDefault(m => m.Id == id) is { } model
+            ? TypedResults.Json(model, RouterJsonContext.Web.ModelListEntry)
             : OpenAiError.Result(404, OpenAiError.InvalidRequest, "model_not_found", $"The model '{id}' does not exist or you do not have access to it.", "model");
     }
 
-    private static ModelListEntry Entry(ModelCatalog catalog, CatalogModel model) => new(model.Id, "model", catalog.Created, model.Account.Name);
-
-    /// <summary>Authenticates the caller (one Admit without a model) and filters the catalog to what its key may use.</summary>
-    private static async Task<(IEnumerable<CatalogModel>? Models, IResult? Error)> VisibleModelsAsync(
-        HttpContext context, ModelCatalog catalog, Admission.AdmissionClient admission, IOptions<RouterOptions> options, TimeProvider time)
+    /// <summary>
+    /// Authenticates the caller (one Admit without a model) and lists the catalog models, then the
+    /// virtual models (owned by <c>gateway</c>), that its key may use.
+    /// </summary>
+    private static async Task<(IReadOnlyList<ModelListEntry>? Entries, IResult? Error)> VisibleEntriesAsync(
+        HttpContext context, ModelCatalog catalog, Routing.RouteTable routes, Admission.AdmissionClient admission, IOptions<RouterOptions> options, TimeProvider time)
     {
         var (admit, error) = await AuthenticateAsync(context, admission, options, time);
         if (error is not null)
@@ -72,7 +73,13 @@ public static class OpenAiApi
         }
 
         var allowed = admit!.AllowedModels.Count == 0 ? null : admit.AllowedModels.ToHashSet(StringComparer.Ordinal);
-        return (catalog.Models.Where(m => allowed is null || allowed.Contains(m.Id)), null);
+        IEnumerable<ModelListEntry> catalogEntries = catalog.Models
+            .Where(m => allowed is null || allowed.Contains(m.Id))
+            .Select(m => new ModelListEntry(m.Id, "model", catalog.Created, m.Account.Name));
+        var virtualEntries = routes.VirtualModels
+            .Where(v => allowed is null || allowed.Contains(v))
+            .Select(v => new ModelListEntry(v, "model", catalog.Created, "gateway"));
+        return ([.. catalogEntries, .. virtualEntries], null);
     }
 
     /// <summary>

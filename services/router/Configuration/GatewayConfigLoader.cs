@@ -21,7 +21,7 @@ namespace Gateway.Aspire.Router.Configuration;
 public static partial class GatewayConfigLoader
 {
     /// <summary>Types other services own and validate from the same file; the router only lets them through.</summary>
-    private static readonly string[] s_otherServicesTypes = ["gateway-rate-limiting-config"];
+    private static readonly string[] s_otherServicesTypes = ["gateway-rate-limiting-config", "gateway-budget-config", "gateway-guardrails-config"];
 
     private static readonly string[] s_modelTypes = ["chat", "completion", "embedding", "moderation", "rerank", "image", "audio"];
 
@@ -95,6 +95,7 @@ public static partial class GatewayConfigLoader
     {
         var file = System.IO.Path.GetFileName(path);
         var accounts = new List<ProviderAccount>();
+        var rules = new List<Routing.LoadBalancingRule>();
         foreach (var document in ManifestDocuments.Parse(text, path))
         {
             switch (document.Type)
@@ -102,12 +103,15 @@ public static partial class GatewayConfigLoader
                 case "provider-account":
                     accounts.Add(ReadProviderAccount(document.Root, document.Where, environment));
                     break;
+                case Routing.LoadBalancingConfigLoader.DocumentType:
+                    rules.AddRange(Routing.LoadBalancingConfigLoader.ReadDocument(document));
+                    break;
                 case var owned when s_otherServicesTypes.Contains(owned):
-                    // Owned, loaded and strictly validated by another service (policy) from this same file.
+                    // Owned, loaded and strictly validated by another service (policy, guardrails) from this same file.
                     break;
                 default:
                     throw new GatewayConfigException(
-                        $"{document.Where}: unknown type '{document.Type}'. Supported types: provider-account, {string.Join(", ", s_otherServicesTypes)}.");
+                        $"{document.Where}: unknown type '{document.Type}'. Supported types: provider-account, {Routing.LoadBalancingConfigLoader.DocumentType}, {string.Join(", ", s_otherServicesTypes)}.");
             }
         }
 
@@ -117,7 +121,8 @@ public static partial class GatewayConfigLoader
             throw new GatewayConfigException($"{file}: provider-account name '{duplicate.Key}' is used by {string.Join(" and ", duplicate.Select(a => a.Source))}; names must be unique.");
         }
 
-        return new GatewayConfig { Path = System.IO.Path.GetFullPath(path), ProviderAccounts = accounts };
+        Routing.LoadBalancingConfigLoader.Validate(rules, accounts);
+        return new GatewayConfig { Path = System.IO.Path.GetFullPath(path), ProviderAccounts = accounts, LoadBalancingRules = rules };
     }
 
     private static ProviderAccount ReadProviderAccount(YamlMappingNode root, string where, Func<string, string?> environment)
@@ -236,7 +241,7 @@ public static partial class GatewayConfigLoader
 
         var name = Scalar(map, "name", where) ?? throw Missing(map, where, "name");
         where = $"{where} (model '{name}')";
-        RejectUnknown(map, where, "name", "provider_model", "types", "price", "context_window", "default_max_tokens", "max_tokens", "timeout");
+        RejectUnknown(map, where, "name", "provider_model", "types", "price", "context_window", "default_max_tokens", "max_tokens", "timeout", "cache", "connect_timeout", "request_timeout");
 
         IReadOnlyList<string> types = ["chat"];
         if (Child(map, "types") is { } typesNode)
@@ -287,7 +292,28 @@ public static partial class GatewayConfigLoader
             DefaultMaxTokens = defaultMaxTokens,
             MaxTokens = maxTokens,
             Timeout = Duration(map, "timeout", where),
+            Cache = ReadCache(map, where),
+            ConnectTimeout = Duration(map, "connect_timeout", where),
+            RequestTimeout = Duration(map, "request_timeout", where),
         };
+    }
+
+    private static ModelCacheConfig? ReadCache(YamlMappingNode map, string where)
+    {
+        if (Child(map, "cache") is not { } cacheNode)
+        {
+            return null;
+        }
+
+        if (cacheNode is not YamlMappingNode cacheMap)
+        {
+            throw new GatewayConfigException($"{where}, line {cacheNode.Start.Line}: 'cache' must be a mapping, e.g. {{ ttl_seconds: 3600 }}.");
+        }
+
+        RejectUnknown(cacheMap, where + ", cache", "ttl_seconds");
+        return PositiveInt(cacheMap, "ttl_seconds", where + ", cache") is { } seconds
+            ? new ModelCacheConfig { Ttl = TimeSpan.FromSeconds(seconds) }
+            : new ModelCacheConfig();
     }
 
     private static void RequireVariable(string variable, string where, string field, Func<string, string?> environment)
@@ -313,7 +339,7 @@ public static partial class GatewayConfigLoader
     };
 
     /// <summary>Durations as <c>500ms</c>, <c>30s</c>, <c>2m</c> or a plain number of seconds.</summary>
-    private static TimeSpan? Duration(YamlMappingNode map, string key, string where)
+    internal static TimeSpan? Duration(YamlMappingNode map, string key, string where)
     {
         var text = Scalar(map, key, where);
         if (text is null)

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Gateway.Aspire.Accounting.Grpc;
 using Gateway.Aspire.Router.Providers;
+using Gateway.Aspire.ServiceDefaults.Billing;
 
 namespace Gateway.Aspire.Router.Configuration;
 
@@ -109,6 +110,11 @@ public sealed class CatalogModel
                 ? $"\"max_completion_tokens\":{defaultMax},"
                 : $"\"max_tokens\":{defaultMax},")
             : [];
+        Prices = new TokenPrices(model.Price.InputPerMtok, model.Price.OutputPerMtok, model.Price.CachedInputPerMtok ?? model.Price.InputPerMtok)
+        {
+            CacheWritePerMtok = model.Price.CacheWritePerMtok,
+            ReasoningPerMtok = model.Price.ReasoningPerMtok,
+        };
         Price = new Price
         {
             InputPerMtok = model.Price.InputPerMtok.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -162,6 +168,9 @@ public sealed class CatalogModel
     /// name no limit (e.g. <c>"max_completion_tokens":1024,</c>); empty when the model has no default.
     /// </summary>
     internal byte[] DefaultMaxTokensJson { get; }
+
+    /// <summary>Catalog prices for <see cref="UsageCost"/> (cached input defaults to input), for budget reservations and settlements.</summary>
+    internal TokenPrices Prices { get; }
 
     /// <summary>Catalog prices as the ledger's decimal strings (cached input defaults to input).</summary>
     internal Price Price { get; }

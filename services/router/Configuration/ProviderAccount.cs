@@ -73,6 +73,28 @@ public sealed record ProviderModel
     /// Default: null, meaning the router's <c>Router:UpstreamTimeout</c> (10 minutes).
     /// </summary>
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary>Longest wait to open a connection to the upstream (<c>connect_timeout</c>). Default: null, 15 seconds.</summary>
+    public TimeSpan? ConnectTimeout { get; init; }
+
+    /// <summary>Longest a whole call may take, headers and body (<c>request_timeout</c>). Default: null (no limit beyond <see cref="Timeout"/>'s).</summary>
+    public TimeSpan? RequestTimeout { get; init; }
+
+    /// <summary>
+    /// The response cache for this model (<c>cache: { ttl_seconds: N }</c>). Default: null, meaning
+    /// answers are cached only for requests that send <c>x-gateway-cache-ttl</c>.
+    /// </summary>
+    public ModelCacheConfig? Cache { get; init; }
+}
+
+/// <summary>The <c>cache</c> field of a model: its answers are kept in the response cache.</summary>
+public sealed record ModelCacheConfig
+{
+    /// <summary>Default time to live of a cached answer: 3600 seconds.</summary>
+    public static readonly TimeSpan DefaultTtl = TimeSpan.FromHours(1);
+
+    /// <summary>How long an answer stays cached (<c>ttl_seconds</c>). Default: <see cref="DefaultTtl"/>.</summary>
+    public TimeSpan Ttl { get; init; } = DefaultTtl;
 }
 
 /// <summary>Unit prices in USD per million tokens. Money is decimal: exact, no binary floating point.</summary>
@@ -102,6 +124,9 @@ public sealed record GatewayConfig
 
     /// <summary>The <c>provider-account</c> documents, in file order.</summary>
     public required IReadOnlyList<ProviderAccount> ProviderAccounts { get; init; }
+
+    /// <summary>The rules of the <c>gateway-load-balancing-config</c> documents, in file order. Default: none.</summary>
+    public IReadOnlyList<Routing.LoadBalancingRule> LoadBalancingRules { get; init; } = [];
 }
 
 /// <summary>The configuration is invalid; the message names the file, document and field.</summary>

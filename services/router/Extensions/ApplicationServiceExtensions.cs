@@ -1,5 +1,6 @@
 using Gateway.Aspire.Accounting.Grpc;
 using Gateway.Aspire.Policy.Grpc;
+using Gateway.Aspire.Router.Caching;
 using Gateway.Aspire.Router.Configuration;
 using Gateway.Aspire.Router.Forwarding;
 using Gateway.Aspire.Router.Usage;
@@ -23,6 +24,27 @@ public static class ApplicationServiceExtensions
 
         var services = builder.Services;
         services.AddSingleton(catalog);
+        services.AddSingleton(new Routing.RouteTable(catalog));
+        services.AddOptions<Routing.RoutingOptions>().BindConfiguration(Routing.RoutingOptions.Section).ValidateOnStart()
+            .Validate(o => o.CircuitFailureRatio is > 0 and <= 1 && o.CircuitFailureThreshold >= 2 && o.LatencyMaxSamples > 0
+                && o.CircuitSamplingDuration >= TimeSpan.FromMilliseconds(500) && o.CircuitBreakDuration >= TimeSpan.FromMilliseconds(500),
+                "Router:Routing: CircuitFailureRatio must be in (0, 1], CircuitFailureThreshold at least 2, durations at least 500 ms.");
+        if (configuration.GetConnectionString("redis") is not null)
+        {
+            // Replicas share latency samples and sticky sessions through Redis.
+            builder.AddRedisClient("redis");
+            services.AddSingleton<Routing.IRoutingStateStore, Routing.RedisRoutingStateStore>();
+        }
+        else
+        {
+            services.AddSingleton<Routing.IRoutingStateStore, Routing.InMemoryRoutingStateStore>();
+        }
+
+        services.AddSingleton<Routing.RoutingMetrics>();
+        services.AddSingleton<Routing.TargetHealthRegistry>();
+        services.AddSingleton<Routing.LatencyTracker>();
+        services.AddSingleton<Routing.StickySessions>();
+        services.AddSingleton<Routing.RoutePlanner>();
         services.AddOptions<RouterOptions>().BindConfiguration(RouterOptions.Section).ValidateOnStart()
             .Validate(o => o.MaxRequestBodyBytes > 0 && o.UsageQueueCapacity > 0 && o.UsageBatchSize > 0, "Router: sizes must be positive.");
         services.AddSingleton(TimeProvider.System);
@@ -39,6 +61,7 @@ public static class ApplicationServiceExtensions
         services.AddSingleton(TokenEstimator.Shared);
         services.AddHostedService<UsageShipper>();
         services.AddHostedService<CatalogLogger>();
+        builder.AddResponseCache();
         return builder;
     }
 

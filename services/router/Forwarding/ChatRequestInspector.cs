@@ -61,6 +61,9 @@ internal readonly record struct ChatRequestInfo
     /// <summary><c>max_completion_tokens</c>, else <c>max_tokens</c>; null when absent (rate limits reserve it).</summary>
     public long? MaxTokens { get; init; }
 
+    /// <summary><c>n</c>: completions asked for, each up to <see cref="MaxTokens"/> (budgets reserve them all); 1 when absent (0 in a default instance: also one).</summary>
+    public int Choices { get; init; }
+
     /// <summary>Offset of the <c>stream_options</c> value (<c>null</c> or <c>{</c>).</summary>
     public int StreamOptionsOffset { get; init; }
 
@@ -84,6 +87,9 @@ internal readonly record struct ChatRequestInfo
 /// </summary>
 internal static class ChatRequestInspector
 {
+    /// <summary>The error for a body without a model (a task default may still supply one).</summary>
+    public const string ModelRequiredError = "'model' is required, e.g. \"mock/gpt-4o-mini\".";
+
     /// <summary>More output than any model offers (the largest today give well under a million); a bigger value is a client bug, not a wish.</summary>
     internal const long MaxOutputTokens = 10_000_000;
 
@@ -100,6 +106,7 @@ internal static class ChatRequestInspector
         bool stream = false, streamOptionsEmpty = true;
         bool? includeUsage = null;
         long? maxTokens = null;
+        var choices = 1;
         var streamOptions = StreamOptionsShape.Absent;
         var fields = RequestFields.None;
 
@@ -249,6 +256,8 @@ internal static class ChatRequestInspector
                         error = $"'n' must be an integer from 1 to {MaxChoices}.";
                         return false;
                     }
+
+                    choices = reader.TokenType == JsonTokenType.Number ? reader.GetInt32() : 1;
                 }
                 else
                 {
@@ -264,7 +273,7 @@ internal static class ChatRequestInspector
 
             if (string.IsNullOrEmpty(model))
             {
-                error = "'model' is required, e.g. \"mock/gpt-4o-mini\".";
+                error = ModelRequiredError;
                 return false;
             }
 
@@ -278,6 +287,7 @@ internal static class ChatRequestInspector
                 IncludeUsage = includeUsage,
                 StreamOptions = streamOptions,
                 MaxTokens = maxTokens,
+                Choices = choices,
                 StreamOptionsOffset = streamOptionsOffset,
                 StreamOptionsEmpty = streamOptionsEmpty,
                 IncludeUsageOffset = includeUsageOffset,

@@ -3,11 +3,13 @@ using System.Net.Http.Headers;
 using Gateway.Aspire.Accounting.Grpc;
 using Gateway.Aspire.Guardrails.Grpc;
 using Gateway.Aspire.Policy.Grpc;
+using Gateway.Aspire.Router.Budgets;
 using Gateway.Aspire.Router.Configuration;
 using Gateway.Aspire.Router.Errors;
 using Gateway.Aspire.Router.Providers;
 using Gateway.Aspire.Router.Providers.Streaming;
 using Gateway.Aspire.Router.RateLimiting;
+using Gateway.Aspire.Router.Routing;
 using Gateway.Aspire.Router.Usage;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
@@ -33,10 +35,13 @@ internal interface IRequestForwarder
 /// Steps, marked in the body:
 /// (1) request id: the client's <c>x-request-id</c> if sane, else a new GUID v7; echoed back.
 /// (2) key present (bearer or <c>x-api-key</c>), else 401; the <c>x-gateway-metadata</c> header parsed (400 after auth).
-/// (3) body read up to the size limit (413) and parsed once for model/stream/include_usage/max_tokens (400).
+/// (3) body read up to the size limit (413) and parsed once for model/stream/include_usage/max_tokens (400);
+///     a body without a model gets a rule's task default (<c>default_model</c>) when its metadata matches.
 /// (4) policy Admit, one round trip with the model, metadata and token estimate: 401 invalid key,
 ///     403 model not allowed, 429 rate limited (OpenAI's x-ratelimit-* headers on every answer a
-///     rule applied to); then the catalog lookup: 404 unknown model, 400 when the model does not
+///     rule applied to) or over a hard budget (the call's maximum cost, priced from the catalog, is
+///     reserved); then a load-balancing rule plans the targets (<see cref="RoutePlanner"/>),
+///     or the catalog lookup: 404 unknown model, 400 when the model does not
 ///     serve this API or the request asks more output than it allows. A body or metadata that
 ///     failed (2)/(3) is still authenticated first, so a bad key always gets 401. From here on the
 ///     answer names the model and provider that serve it (<c>x-gateway-model</c>, <c>x-gateway-provider</c>).
@@ -45,16 +50,21 @@ internal interface IRequestForwarder
 ///     <c>include_usage</c> injected into OpenAI streams so they can be billed; across formats the
 ///     body is translated (<see cref="FormatBridge"/>; 400 when it cannot be expressed). The
 ///     account's key and headers added.
-/// (7) send; connection failures 502, timeout 504, upstream error statuses mapped (UpstreamErrors)
-///     and written in the client's format.
+/// (7) send (connect, total and idle timeouts of the model or target); connection failures 502,
+///     timeout 504, upstream error statuses mapped (UpstreamErrors) and written in the client's format.
 /// (8) relay: a JSON body in one write with its usage read (translated first across formats); a
 ///     stream event by event, flushed after each read: OpenAI to OpenAI byte for byte with the
 ///     injected usage-only chunk dropped, otherwise through a stream translator; the timeout
-///     resets on every read.
+///     resets on every read. A stream that breaks, stalls or ends without its terminating event
+///     after the first byte ends with an error event in the client's format.
+/// (6')-(8') a routed request runs (6)-(8) once per attempt (<c>AttemptAsync</c>) inside the target's
+///     circuit breaker: retries on the same target, then fallback to the next candidate, only
+///     while nothing has reached the client; each attempt is its own ledger record.
 /// (9) after the response completed: usage the provider did not report (a server ignoring
 ///     include_usage, a stream cut off by either side) is counted from what was sent with
 ///     Microsoft.ML.Tokenizers and marked estimated; the usage record goes to the ledger queue, and
-///     a token reservation is settled to the actual usage (a background gRPC call, off the response path).
+///     token and budget reservations are settled to the actual usage and cost (a background gRPC call,
+///     off the response path).
 /// </remarks>
 internal sealed class RequestForwarder(
     ModelCatalog catalog,
@@ -63,12 +73,21 @@ internal sealed class RequestForwarder(
     UpstreamInvoker upstream,
     UsageQueue usageQueue,
     TokenEstimator estimator,
+    RouteTable routes,
+    RoutePlanner planner,
+    TargetHealthRegistry health,
+    LatencyTracker latency,
+    StickySessions sticky,
+    RoutingMetrics metrics,
     IOptions<RouterOptions> options,
     TimeProvider time,
     ILogger<RequestForwarder> logger) : IRequestForwarder
 {
     private const int StatusClientClosedRequest = 499;
     private const int MaxErrorBodyBytes = 64 * 1024;
+
+    /// <summary>How long a broken stream's error event gets to reach the socket before the connection is cut.</summary>
+    private static readonly TimeSpan ErrorEventDrainTime = TimeSpan.FromMilliseconds(100);
     private static readonly MediaTypeWithQualityHeaderValue s_eventStream = new("text/event-stream");
 
     /// <inheritdoc />
@@ -99,12 +118,18 @@ internal sealed class RequestForwarder(
         Identity? identity = null;
         CatalogModel? model = null;
         var reservation = "";
+        var budgetReservation = "";
         ChatRequestInfo info = default;
         PooledBuffer? body = null;
         PooledBuffer? upstreamBody = null;
         StreamTranscript? transcript = null;
         MultipartForm? form = null;
         var forwardBody = ReadOnlyMemory<byte>.Empty;
+        RoutePlan? plan = null;
+        var attemptId = requestId;
+        var parentId = "";
+        var attemptStartTimestamp = startTimestamp;
+        System.Text.StringBuilder? attemptsLog = null;
         try
         {
             // (3) Body: read once, parse once.
@@ -125,6 +150,14 @@ internal sealed class RequestForwarder(
             else
             {
                 bodyError = ChatRequestInspector.TryInspect(body.Span, out info, out var parseError) ? api.MissingFieldError(info.Fields) : parseError;
+                if (bodyError == ChatRequestInspector.ModelRequiredError && metadataValid && routes.DefaultModelFor(metadata) is { } taskModel)
+                {
+                    // A task default: the caller named a task (x-gateway-metadata) instead of a model.
+                    var withModel = TaskDefaultModel.Insert(body.Span, taskModel);
+                    body.Dispose();
+                    body = withModel;
+                    bodyError = ChatRequestInspector.TryInspect(body.Span, out info, out parseError) ? api.MissingFieldError(info.Fields) : parseError;
+                }
             }
 
             // (4) Admission; a bad body is authenticated first so a bad key always reads 401.
@@ -136,9 +169,10 @@ internal sealed class RequestForwarder(
             {
                 admitRequest.Metadata.Add(metadata);
                 admitRequest.EstimatedPromptTokens = (body!.Length + 3) / 4;
-                admitRequest.MaxTokens = info.MaxTokens
-                    ?? (catalog.TryResolve(info.Model, out var declared) ? declared.Model.DefaultMaxTokens ?? declared.Model.MaxTokens : null)
-                    ?? 0;
+                var priced = catalog.TryResolve(info.Model, out var declared);
+                admitRequest.MaxTokens = info.MaxTokens ?? (priced ? declared!.Model.DefaultMaxTokens ?? declared.Model.MaxTokens : null) ?? 0;
+                // Budgets reserve the most the call can cost (n completions of max_tokens each); settled to the actual cost in (9).
+                admitRequest.MaxCostNanoUsd = priced ? RequestCost.MaxNanoUsd(declared!, admitRequest.EstimatedPromptTokens, admitRequest.MaxTokens, info.Choices) : 0;
             }
 
             var admit = await AdmitAsync(admitRequest, settings, aborted);
@@ -175,10 +209,17 @@ internal sealed class RequestForwarder(
 
             RateLimitHeaders.Write(response, admit);
             reservation = admit.Reservation;
+            budgetReservation = admit.BudgetReservation;
             if (admit.Decision == AdmitDecision.RateLimited)
             {
                 await ClientErrors.WriteAsync(api.Format, response, 429, OpenAiError.RateLimit, "rate_limit_exceeded",
                     NonEmpty(admit.Message, $"Rate limit reached for rule '{admit.RateLimitRule}'."));
+                return;
+            }
+
+            if (admit.Decision == AdmitDecision.BudgetExceeded)
+            {
+                await BudgetErrors.WriteAsync(api.Format, response, admit);
                 return;
             }
 
@@ -189,17 +230,32 @@ internal sealed class RequestForwarder(
             }
 
             identity = admit.Identity ?? new Identity();
-            if (!catalog.TryResolve(info.Model, out model))
+            // A load-balancing rule for this model and caller plans the targets; a plain catalog model
+            // no rule mentions costs one dictionary miss here.
+            if (routes.Match(info.Model, identity.TokenName, metadata) is { } rule)
             {
-                Settle(0);
+                plan = await planner.PlanAsync(rule, api.ModelType, request.Headers, metadata);
+                model = plan.Candidates.Count > 0 ? plan.Candidates[0].Model : null;
+                if (model is null)
+                {
+                    Settle(0, 0);
+                    await ClientErrors.WriteAsync(api.Format, response, 400, OpenAiError.InvalidRequest, "model_not_supported",
+                        $"No target of rule '{rule.Rule.Id}' serves {api.Path}.", "model");
+                    return;
+                }
+            }
+            else if (!catalog.TryResolve(info.Model, out model))
+            {
+                Settle(0, 0);
                 await ClientErrors.WriteAsync(api.Format, response, 404, OpenAiError.InvalidRequest, "model_not_found",
-                    $"The model '{info.Model}' does not exist. Models are named '<account>/<model>'; GET /v1/models lists them.", "model");
+                    $"The model '{info.Model}' does not exist. Models are named '<account>/<model>' or are virtual models of the gateway's load-balancing rules; GET /v1/models lists them.", "model");
                 return;
             }
 
             response.Headers["x-gateway-model"] = model.Id;
             response.Headers["x-gateway-provider"] = model.Account.Provider;
-            if (UnservableReason(api, model, info) is { } unservable)
+            // A plan answers 400 only when none of its candidates can serve the request; the loop skips those that cannot.
+            if (UnservableReason(api, model, info) is { } unservable && (plan is null || plan.Candidates.All(c => UnservableReason(api, c.Model, info) is not null)))
             {
                 await Fail(400, OpenAiError.InvalidRequest, unservable.Code, unservable.Message, unservable.Param);
                 return;
@@ -254,231 +310,19 @@ internal sealed class RequestForwarder(
                 }
             }
 
-            // (6) Upstream request: splice when the formats match, translate when they differ.
-            ReadOnlyMemory<byte> upstreamPayload;
-            Uri upstreamUri;
-            try
+            // (6)-(8) Attempts: the named model once, or the plan's candidates in order, each with its retries.
+            if (plan is null)
             {
-                if (form is not null)
+                var outcome = await AttemptAsync(null);
+                if (!outcome.Started)
                 {
-                    upstreamPayload = default;
-                    upstreamUri = model.ApiUri(api.UpstreamPath!);
+                    await FailAttemptAsync(outcome, final: true);
                 }
-                else if (api.UpstreamPath is { } path)
-                {
-                    upstreamBody = ChatRequestRewriter.Rewrite(forwardBody.Span, info, model.ProviderModelJson, injectIncludeUsage: info.Stream && info.IncludeUsage != true);
-                    upstreamPayload = upstreamBody.Memory;
-                    upstreamUri = model.ApiUri(path);
-                }
-                else
-                {
-                    upstreamPayload = FormatBridge.CreateRequest(api.Format, forwardBody, info, model, out upstreamBody);
-                    upstreamUri = model.ChatUri(info.Stream);
-                }
-            }
-            catch (TranslationException e)
-            {
-                await Fail(400, OpenAiError.InvalidRequest, "unsupported_for_provider", e.Message, e.Param);
+
                 return;
             }
 
-            using var upstreamRequest = new HttpRequestMessage(HttpMethod.Post, upstreamUri)
-            {
-                Content = form?.ToContent(model.Model.ProviderModelName) ?? new ReadOnlyMemoryContent(upstreamPayload),
-            };
-            if (form is null)
-            {
-                upstreamRequest.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
-            }
-            foreach (var (name, value) in model.Headers)
-            {
-                upstreamRequest.Headers.TryAddWithoutValidation(name, value);
-            }
-
-            if (api.Format == WireFormat.Anthropic && model.Format == WireFormat.Anthropic && request.Headers["anthropic-beta"].ToString() is { Length: > 0 } beta)
-            {
-                // Anthropic clients opt into features (prompt caching, long context) this way; the body relayed as it is needs them.
-                upstreamRequest.Headers.TryAddWithoutValidation("anthropic-beta", beta);
-            }
-
-            if (info.Stream)
-            {
-                upstreamRequest.Headers.Accept.Add(s_eventStream);
-            }
-
-            // (7) Send. The timeout first bounds the wait for headers, then each silence in the stream.
-            var timeout = model.Model.Timeout ?? settings.UpstreamTimeout;
-            using var timeoutSource = new CancellationTokenSource(timeout, time);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(aborted, timeoutSource.Token);
-            HttpResponseMessage upstreamResponse;
-            try
-            {
-                upstreamResponse = await upstream.Invoker.SendAsync(upstreamRequest, linked.Token);
-            }
-            catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
-            {
-                RouterLog.UpstreamTimeout(logger, model.Account.Name, requestId);
-                await FailMapped(UpstreamErrors.Timeout(model.Account.Name));
-                return;
-            }
-            catch (HttpRequestException e) when (!aborted.IsCancellationRequested)
-            {
-                RouterLog.UpstreamUnreachable(logger, model.Account.Name, requestId, e.HttpRequestError);
-                await FailMapped(UpstreamErrors.Unreachable(model.Account.Name));
-                return;
-            }
-
-            using (upstreamResponse)
-            {
-                var status = (int)upstreamResponse.StatusCode;
-                if (status is < 200 or >= 300)
-                {
-                    RouterLog.UpstreamError(logger, model.Account.Name, status, requestId);
-                    using var errorBody = await ReadBodyAsync(upstreamResponse.Content, MaxErrorBodyBytes, linked.Token);
-                    var mapped = UpstreamErrors.FromStatus(upstreamResponse.StatusCode, upstreamResponse.Content.Headers.ContentType?.MediaType, errorBody.Span, model.Account.Name, model.Format);
-                    if (mapped.Status == 429)
-                    {
-                        CopyRateLimitHeaders(upstreamResponse, response);
-                        if (model.Format == WireFormat.Gemini && !response.Headers.ContainsKey("Retry-After")
-                            && Providers.Gemini.GeminiErrors.RetryDelay(errorBody.Span) is { } delay)
-                        {
-                            // Clients and SDKs honour Retry-After, not Google's RetryInfo detail.
-                            response.Headers.RetryAfter = ((long)Math.Ceiling(delay.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                        }
-                    }
-
-                    await FailMapped(mapped);
-                    return;
-                }
-
-                // (8) Relay.
-                var isStream = upstreamResponse.Content.Headers.ContentType?.MediaType == "text/event-stream";
-                var created = time.GetUtcNow().ToUnixTimeSeconds();
-                if (!isStream)
-                {
-                    using var completion = await ReadBodyAsync(upstreamResponse.Content, int.MaxValue, linked.Token);
-                    ReadOnlyMemory<byte> answer;
-                    TokenUsage usage;
-                    try
-                    {
-                        // Relayed APIs are OpenAI on both sides (UnservableReason), so the bridge only reads their usage.
-                        answer = FormatBridge.TranslateResponse(api.Format, model, completion.Memory, info.Model, created, out usage);
-                    }
-                    catch (InvalidDataException e)
-                    {
-                        RouterLog.UpstreamInvalidBody(logger, model.Account.Name, requestId, e.Message);
-                        await FailMapped(UpstreamErrors.InvalidBody(model.Account.Name));
-                        return;
-                    }
-
-                    response.StatusCode = status;
-                    response.ContentType = api.Format != model.Format
-                        ? "application/json"
-                        : upstreamResponse.Content.Headers.ContentType?.ToString() ?? "application/json";
-                    response.ContentLength = answer.Length;
-                    await response.Body.WriteAsync(answer, aborted);
-                    await response.CompleteAsync();
-                    if (api.EstimatesUsage && usage.PromptTokens == 0 && usage.CompletionTokens == 0)
-                    {
-                        usage = Estimate(usage, answer.Span, stream: false, cutOff: false);
-                    }
-
-                    await RecordAsync(status, "", usage, ttftMs: 0);
-                    return;
-                }
-
-                response.StatusCode = status;
-                response.ContentType = "text/event-stream";
-                response.Headers.CacheControl = "no-cache";
-                // Tell buffering reverse proxies (nginx) in front of us to pass events through at once.
-                response.Headers["X-Accel-Buffering"] = "no";
-                context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-                double ttftMs = 0;
-                var errorType = "";
-                var translator = api.UpstreamPath is null
-                    ? FormatBridge.CreateStreamTranslator(api.Format, model, clientWantsUsage: info.IncludeUsage == true, info.Model, created)
-                    : null;
-                using var relay = new SseUsageRelay(dropUsageOnlyChunk: info.IncludeUsage != true);
-                using var parser = translator is null ? null : new SseEventParser(translator);
-                var translated = translator is null ? null : new ArrayBufferWriter<byte>(4096);
-                transcript = new StreamTranscript();
-                var output = response.BodyWriter;
-                try
-                {
-                    await using var stream = await upstreamResponse.Content.ReadAsStreamAsync(linked.Token);
-                    while (true)
-                    {
-                        var buffer = relay.GetMemory();
-                        var read = await stream.ReadAsync(buffer, linked.Token);
-                        if (read == 0)
-                        {
-                            break;
-                        }
-
-                        timeoutSource.CancelAfter(timeout); // progress resets the idle timeout
-                        int written;
-                        if (parser is null)
-                        {
-                            relay.Advance(read);
-                            transcript.Append(buffer.Span[..read]);
-                            written = relay.Relay(output);
-                        }
-                        else
-                        {
-                            // Translated streams parse events themselves; the relay's buffer is only the read target.
-                            translated!.ResetWrittenCount();
-                            parser.Process(buffer.Span[..read], translated);
-                            written = translated.WrittenCount;
-                            transcript.Append(translated.WrittenSpan);
-                            output.Write(translated.WrittenSpan);
-                        }
-
-                        if (written > 0)
-                        {
-                            if (ttftMs == 0)
-                            {
-                                ttftMs = time.GetElapsedTime(startTimestamp).TotalMilliseconds;
-                            }
-
-                            var flush = await output.FlushAsync(aborted);
-                            if (flush.IsCanceled || flush.IsCompleted)
-                            {
-                                throw new OperationCanceledException(aborted);
-                            }
-                        }
-                    }
-
-                    if (parser is null)
-                    {
-                        relay.Complete(output);
-                    }
-                    else
-                    {
-                        translated!.ResetWrittenCount();
-                        parser.Complete(translated);
-                        transcript.Append(translated.WrittenSpan);
-                        output.Write(translated.WrittenSpan);
-                    }
-
-                    await response.CompleteAsync();
-                }
-                catch (Exception e) when (!aborted.IsCancellationRequested && e is OperationCanceledException or IOException or HttpRequestException)
-                {
-                    // Headers are gone: the status cannot change. Abort so the client sees a broken
-                    // stream rather than a clean end of a truncated answer.
-                    errorType = e is OperationCanceledException ? "upstream_timeout" : "upstream_stream_broken";
-                    RouterLog.UpstreamStreamBroken(logger, model.Account.Name, requestId, e);
-                    context.Abort();
-                }
-
-                var streamUsage = (parser is null ? relay.Usage : translator!.Usage) ?? default;
-                if (api.EstimatesUsage && (errorType.Length > 0 || (streamUsage.PromptTokens == 0 && streamUsage.CompletionTokens == 0)))
-                {
-                    streamUsage = Estimate(streamUsage, transcript.Bytes, stream: true, cutOff: errorType.Length > 0);
-                }
-
-                await RecordAsync(status, errorType, streamUsage, ttftMs);
-            }
+            await RunPlanAsync(plan);
         }
         catch (Exception e) when (aborted.IsCancellationRequested && e is OperationCanceledException or IOException or RpcException or ConnectionResetException)
         {
@@ -510,15 +354,535 @@ internal sealed class RequestForwarder(
             await RecordAsync(status, code, default, 0);
         }
 
-        async Task FailMapped(MappedError error)
+        // (6')-(8') The loop over a plan's candidates. Retries stay on a target while its status is in
+        // retry_config.on_status_codes (or it was unreachable) and attempts remain; then the next
+        // candidate is tried when the status is in the target's fallback_status_codes or it never
+        // answered. Nothing of a failed attempt has reached the client, so moving on is safe; an
+        // attempt that started the answer ends the loop whatever happens to it.
+        async Task RunPlanAsync(RoutePlan plan)
         {
+            AttemptOutcome last = default;
+            RouteTarget? previous = null;
+            var count = 0;
+            attemptsLog = new System.Text.StringBuilder();
+            foreach (var target in plan.Candidates)
+            {
+                var targetHealth = health[target.Id];
+                if (!targetHealth.IsAvailable || UnservableReason(api, target.Model, info) is not null)
+                {
+                    continue;
+                }
+
+                if (previous is not null)
+                {
+                    health[previous.Id].CountFallback();
+                    metrics.FellBack(previous.Id);
+                }
+
+                var retry = target.Config.Retry;
+                for (var tryNumber = 0; tryNumber <= retry.Attempts; tryNumber++)
+                {
+                    if (tryNumber > 0)
+                    {
+                        targetHealth.CountRetry();
+                        metrics.Retried(target.Id);
+                        await Task.Delay(retry.Delay, time, aborted);
+                    }
+
+                    count++;
+                    attemptId = count == 1 ? requestId : $"{requestId}-a{count}";
+                    parentId = count == 1 ? "" : requestId;
+                    model = target.Model;
+                    var routed = target;
+                    var result = await targetHealth.ExecuteAsync(() => AttemptAsync(routed), aborted);
+                    if (result is not { } outcome)
+                    {
+                        count--; // the open circuit skipped it: no attempt was made
+                        break;
+                    }
+
+                    metrics.Attempted(target.Id, outcome.Kind);
+                    previous = target;
+                    last = outcome;
+                    if (outcome.Started)
+                    {
+                        if (plan.StickyKey is not null && outcome.Kind == AttemptKind.BrokeMidStream)
+                        {
+                            sticky.Break(plan.StickyKey);
+                        }
+
+                        return;
+                    }
+
+                    if (plan.StickyKey is not null && outcome.CountsAsFailure)
+                    {
+                        sticky.Break(plan.StickyKey);
+                    }
+
+                    if (outcome.RetryAfter is { } retryAfter)
+                    {
+                        targetHealth.CoolDown(retryAfter);
+                    }
+
+                    var status = outcome.UpstreamStatus;
+                    var canFallBack = outcome.Kind == AttemptKind.Unservable || status == 0 || target.Config.FallbackStatusCodes.Contains(status);
+                    // A timeout already cost its full wait: it moves on rather than waiting again.
+                    var retryable = outcome.Kind == AttemptKind.Failed && tryNumber < retry.Attempts && targetHealth.IsAvailable
+                        && (status == 0 ? !outcome.TimedOut : retry.OnStatusCodes.Contains(status));
+                    if (!retryable && !canFallBack)
+                    {
+                        await FailAttemptAsync(outcome, final: true);
+                        return;
+                    }
+
+                    await FailAttemptAsync(outcome, final: false);
+                    if (!retryable)
+                    {
+                        break;
+                    }
+                }
+            }
+
+            if (count == 0)
+            {
+                Settle(0, 0);
+                var waits = plan.Candidates.Select(t => health[t.Id].CoolingDownUntil).OfType<DateTimeOffset>().ToList();
+                if (waits.Count > 0)
+                {
+                    response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling((waits.Min() - time.GetUtcNow()).TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
+
+                await ClientErrors.WriteAsync(api.Format, response, 503, OpenAiError.ServiceUnavailable, "no_healthy_target",
+                    $"No target of rule '{plan.Rule.Rule.Id}' can take requests right now (circuits open or rate limited upstream); retry shortly.");
+                metrics.RequestAnswered(503);
+                return;
+            }
+
+            await WriteFailureAsync(last);
+        }
+
+        // Records a failed attempt (its own ledger row); a final one is also written to the client first.
+        async Task FailAttemptAsync(AttemptOutcome outcome, bool final)
+        {
+            var error = outcome.Error!.Value;
+            AppendAttempt(error.Status, outcome.UpstreamStatus);
+            if (final)
+            {
+                await WriteFailureAsync(outcome);
+            }
+
+            await RecordAsync(error.Status, error.ErrorType, default, 0, final: false);
+        }
+
+        // The client's answer when no attempt succeeded: the last failure, with the upstream's rate-limit headers.
+        async Task WriteFailureAsync(AttemptOutcome outcome)
+        {
+            var error = outcome.Error!.Value;
+            if (attemptsLog is not null)
+            {
+                response.Headers["x-gateway-attempts"] = attemptsLog.ToString();
+            }
+
+            foreach (var (name, values) in outcome.Headers ?? [])
+            {
+                response.Headers[name] = values;
+            }
+
             var body = ClientErrors.Render(api.Format, error.Status, error.Body);
             response.StatusCode = error.Status;
             response.ContentType = "application/json";
             response.ContentLength = body.Length;
             await response.Body.WriteAsync(body, aborted);
             await response.CompleteAsync();
-            await RecordAsync(error.Status, error.ErrorType, default, 0);
+            Settle(0, 0);
+            metrics.RequestAnswered(error.Status);
+        }
+
+        void AppendAttempt(int status, int upstreamStatus)
+        {
+            if (attemptsLog is not null)
+            {
+                attemptsLog.Append(attemptsLog.Length == 0 ? "" : ", ").Append(model!.Id).Append(' ')
+                    .Append(upstreamStatus > 0 ? upstreamStatus : status);
+            }
+        }
+
+        // One upstream attempt against `model` (the named model, or `target`'s): builds the upstream
+        // request, sends it and relays the answer. Failures before the first byte reaches the client
+        // are returned, not written, so the caller may retry or fall back.
+        // Pooled builder: the state machine of this per-request call is reused rather than allocated.
+        [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+        async ValueTask<AttemptOutcome> AttemptAsync(RouteTarget? target)
+        {
+            var attemptModel = model!;
+            var attemptStart = attemptId == requestId ? startTimestamp : time.GetTimestamp();
+            attemptStartTimestamp = attemptStart;
+            upstreamBody?.Dispose();
+            upstreamBody = null;
+
+            // (6) Upstream request: splice when the formats match, translate when they differ.
+            ReadOnlyMemory<byte> upstreamPayload;
+            Uri upstreamUri;
+            try
+            {
+                if (form is not null)
+                {
+                    upstreamPayload = default;
+                    upstreamUri = attemptModel.ApiUri(api.UpstreamPath!);
+                }
+                else if (api.UpstreamPath is { } path)
+                {
+                    upstreamBody = ChatRequestRewriter.Rewrite(forwardBody.Span, info, attemptModel.ProviderModelJson, injectIncludeUsage: info.Stream && info.IncludeUsage != true);
+                    upstreamPayload = upstreamBody.Memory;
+                    upstreamUri = attemptModel.ApiUri(path);
+                }
+                else
+                {
+                    upstreamPayload = FormatBridge.CreateRequest(api.Format, forwardBody, info, attemptModel, out upstreamBody);
+                    upstreamUri = attemptModel.ChatUri(info.Stream);
+                }
+            }
+            catch (TranslationException e)
+            {
+                return new AttemptOutcome(AttemptKind.Unservable, Error: new MappedError(400, "unsupported_for_provider",
+                    OpenAiError.Serialize(OpenAiError.InvalidRequest, "unsupported_for_provider", e.Message, e.Param)));
+            }
+
+            using var upstreamRequest = new HttpRequestMessage(HttpMethod.Post, upstreamUri)
+            {
+                Content = form?.ToContent(attemptModel.Model.ProviderModelName) ?? new ReadOnlyMemoryContent(upstreamPayload),
+            };
+            if (form is null)
+            {
+                upstreamRequest.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+            }
+
+            foreach (var (name, value) in attemptModel.Headers)
+            {
+                upstreamRequest.Headers.TryAddWithoutValidation(name, value);
+            }
+
+            if (target?.Config.HeadersOverride is { } overrides)
+            {
+                foreach (var (name, value) in overrides.Set)
+                {
+                    upstreamRequest.Headers.Remove(name);
+                    upstreamRequest.Headers.TryAddWithoutValidation(name, value);
+                }
+
+                foreach (var name in overrides.Remove)
+                {
+                    upstreamRequest.Headers.Remove(name);
+                }
+            }
+
+            if (api.Format == WireFormat.Anthropic && attemptModel.Format == WireFormat.Anthropic && request.Headers["anthropic-beta"].ToString() is { Length: > 0 } beta)
+            {
+                // Anthropic clients opt into features (prompt caching, long context) this way; the body relayed as it is needs them.
+                upstreamRequest.Headers.TryAddWithoutValidation("anthropic-beta", beta);
+            }
+
+            if (info.Stream)
+            {
+                upstreamRequest.Headers.Accept.Add(s_eventStream);
+            }
+
+            // (7) Send. The idle timeout first bounds the wait for headers, then each silence in the
+            // stream; the total timeout, when set, bounds the whole attempt; the connect timeout is
+            // applied by the invoker when it opens a connection.
+            var timeouts = target?.Config.Timeouts ?? TargetTimeouts.None;
+            var timeout = timeouts.StreamIdle ?? attemptModel.Model.Timeout ?? settings.UpstreamTimeout;
+            if ((timeouts.Connect ?? attemptModel.Model.ConnectTimeout) is { } connectTimeout)
+            {
+                upstreamRequest.Options.Set(UpstreamInvoker.ConnectTimeout, connectTimeout);
+            }
+
+            using var timeoutSource = new CancellationTokenSource(timeout, time);
+            using var totalSource = (timeouts.Total ?? attemptModel.Model.RequestTimeout) is { } total ? new CancellationTokenSource(total, time) : null;
+            using var linked = totalSource is null
+                ? CancellationTokenSource.CreateLinkedTokenSource(aborted, timeoutSource.Token)
+                : CancellationTokenSource.CreateLinkedTokenSource(aborted, timeoutSource.Token, totalSource.Token);
+            HttpResponseMessage upstreamResponse;
+            try
+            {
+                upstreamResponse = await upstream.Invoker.SendAsync(upstreamRequest, linked.Token);
+            }
+            catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+            {
+                RouterLog.UpstreamTimeout(logger, attemptModel.Account.Name, attemptId);
+                return new AttemptOutcome(AttemptKind.Failed, Error: UpstreamErrors.Timeout(attemptModel.Account.Name), TimedOut: true);
+            }
+            catch (HttpRequestException e) when (!aborted.IsCancellationRequested)
+            {
+                RouterLog.UpstreamUnreachable(logger, attemptModel.Account.Name, attemptId, e.HttpRequestError);
+                return new AttemptOutcome(AttemptKind.Failed, Error: UpstreamErrors.Unreachable(attemptModel.Account.Name));
+            }
+
+            using (upstreamResponse)
+            {
+                var status = (int)upstreamResponse.StatusCode;
+                if (status is < 200 or >= 300)
+                {
+                    RouterLog.UpstreamError(logger, attemptModel.Account.Name, status, attemptId);
+                    PooledBuffer errorBody;
+                    try
+                    {
+                        errorBody = await ReadBodyAsync(upstreamResponse.Content, MaxErrorBodyBytes, linked.Token);
+                    }
+                    catch (Exception e) when (!aborted.IsCancellationRequested && e is OperationCanceledException or IOException or HttpRequestException)
+                    {
+                        errorBody = new PooledBuffer(0);
+                    }
+
+                    using (errorBody)
+                    {
+                        var mapped = UpstreamErrors.FromStatus(upstreamResponse.StatusCode, upstreamResponse.Content.Headers.ContentType?.MediaType, errorBody.Span, attemptModel.Account.Name, attemptModel.Format);
+                        KeyValuePair<string, string[]>[]? headers = null;
+                        TimeSpan? retryAfter = null;
+                        if (mapped.Status == 429)
+                        {
+                            headers = RateLimitHeadersOf(upstreamResponse);
+                            retryAfter = RetryAfterOf(upstreamResponse, time.GetUtcNow());
+                            if (attemptModel.Format == WireFormat.Gemini && retryAfter is null
+                                && Providers.Gemini.GeminiErrors.RetryDelay(errorBody.Span) is { } delay)
+                            {
+                                // Clients and SDKs honour Retry-After, not Google's RetryInfo detail.
+                                retryAfter = delay;
+                                headers = [.. headers, KeyValuePair.Create("Retry-After", new[] { ((long)Math.Ceiling(delay.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture) })];
+                            }
+                        }
+
+                        // 401/403 mean the gateway's provider key is wrong (mapped to 502): the target is broken, not the request.
+                        var kind = status >= 500 || status is 401 or 403 or 408 or 429 ? AttemptKind.Failed : AttemptKind.Rejected;
+                        return new AttemptOutcome(kind, status, mapped, retryAfter, headers);
+                    }
+                }
+
+                // (8) Relay.
+                if (attemptsLog is not null)
+                {
+                    AppendAttempt(status, status);
+                    response.Headers["x-gateway-attempts"] = attemptsLog.ToString();
+                }
+
+                response.Headers["x-gateway-model"] = attemptModel.Id;
+                response.Headers["x-gateway-provider"] = attemptModel.Account.Provider;
+                if (target is not null && plan?.StickyKey is { } stickyKey)
+                {
+                    // Bound before the client hears back, so its next request finds the binding on any replica.
+                    await sticky.BindAsync(stickyKey, target.Id, plan.Rule.Rule.Sticky!.Ttl);
+                }
+
+                var isStream = upstreamResponse.Content.Headers.ContentType?.MediaType == "text/event-stream";
+                var created = time.GetUtcNow().ToUnixTimeSeconds();
+                if (!isStream)
+                {
+                    PooledBuffer completion;
+                    try
+                    {
+                        completion = await ReadBodyAsync(upstreamResponse.Content, int.MaxValue, linked.Token);
+                    }
+                    catch (Exception e) when (!aborted.IsCancellationRequested && e is OperationCanceledException or IOException or HttpRequestException)
+                    {
+                        RouterLog.UpstreamStreamBroken(logger, attemptModel.Account.Name, attemptId, e);
+                        return new AttemptOutcome(AttemptKind.Failed, Error: e is OperationCanceledException
+                            ? UpstreamErrors.Timeout(attemptModel.Account.Name)
+                            : UpstreamErrors.Unreachable(attemptModel.Account.Name), TimedOut: e is OperationCanceledException);
+                    }
+
+                    using (completion)
+                    {
+                        ReadOnlyMemory<byte> answer;
+                        TokenUsage usage;
+                        try
+                        {
+                            // Relayed APIs are OpenAI on both sides (UnservableReason), so the bridge only reads their usage.
+                            answer = FormatBridge.TranslateResponse(api.Format, attemptModel, completion.Memory, info.Model, created, out usage);
+                        }
+                        catch (InvalidDataException e)
+                        {
+                            RouterLog.UpstreamInvalidBody(logger, attemptModel.Account.Name, attemptId, e.Message);
+                            return new AttemptOutcome(AttemptKind.Failed, status, UpstreamErrors.InvalidBody(attemptModel.Account.Name));
+                        }
+
+                        response.StatusCode = status;
+                        response.ContentType = api.Format != attemptModel.Format
+                            ? "application/json"
+                            : upstreamResponse.Content.Headers.ContentType?.ToString() ?? "application/json";
+                        response.ContentLength = answer.Length;
+                        await response.Body.WriteAsync(answer, aborted);
+                        await response.CompleteAsync();
+                        if (api.EstimatesUsage && usage.PromptTokens == 0 && usage.CompletionTokens == 0)
+                        {
+                            usage = Estimate(usage, answer.Span, stream: false, cutOff: false);
+                        }
+
+                        RecordTpot(target, usage, ttftMs: 0);
+                        await RecordAsync(status, "", usage, ttftMs: 0);
+                        return AttemptOutcome.Success;
+                    }
+                }
+
+                response.StatusCode = status;
+                response.ContentType = "text/event-stream";
+                response.Headers.CacheControl = "no-cache";
+                // Tell buffering reverse proxies (nginx) in front of us to pass events through at once.
+                response.Headers["X-Accel-Buffering"] = "no";
+                context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+                double ttftMs = 0;
+                var errorType = "";
+                var translator = api.UpstreamPath is null
+                    ? FormatBridge.CreateStreamTranslator(api.Format, attemptModel, clientWantsUsage: info.IncludeUsage == true, info.Model, created)
+                    : null;
+                using var relay = new SseUsageRelay(dropUsageOnlyChunk: info.IncludeUsage != true);
+                using var parser = translator is null ? null : new SseEventParser(translator);
+                var translated = translator is null ? null : new ArrayBufferWriter<byte>(4096);
+                transcript?.Dispose();
+                transcript = new StreamTranscript();
+                var terminator = new StreamTerminator(attemptModel.Format);
+                var output = response.BodyWriter;
+                try
+                {
+                    await using var stream = await upstreamResponse.Content.ReadAsStreamAsync(linked.Token);
+                    while (true)
+                    {
+                        var buffer = relay.GetMemory();
+                        var read = await stream.ReadAsync(buffer, linked.Token);
+                        if (read == 0)
+                        {
+                            break;
+                        }
+
+                        timeoutSource.CancelAfter(timeout); // progress resets the idle timeout
+                        terminator.Observe(buffer.Span[..read]);
+                        int written;
+                        if (parser is null)
+                        {
+                            relay.Advance(read);
+                            transcript.Append(buffer.Span[..read]);
+                            written = relay.Relay(output);
+                        }
+                        else
+                        {
+                            // Translated streams parse events themselves; the relay's buffer is only the read target.
+                            translated!.ResetWrittenCount();
+                            parser.Process(buffer.Span[..read], translated);
+                            written = translated.WrittenCount;
+                            transcript.Append(translated.WrittenSpan);
+                            output.Write(translated.WrittenSpan);
+                        }
+
+                        if (written > 0)
+                        {
+                            if (ttftMs == 0)
+                            {
+                                ttftMs = time.GetElapsedTime(attemptStart).TotalMilliseconds;
+                            }
+
+                            var flush = await output.FlushAsync(aborted);
+                            if (flush.IsCanceled || flush.IsCompleted)
+                            {
+                                throw new OperationCanceledException(aborted);
+                            }
+                        }
+                    }
+
+                    if (!terminator.Seen)
+                    {
+                        throw new EndOfStreamException("The upstream closed the stream without its terminating event.");
+                    }
+
+                    if (parser is null)
+                    {
+                        relay.Complete(output);
+                    }
+                    else
+                    {
+                        translated!.ResetWrittenCount();
+                        parser.Complete(translated);
+                        transcript.Append(translated.WrittenSpan);
+                        output.Write(translated.WrittenSpan);
+                    }
+
+                    await response.CompleteAsync();
+                }
+                catch (Exception e) when (!aborted.IsCancellationRequested
+                    && e is OperationCanceledException or IOException or HttpRequestException or InvalidDataException or System.Text.Json.JsonException)
+                {
+                    errorType = e switch
+                    {
+                        OperationCanceledException => "upstream_timeout",
+                        EndOfStreamException => "upstream_stream_truncated",
+                        InvalidDataException or System.Text.Json.JsonException => "upstream_invalid_stream",
+                        _ => "upstream_stream_broken",
+                    };
+                    RouterLog.UpstreamStreamBroken(logger, attemptModel.Account.Name, attemptId, e);
+                    if (!response.HasStarted)
+                    {
+                        // Nothing reached the client yet: this is still an ordinary failed attempt.
+                        response.Headers.CacheControl = default;
+                        response.Headers.Remove("X-Accel-Buffering");
+                        return new AttemptOutcome(AttemptKind.Failed, Error: errorType == "upstream_timeout"
+                            ? UpstreamErrors.Timeout(attemptModel.Account.Name)
+                            : UpstreamErrors.Unreachable(attemptModel.Account.Name), TimedOut: errorType == "upstream_timeout");
+                    }
+
+                    await EndStreamWithErrorAsync(errorType, attemptModel);
+                }
+
+                var streamUsage = (parser is null ? relay.Usage : translator!.Usage) ?? default;
+                if (api.EstimatesUsage && (errorType.Length > 0 || (streamUsage.PromptTokens == 0 && streamUsage.CompletionTokens == 0)))
+                {
+                    streamUsage = Estimate(streamUsage, transcript.Bytes, stream: true, cutOff: errorType.Length > 0);
+                }
+
+                if (errorType.Length == 0)
+                {
+                    RecordTpot(target, streamUsage, ttftMs);
+                }
+
+                await RecordAsync(status, errorType, streamUsage, ttftMs);
+                return errorType.Length == 0 ? AttemptOutcome.Success : new AttemptOutcome(AttemptKind.BrokeMidStream, status);
+            }
+        }
+
+        // Headers are gone, so the status cannot change: the failure goes in the stream as the last
+        // event, in the client's format (the Anthropic SDKs and OpenAI's Python SDK raise it), and then
+        // the connection is cut, for clients that ignore error events (OpenAI's .NET SDK): they see a
+        // broken connection, never a clean end. The short pause lets the event leave: an abort drops
+        // whatever is still queued in Kestrel's output pipe.
+        async Task EndStreamWithErrorAsync(string errorType, CatalogModel attemptModel)
+        {
+            var message = errorType switch
+            {
+                "upstream_timeout" => $"The upstream provider of account '{attemptModel.Account.Name}' stopped sending within the stream idle timeout; the answer is incomplete.",
+                "upstream_stream_truncated" => $"The upstream provider of account '{attemptModel.Account.Name}' ended the stream without its final event; the answer is incomplete.",
+                "upstream_invalid_stream" => $"The upstream provider of account '{attemptModel.Account.Name}' sent a stream event the gateway could not read; the answer is incomplete.",
+                _ => $"The upstream provider of account '{attemptModel.Account.Name}' broke off the stream; the answer is incomplete.",
+            };
+            try
+            {
+                await response.Body.WriteAsync(StreamErrorEvent.Render(api.Format, errorType, message), aborted);
+                await response.Body.FlushAsync(aborted);
+                await Task.Delay(ErrorEventDrainTime, time, aborted);
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException or ConnectionResetException)
+            {
+                // The client is gone as well: nothing left to tell it.
+            }
+
+            context.Abort();
+        }
+
+        // Time per output token of a routed success, for latency-based routing and SLA cutoffs.
+        void RecordTpot(RouteTarget? target, TokenUsage usage, double ttftMs)
+        {
+            if (target is not null && usage.CompletionTokens > 0)
+            {
+                var elapsed = time.GetElapsedTime(attemptStartTimestamp).TotalMilliseconds;
+                var generating = ttftMs > 0 && usage.CompletionTokens > 1 ? (elapsed - ttftMs) / (usage.CompletionTokens - 1) : elapsed / usage.CompletionTokens;
+                latency.Record(target.Id, generating);
+            }
         }
 
         // Counts what the provider did not report, with the provider model's tokenizer (or the closest
@@ -537,24 +901,32 @@ internal sealed class RequestForwarder(
         }
 
         // (9) Usage goes to the queue only after the response is complete: off the response path.
-        ValueTask RecordAsync(int status, string errorType, TokenUsage usage, double ttftMs)
+        // Each attempt of a routed request is its own record, linked to the first by parent_request_id;
+        // only the final one (final: true) settles the token reservation and counts as the answer.
+        ValueTask RecordAsync(int status, string errorType, TokenUsage usage, double ttftMs, bool final = true)
         {
-            // A success settles to its usage; a call that failed before the provider billed it gives its
-            // reservation back. Unknown usage (client gone, stream without usage) keeps the estimate.
-            var used = (long)usage.PromptTokens + usage.CompletionTokens;
-            if (status is >= 200 and < 300 && used > 0)
+            if (final)
             {
-                Settle(used);
-            }
-            else if (status >= 400 && status != StatusClientClosedRequest)
-            {
-                Settle(0);
+                // A success settles to its usage; a call that failed before the provider billed it gives its
+                // reservation back. Unknown usage (client gone, stream without usage) keeps the estimate.
+                var used = (long)usage.PromptTokens + usage.CompletionTokens;
+                if (status is >= 200 and < 300 && used > 0)
+                {
+                    Settle(used, RequestCost.ActualNanoUsd(model!, usage));
+                }
+                else if (status >= 400 && status != StatusClientClosedRequest)
+                {
+                    Settle(0, 0);
+                }
+
+                metrics.RequestAnswered(status);
             }
 
             return usageQueue.EnqueueAsync(new UsageRecord
             {
-                RequestId = requestId,
-                StartedAt = Timestamp.FromDateTimeOffset(startedAt),
+                RequestId = attemptId,
+                ParentRequestId = parentId,
+                StartedAt = Timestamp.FromDateTimeOffset(attemptStartTimestamp == startTimestamp ? startedAt : startedAt + time.GetElapsedTime(startTimestamp, attemptStartTimestamp)),
                 TokenId = identity?.TokenId ?? "",
                 TokenName = identity?.TokenName ?? "",
                 RequestedModel = info.Model ?? "",
@@ -566,7 +938,7 @@ internal sealed class RequestForwarder(
                 CacheWriteTokens = usage.CacheWriteTokens,
                 ReasoningTokens = usage.ReasoningTokens,
                 UsageEstimated = usage.Estimated,
-                LatencyMs = time.GetElapsedTime(startTimestamp).TotalMilliseconds,
+                LatencyMs = time.GetElapsedTime(attemptStartTimestamp).TotalMilliseconds,
                 TimeToFirstTokenMs = ttftMs,
                 StatusCode = status,
                 ErrorType = errorType,
@@ -578,28 +950,37 @@ internal sealed class RequestForwarder(
             });
         }
 
-        void Settle(long actualTokens)
+        void Settle(long actualTokens, long actualCostNanoUsd)
         {
-            if (reservation.Length > 0)
+            if (reservation.Length > 0 || budgetReservation.Length > 0)
             {
-                _ = SettleAsync(reservation, actualTokens, requestId, settings);
-                reservation = "";
+                var settle = new SettleRequest
+                {
+                    Reservation = reservation,
+                    ActualTokens = actualTokens,
+                    RequestId = requestId,
+                    BudgetReservation = budgetReservation,
+                    ActualCostNanoUsd = actualCostNanoUsd,
+                };
+                _ = SettleAsync(settle, settings);
+                reservation = budgetReservation = "";
             }
         }
     }
 
-    /// <summary>Not awaited by the request: a failure only leaves the estimate counted until its window passes.</summary>
-    private async Task SettleAsync(string reservation, long actualTokens, string requestId, RouterOptions settings)
+    /// <summary>
+    /// Not awaited by the request: a failure only leaves the estimate counted until its window passes
+    /// (the budget reservation until its period ends).
+    /// </summary>
+    private async Task SettleAsync(SettleRequest settle, RouterOptions settings)
     {
         try
         {
-            await admission.SettleAsync(
-                new SettleRequest { Reservation = reservation, ActualTokens = actualTokens, RequestId = requestId },
-                deadline: DateTime.UtcNow + settings.PolicyTimeout);
+            await admission.SettleAsync(settle, deadline: DateTime.UtcNow + settings.PolicyTimeout);
         }
         catch (RpcException e)
         {
-            RouterLog.SettleFailed(logger, requestId, e.StatusCode);
+            RouterLog.SettleFailed(logger, settle.RequestId, e.StatusCode);
         }
     }
 
@@ -647,16 +1028,28 @@ internal sealed class RequestForwarder(
         }
     }
 
-    private static void CopyRateLimitHeaders(HttpResponseMessage from, HttpResponse to)
+    /// <summary>The upstream's rate-limit headers (Retry-After, retry-after-ms, x-ratelimit-*), passed on with a 429.</summary>
+    private static KeyValuePair<string, string[]>[] RateLimitHeadersOf(HttpResponseMessage from) =>
+        [.. from.Headers
+            .Where(h => h.Key.Equals("Retry-After", StringComparison.OrdinalIgnoreCase) || h.Key.Equals("retry-after-ms", StringComparison.OrdinalIgnoreCase)
+                || h.Key.StartsWith("x-ratelimit-", StringComparison.OrdinalIgnoreCase))
+            .Select(h => KeyValuePair.Create(h.Key, h.Value.ToArray()))];
+
+    /// <summary>How long the upstream asked to wait (Retry-After in seconds or as a date, or retry-after-ms), or null.</summary>
+    private static TimeSpan? RetryAfterOf(HttpResponseMessage from, DateTimeOffset now)
     {
-        foreach (var (name, values) in from.Headers)
+        if (from.Headers.TryGetValues("retry-after-ms", out var msValues)
+            && double.TryParse(msValues.FirstOrDefault(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var ms) && ms > 0)
         {
-            if (name.Equals("Retry-After", StringComparison.OrdinalIgnoreCase) || name.Equals("retry-after-ms", StringComparison.OrdinalIgnoreCase)
-                || name.StartsWith("x-ratelimit-", StringComparison.OrdinalIgnoreCase))
-            {
-                to.Headers[name] = values.ToArray();
-            }
+            return TimeSpan.FromMilliseconds(ms);
         }
+
+        return from.Headers.RetryAfter switch
+        {
+            { Delta: { } delta } when delta > TimeSpan.Zero => delta,
+            { Date: { } date } when date > now => date - now,
+            _ => null,
+        };
     }
 
     /// <summary>Why <paramref name="model"/> cannot serve this request, or null when it can.</summary>

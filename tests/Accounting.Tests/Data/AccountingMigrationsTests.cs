@@ -32,7 +32,9 @@ public sealed class AccountingMigrationsTests(PostgresServerFixture postgres)
 
         // The service migrates at start.
         await using var host = await AccountingTestHost.StartAsync(database);
-        var reply = await host.Ledger.RecordAsync(new RecordUsageRequest { Records = { LedgerEntryTests.Valid("after") } }, cancellationToken: ct);
+        var retry = LedgerEntryTests.Valid("after");
+        retry.ParentRequestId = "before"; // a router retry: its own row, linked to the first attempt
+        var reply = await host.Ledger.RecordAsync(new RecordUsageRequest { Records = { retry } }, cancellationToken: ct);
 
         Assert.Equal(1, reply.Written);
         Assert.Equal(string.Join(',', AccountingMigrations.All.Select(m => m.Version)), await PostgresServerFixture.ScalarAsync<string>(database,
@@ -45,8 +47,10 @@ public sealed class AccountingMigrationsTests(PostgresServerFixture postgres)
                 WHERE table_schema = 'accounting' AND table_name = 'ledger'
                     AND column_name IN ('cache_write_tokens', 'reasoning_tokens', 'usage_estimated')
                 """));
-        Assert.Equal("before|0|0|f", await PostgresServerFixture.ScalarAsync<string>(database,
-            "SELECT concat_ws('|', request_id, cache_write_tokens, reasoning_tokens, usage_estimated) FROM accounting.ledger WHERE request_id = 'before'"));
+        Assert.Equal("before|0|0|f|f", await PostgresServerFixture.ScalarAsync<string>(database,
+            "SELECT concat_ws('|', request_id, cache_write_tokens, reasoning_tokens, usage_estimated, cache_hit) FROM accounting.ledger WHERE request_id = 'before'"));
+        Assert.Equal("before:null|after:before", await PostgresServerFixture.ScalarAsync<string>(database,
+            "SELECT string_agg(request_id || ':' || coalesce(parent_request_id, 'null'), '|' ORDER BY request_id DESC) FROM accounting.ledger"));
     }
 
     [Fact]

@@ -36,6 +36,20 @@ public sealed class LedgerEntryTests
     }
 
     [Fact]
+    public void CacheHit_IsFree_WhateverThePrice_AndKeepsItsTokens()
+    {
+        var record = Valid();
+        record.CacheHit = true;
+
+        var entry = LedgerEntry.From(record, out var error);
+
+        Assert.Null(error);
+        Assert.Equal((0m, true, 1000, 500), (entry!.CostUsd, entry.CacheHit, entry.PromptTokens, entry.CompletionTokens));
+        // What the call would have cost (the valid record's 0.000435) is what the response cache saved.
+        Assert.Equal(0.000435m, entry.CacheSavingsUsd);
+    }
+
+    [Fact]
     public void MissingPrice_IsFree()
     {
         var record = Valid();

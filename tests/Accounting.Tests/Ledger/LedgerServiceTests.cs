@@ -91,6 +91,21 @@ public sealed class LedgerServiceTests(PostgresServerFixture postgres) : IAsyncL
     }
 
     [Fact]
+    public async Task CacheHit_IsStored_AtZeroCost_NextToAPaidCall()
+    {
+        var hit = LedgerEntryTests.Valid("req-hit");
+        hit.CacheHit = true;
+        var request = new RecordUsageRequest { Records = { LedgerEntryTests.Valid("req-paid"), hit } };
+
+        await Ledger.RecordAsync(request, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal("req-hit|t|0.0000000000|1000|500,req-paid|f|0.0004350000|1000|500", await PostgresServerFixture.ScalarAsync<string>(_database, """
+            SELECT string_agg(concat_ws('|', request_id, cache_hit, cost_usd, prompt_tokens, completion_tokens), ',' ORDER BY request_id)
+            FROM accounting.ledger
+            """));
+    }
+
+    [Fact]
     public async Task UnauthenticatedFailure_IsRecordedWithoutIdentity()
     {
         var record = LedgerEntryTests.Valid("req-401");

@@ -1,4 +1,4 @@
-using Gateway.Aspire.Accounting.Ledger;
+using Gateway.Aspire.ServiceDefaults.Billing;
 
 namespace Gateway.Aspire.Accounting.Tests.Ledger;
 

@@ -35,8 +35,8 @@ public sealed class GatewayModelTests : IDisposable
 
         var router = Project(app, "router");
         Assert.True(router.IsExternal);
-        Assert.Equal(["policy", "accounting", "guardrails"], router.References.Select(r => r.Name));
-        Assert.Equal(["policy", "accounting", "guardrails", "mock-upstream"], router.WaitsFor.Select(r => r.Name));
+        Assert.Equal(["redis", "policy", "accounting", "guardrails"], router.References.Select(r => r.Name));
+        Assert.Equal(["redis", "policy", "accounting", "guardrails", "mock-upstream"], router.WaitsFor.Select(r => r.Name));
         var http = Assert.Single(router.Endpoints);
         Assert.Equal("localhost", http.Host);
         Assert.Equal(8080, http.Port);
@@ -70,6 +70,7 @@ public sealed class GatewayModelTests : IDisposable
         var router = Project(app, "router");
         Assert.Equal(18123, router.Endpoints.Single().Port);
         Assert.Equal(config, Environment(router, "GATEWAY_CONFIG"));
+        Assert.Equal(config, Environment(Project(app, "guardrails"), "GATEWAY_CONFIG"));
         Assert.Equal("gw-admin-configured", Environment(router, "GATEWAY_ADMIN_KEY"));
         Assert.Equal("gw-admin-configured", Environment(Project(app, "policy"), "GATEWAY_ADMIN_KEY"));
         Assert.DoesNotContain("gw-admin-configured", _output.ToString(), StringComparison.Ordinal); // never printed

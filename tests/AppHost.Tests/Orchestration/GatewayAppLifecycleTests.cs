@@ -77,6 +77,7 @@ public sealed class GatewayAppLifecycleTests
 
         Assert.Equal(fixture.ConfigPath, router["GATEWAY_CONFIG"]);
         Assert.Equal(fixture.AdminKey, router["GATEWAY_ADMIN_KEY"]);
+        Assert.Equal(app.GetConnectionString("redis"), router["ConnectionStrings__redis"]); // the response cache
         Assert.Equal("router", router["OTEL_SERVICE_NAME"]);
         Assert.Equal("Development", router["ASPNETCORE_ENVIRONMENT"]);
         Assert.Equal(Env("mock-upstream")["MOCK_API_KEY"], router["MOCK_API_KEY"]);

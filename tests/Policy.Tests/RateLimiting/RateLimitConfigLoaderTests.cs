@@ -41,9 +41,9 @@ public sealed class RateLimitConfigLoaderTests
 
         Assert.Equal(["ci-fast", "everyone"], rules.Rules.Select(r => r.Id));
         var first = rules.Rules[0];
-        Assert.Equal(["virtualaccount:ci", "team:web"], first.Subjects);
-        Assert.Equal(["mock/gpt-4o-mini"], first.Models);
-        Assert.Equal("prod", first.Metadata["environment"]);
+        Assert.Equal(["virtualaccount:ci", "team:web"], first.When.Subjects);
+        Assert.Equal(["mock/gpt-4o-mini"], first.When.Models);
+        Assert.Equal("prod", first.When.Metadata["environment"]);
         Assert.Equal(50, first.LimitTo);
         Assert.Equal(RateLimitKind.Requests, first.Unit.Kind);
         Assert.Equal(TimeSpan.FromMinutes(1), first.Unit.Window);

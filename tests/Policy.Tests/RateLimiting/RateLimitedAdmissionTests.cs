@@ -8,54 +8,33 @@ namespace Gateway.Aspire.Policy.Tests.RateLimiting;
 public sealed class RateLimitedAdmissionTests(PostgresServerFixture postgres, RedisServerFixture redis) : IAsyncLifetime
 {
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2030, 1, 7, 12, 0, 0, TimeSpan.Zero));
-    private string? _directory;
-    private PolicyTestHost? _first;
-    private PolicyTestHost? _second;
+    private PolicyReplicas? _replicas;
 
-    public async ValueTask InitializeAsync()
-    {
-        var database = await postgres.CreateDatabaseAsync("policy");
-        var redisDb = redis.NextDatabase();
-        _directory = TestDirectories.Create("policy-rl");
-        var config = Path.Combine(_directory, "gateway.yaml");
-        await File.WriteAllTextAsync(config, """
-            type: gateway-rate-limiting-config
-            name: limits
-            rules:
-              - id: fifty-per-minute
-                when: { subjects: ["virtualaccount:burst"] }
-                limit_to: 50
-                unit: requests_per_minute
-              - id: tokens
-                when: { subjects: ["virtualaccount:tokens"] }
-                limit_to: 1000
-                unit: tokens_per_minute
-            """, TestContext.Current.CancellationToken);
-        _first = await PolicyTestHost.StartAsync(redisDb, database, time: _time, gatewayConfig: config);
-        _second = await PolicyTestHost.StartAsync(redisDb, database, time: _time, gatewayConfig: config);
-    }
+    private PolicyTestHost First => _replicas!.First;
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var host in new[] { _first, _second })
-        {
-            if (host is not null)
-            {
-                await host.DisposeAsync();
-            }
-        }
+    private PolicyTestHost Second => _replicas!.Second;
 
-        if (_directory is not null)
-        {
-            TestDirectories.Delete(_directory);
-        }
-    }
+    public async ValueTask InitializeAsync() => _replicas = await PolicyReplicas.StartAsync(postgres, redis, _time, "policy-rl", """
+                type: gateway-rate-limiting-config
+                name: limits
+                rules:
+                  - id: fifty-per-minute
+                    when: { subjects: ["virtualaccount:burst"] }
+                    limit_to: 50
+                    unit: requests_per_minute
+                  - id: tokens
+                    when: { subjects: ["virtualaccount:tokens"] }
+                    limit_to: 1000
+                    unit: tokens_per_minute
+                """);
+
+    public ValueTask DisposeAsync() => _replicas?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     [Fact]
     public async Task TwoHundredConcurrentAdmits_OverTwoReplicas_AdmitExactlyFifty()
     {
-        var token = (await _first!.CreateTokenAsync("burst")).Token;
-        var hosts = new[] { _first, _second! };
+        var token = (await First.CreateTokenAsync("burst")).Token;
+        var hosts = new[] { First, Second };
 
         var replies = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => hosts[i % 2].AdmitAsync(token, "mock/gpt-4o-mini")));
 
@@ -73,7 +52,7 @@ public sealed class RateLimitedAdmissionTests(PostgresServerFixture postgres, Re
 
         // A minute (and one bucket) later the window has rolled over.
         _time.Advance(TimeSpan.FromSeconds(61));
-        var after = await _second!.AdmitAsync(token, "mock/gpt-4o-mini");
+        var after = await Second.AdmitAsync(token, "mock/gpt-4o-mini");
         Assert.Equal(AdmitDecision.Allowed, after.Decision);
         Assert.Equal(49, after.RateLimits[0].Remaining);
     }
@@ -81,40 +60,40 @@ public sealed class RateLimitedAdmissionTests(PostgresServerFixture postgres, Re
     [Fact]
     public async Task ListingModels_IsNotCounted_AndOtherTokensAreNotLimited()
     {
-        var token = (await _first!.CreateTokenAsync("burst")).Token;
-        var free = (await _first.CreateTokenAsync("free")).Token;
+        var token = (await First.CreateTokenAsync("burst")).Token;
+        var free = (await First.CreateTokenAsync("free")).Token;
 
         for (var i = 0; i < 60; i++)
         {
-            Assert.Equal(AdmitDecision.Allowed, (await _first.AdmitAsync(token)).Decision);
+            Assert.Equal(AdmitDecision.Allowed, (await First.AdmitAsync(token)).Decision);
         }
 
-        var reply = await _first.AdmitAsync(free, "mock/gpt-4o-mini");
+        var reply = await First.AdmitAsync(free, "mock/gpt-4o-mini");
         Assert.Equal(AdmitDecision.Allowed, reply.Decision);
         Assert.Equal("", reply.RateLimitRule);
         Assert.Empty(reply.RateLimits);
-        Assert.Equal(49, (await _second!.AdmitAsync(token, "mock/gpt-4o-mini")).RateLimits[0].Remaining);
+        Assert.Equal(49, (await Second.AdmitAsync(token, "mock/gpt-4o-mini")).RateLimits[0].Remaining);
     }
 
     [Fact]
     public async Task TokenReservation_IsSettledThroughTheSettleRpc_OnAnotherReplica()
     {
-        var token = (await _first!.CreateTokenAsync("tokens")).Token;
+        var token = (await First.CreateTokenAsync("tokens")).Token;
         var request = new AdmitRequest { Token = token, Model = "mock/gpt-4o-mini", RequestId = "r1", EstimatedPromptTokens = 200, MaxTokens = 600 };
 
-        var first = await _first.Admission.AdmitAsync(request, cancellationToken: TestContext.Current.CancellationToken);
+        var first = await First.Admission.AdmitAsync(request, cancellationToken: TestContext.Current.CancellationToken);
         Assert.Equal(AdmitDecision.Allowed, first.Decision);
         Assert.Equal(200, first.RateLimits[0].Remaining);
         Assert.NotEmpty(first.Reservation);
         Assert.Equal(AdmitDecision.RateLimited,
-            (await _second!.Admission.AdmitAsync(request, cancellationToken: TestContext.Current.CancellationToken)).Decision);
+            (await Second.Admission.AdmitAsync(request, cancellationToken: TestContext.Current.CancellationToken)).Decision);
 
-        var settled = await _second.Admission.SettleAsync(
+        var settled = await Second.Admission.SettleAsync(
             new SettleRequest { Reservation = first.Reservation, ActualTokens = 100, RequestId = "r1" },
             cancellationToken: TestContext.Current.CancellationToken);
 
         Assert.True(settled.Settled);
-        var again = await _second.Admission.AdmitAsync(request, cancellationToken: TestContext.Current.CancellationToken);
+        var again = await Second.Admission.AdmitAsync(request, cancellationToken: TestContext.Current.CancellationToken);
         Assert.Equal(AdmitDecision.Allowed, again.Decision);
         Assert.Equal(1000 - 100 - 800, again.RateLimits[0].Remaining);
     }
@@ -122,7 +101,7 @@ public sealed class RateLimitedAdmissionTests(PostgresServerFixture postgres, Re
     [Fact]
     public async Task InvalidConfig_FailsTheStart_NamingFileDocumentAndField()
     {
-        var bad = Path.Combine(_directory!, "bad.yaml");
+        var bad = Path.Combine(_replicas!.Directory, "bad.yaml");
         await File.WriteAllTextAsync(bad, """
             type: gateway-rate-limiting-config
             rules:

@@ -1,4 +1,5 @@
 using Gateway.Aspire.Policy.RateLimiting;
+using Gateway.Aspire.Policy.Rules;
 using Gateway.Aspire.Testing;
 using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
@@ -12,23 +13,11 @@ public sealed class RateLimiterTests(RedisServerFixture redis) : IAsyncLifetime
 
     // A round minute, so bucket boundaries are easy to reason about.
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2030, 1, 7, 12, 0, 0, TimeSpan.Zero));
-    private readonly List<ConnectionMultiplexer> _connections = [];
-    private string _redis = "";
+    private RedisConnections? _redis;
 
-    public async ValueTask InitializeAsync()
-    {
-        _redis = redis.NextDatabase();
-        var connection = await Connect();
-        await connection.GetServers()[0].FlushDatabaseAsync(connection.GetDatabase().Database);
-    }
+    public async ValueTask InitializeAsync() => _redis = await RedisConnections.StartAsync(redis);
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var connection in _connections)
-        {
-            await connection.DisposeAsync();
-        }
-    }
+    public ValueTask DisposeAsync() => _redis?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     [Fact]
     public async Task ConcurrentAdmits_ThroughTwoReplicas_AdmitExactlyTheLimit()
@@ -176,13 +165,8 @@ public sealed class RateLimiterTests(RedisServerFixture redis) : IAsyncLifetime
     private static RateLimitRules Rules(string rules) => RateLimitConfigLoader.Parse(
         "type: gateway-rate-limiting-config\nrules:\n" + string.Join('\n', rules.Split('\n').Select(l => "  " + l)), "gateway.yaml");
 
-    private static RateLimitCall Call(string virtualAccount, Dictionary<string, string>? metadata = null, long prompt = 0, long maxTokens = 0) =>
+    private static AdmissionCall Call(string virtualAccount, Dictionary<string, string>? metadata = null, long prompt = 0, long maxTokens = 0) =>
         new(["virtualaccount:" + virtualAccount], virtualAccount, Model, metadata ?? [], prompt, maxTokens);
 
-    private async Task<ConnectionMultiplexer> Connect()
-    {
-        var connection = await ConnectionMultiplexer.ConnectAsync(_redis + ",allowAdmin=true");
-        _connections.Add(connection);
-        return connection;
-    }
+    private Task<ConnectionMultiplexer> Connect() => _redis!.ConnectAsync();
 }

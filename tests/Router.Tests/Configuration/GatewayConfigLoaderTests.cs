@@ -245,6 +245,31 @@ public sealed class GatewayConfigLoaderTests
     }
 
     [Fact]
+    public void Model_cache_is_off_by_default_and_defaults_its_ttl_to_an_hour()
+    {
+        var yaml = Valid.Replace("timeout: 30s", "timeout: 30s\n    cache: { ttl_seconds: 120 }", StringComparison.Ordinal)
+            .Replace("  - name: llama", "  - name: llama\n    cache: {}", StringComparison.Ordinal);
+
+        var config = GatewayConfigLoader.Parse(yaml, "gateway.yaml", s_env);
+
+        Assert.Equal(TimeSpan.FromSeconds(120), config.ProviderAccounts[0].Models[0].Cache?.Ttl);
+        Assert.Null(config.ProviderAccounts[0].Models[1].Cache);
+        Assert.Equal(TimeSpan.FromSeconds(3600), config.ProviderAccounts[1].Models[0].Cache?.Ttl);
+    }
+
+    [Theory]
+    [InlineData("cache: { ttl_seconds: 0 }", "'ttl_seconds' must be a positive integer (got '0')")]
+    [InlineData("cache: { ttl: 60 }", "ttl")]
+    [InlineData("cache: true", "'cache' must be a mapping")]
+    public void Bad_model_cache_is_named(string cache, string expected)
+    {
+        var e = Invalid(Valid.Replace("timeout: 30s", "timeout: 30s\n    " + cache, StringComparison.Ordinal));
+
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Assert.Contains("model 'gpt-4o-mini'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Find_path_walks_up_to_the_repository_root_and_honours_gateway_config()
     {
         var root = Testing.TestDirectories.Create("config");

@@ -51,7 +51,7 @@ public sealed class RateLimitResponseTests(RouterAppFixture app)
         Assert.Equal((Encoding.UTF8.GetByteCount(Body) + 3) / 4, admitted.EstimatedPromptTokens);
 
         var usage = (await response.Content.ReadFromJsonAsync<JsonElement>(Cancellation)).GetProperty("usage");
-        var settle = await WaitForSettleAsync(requestId);
+        var settle = await TestPolicy.WaitForSettleAsync(requestId);
         Assert.Equal("reservation-" + requestId, settle.Reservation);
         Assert.Equal(usage.GetProperty("prompt_tokens").GetInt64() + usage.GetProperty("completion_tokens").GetInt64(), settle.ActualTokens);
     }
@@ -122,19 +122,4 @@ public sealed class RateLimitResponseTests(RouterAppFixture app)
 
     private static string? Header(HttpResponseMessage response, string name) =>
         response.Headers.TryGetValues(name, out var values) ? string.Join(",", values) : null;
-
-    private static async Task<Gateway.Aspire.Policy.Grpc.SettleRequest> WaitForSettleAsync(string requestId)
-    {
-        for (var i = 0; i < 250; i++)
-        {
-            if (TestPolicy.Settles.TryGetValue(requestId, out var settle))
-            {
-                return settle;
-            }
-
-            await Task.Delay(20, Cancellation);
-        }
-
-        throw new TimeoutException($"Request {requestId} was never settled.");
-    }
 }

@@ -87,8 +87,8 @@ public sealed class RouterAppFixture : IAsyncLifetime
         RouterUrl = new Uri(_router.Urls.First());
     }
 
-    /// <summary>The same composition as the router's Program.cs, with test configuration.</summary>
-    private static WebApplication BuildRouter(string configPath, string grpcUrl)
+    /// <summary>The same composition as the router's Program.cs, with test configuration (and <paramref name="extra"/> settings).</summary>
+    internal static WebApplication BuildRouter(string configPath, string grpcUrl, IReadOnlyDictionary<string, string?>? extra = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -101,7 +101,13 @@ public sealed class RouterAppFixture : IAsyncLifetime
             ["services:guardrails:grpc:0"] = grpcUrl,
             ["services:accounting:grpc:0"] = grpcUrl,
             ["Router:MaxRequestBodyBytes"] = MaxBodyBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["GATEWAY_ADMIN_KEY"] = TestPolicy.AdminKey,
         });
+        if (extra is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(extra);
+        }
+
         builder.AddServiceDefaults();
         builder.AddApplicationServices();
         var app = builder.Build();
@@ -111,7 +117,8 @@ public sealed class RouterAppFixture : IAsyncLifetime
         return app;
     }
 
-    private static string GatewayYaml(Uri mock, int closedPort)
+    /// <summary>The generated gateway.yaml's provider accounts (see the class remarks).</summary>
+    internal static string GatewayYaml(Uri mock, int closedPort)
     {
         var baseUrl = new Uri(mock, "/v1").ToString();
         string Account(string name, string headers = "", string timeout = "") => $"""
@@ -200,7 +207,7 @@ public sealed class RouterAppFixture : IAsyncLifetime
     }
 
     /// <summary>A loopback port nothing listens on (bound, read, released).</summary>
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -22,11 +22,33 @@ public sealed class TestPolicy
     /// <summary>Admitted under rule <c>ci-tpm</c> (1000 tokens per minute, 400 left), with a reservation to settle.</summary>
     public const string CountedToken = "gw-counted";
 
-    /// <summary>What Admit last received for <see cref="CountedToken"/>, and the Settle calls, by request id.</summary>
+    /// <summary>Refused by hard budget <c>ci-daily</c> (the OpenAI-format 429 of budgets).</summary>
+    public const string BrokeToken = "gw-broke";
+
+    /// <summary>Admitted under budget <c>ci-daily</c>, with a budget reservation to settle.</summary>
+    public const string BudgetedToken = "gw-budgeted";
+
+    /// <summary>What Admit received for <see cref="CountedToken"/> and <see cref="BudgetedToken"/>, by request id.</summary>
     public static readonly ConcurrentDictionary<string, AdmitRequest> CountedAdmits = new();
 
     /// <summary>Settle calls by request id.</summary>
     public static readonly ConcurrentDictionary<string, SettleRequest> Settles = new();
+
+    /// <summary>Waits (polling briefly, at most 5 s) for the Settle call of <paramref name="requestId"/>, which the router sends after the response.</summary>
+    public static async Task<SettleRequest> WaitForSettleAsync(string requestId)
+    {
+        for (var i = 0; i < 250; i++)
+        {
+            if (Settles.TryGetValue(requestId, out var settle))
+            {
+                return settle;
+            }
+
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+
+        throw new TimeoutException($"Request {requestId} was never settled.");
+    }
 
     public sealed class AdmissionService : Admission.AdmissionBase
     {
@@ -58,9 +80,22 @@ public sealed class TestPolicy
                     RateLimits = { new RateLimitStatus { Kind = "tokens", Limit = 1000, Remaining = 400, ResetMs = 1_500 } },
                     Reservation = "reservation-" + request.RequestId,
                 },
+                BrokeToken => new AdmitReply
+                {
+                    Decision = AdmitDecision.BudgetExceeded,
+                    Identity = new Identity { TokenId = "tok-broke", TokenName = "broke" },
+                    Message = "Budget 'ci-daily' exceeded: 10 USD per day, 9.99 USD spent or reserved, and this request may cost up to 0.02 USD. It resets at 2030-01-10T00:00:00Z.",
+                    BudgetRule = "ci-daily",
+                },
+                BudgetedToken => new AdmitReply
+                {
+                    Decision = AdmitDecision.Allowed,
+                    Identity = new Identity { TokenId = "tok-budgeted", TokenName = "budgeted" },
+                    BudgetReservation = "budget-" + request.RequestId,
+                },
                 _ => new AdmitReply { Decision = AdmitDecision.InvalidToken, Message = "Incorrect API key provided." },
             };
-            if (request.Token == CountedToken)
+            if (request.Token is CountedToken or BudgetedToken)
             {
                 CountedAdmits[request.RequestId] = request;
             }

@@ -1,4 +1,4 @@
-namespace Gateway.Aspire.Accounting.Ledger;
+namespace Gateway.Aspire.ServiceDefaults.Billing;
 
 /// <summary>Unit prices in USD per million tokens.</summary>
 /// <param name="InputPerMtok">Prompt tokens neither read from nor written to the prompt cache.</param>

@@ -1,0 +1,202 @@
+using System.Globalization;
+using StackExchange.Redis;
+
+namespace Gateway.Aspire.Policy.Admission;
+
+/// <summary>The rate-limit part of one admission: the rule's counter and what the call costs it.</summary>
+/// <param name="Key">The sliding-window hash.</param>
+/// <param name="Limit">Units per window.</param>
+/// <param name="WindowMs">The window.</param>
+/// <param name="Buckets">Buckets per window.</param>
+/// <param name="Cost">Units this call counts.</param>
+internal sealed record RateLimitCharge(string Key, long Limit, long WindowMs, int Buckets, long Cost);
+
+/// <summary>One budget counter an admission reserves against.</summary>
+/// <param name="Key">The period's counter (a Redis string of nano-USD).</param>
+/// <param name="LimitNanoUsd">The budget.</param>
+/// <param name="Enforced">Whether an exhausted budget refuses the call (else it only counts).</param>
+/// <param name="ExpiresAt">When the counter may go: a day after its period ends, so late settlements still find it.</param>
+internal sealed record BudgetCharge(string Key, long LimitNanoUsd, bool Enforced, DateTimeOffset ExpiresAt);
+
+/// <summary>What <see cref="AdmissionScript.RunAsync"/> found and did.</summary>
+/// <param name="RateLimitFits">Whether the call fit the rate limit (true without one).</param>
+/// <param name="RateLimitUsed">Units counted in the window, this call included when admitted.</param>
+/// <param name="RateLimitResetMs">Until the window's counter is back to the full limit.</param>
+/// <param name="RateLimitRetryMs">For a call that did not fit: until it would; -1 when it never can.</param>
+/// <param name="RateLimitBucket">The bucket the call was counted in.</param>
+/// <param name="BlockedBudget">Index of the enforced budget the call would exceed, or -1.</param>
+/// <param name="SpentBefore">Each budget counter before this call, in nano-USD.</param>
+internal sealed record AdmissionScriptResult(
+    bool RateLimitFits, long RateLimitUsed, long RateLimitResetMs, long RateLimitRetryMs, long RateLimitBucket, int BlockedBudget, long[] SpentBefore)
+{
+    /// <summary>Whether the call was admitted and counted everywhere.</summary>
+    public bool Admitted => RateLimitFits && BlockedBudget < 0;
+}
+
+/// <summary>
+/// The one Lua script of an admission: the rate-limit rule's sliding window (<see cref="RateLimiting.SlidingWindowScripts"/>
+/// explains the algorithm and its error bound) and every budget counter the call touches are checked
+/// first, and only if all of them allow the call is anything counted — one atomic step, one round trip.
+/// </summary>
+/// <remarks>
+/// Keys and arguments vary in number (one key per budget that applies), so the script takes
+/// <c>KEYS</c>/<c>ARGV</c> rather than <see cref="LuaScript"/>'s named parameters; StackExchange.Redis
+/// still sends EVALSHA once the server knows the script and EVAL only after its script cache was
+/// flushed. Budget amounts are integer nano-USD strings handed to INCRBY as they are (a Lua number
+/// would turn 1e15 into "1e+15"); comparisons in Lua are exact up to 2^53 nano-USD (~9 million USD).
+/// </remarks>
+internal static class AdmissionScript
+{
+    private const string Script = """
+        local now = tonumber(ARGV[1])
+        local has_rl = ARGV[2] == '1'
+        local offset = 0
+        local fits, used, current = 1, 0, 0
+        local limit, window, buckets, cost, width
+        local live = {}
+        if has_rl then
+          offset = 1
+          limit = tonumber(ARGV[3])
+          window = tonumber(ARGV[4])
+          buckets = tonumber(ARGV[5])
+          cost = tonumber(ARGV[6])
+          width = window / buckets
+          current = math.floor(now / width)
+          local oldest = current - buckets
+          local raw = redis.call('HGETALL', KEYS[1])
+          local stale = {}
+          for i = 1, #raw, 2 do
+            local b = tonumber(raw[i])
+            if b < oldest then
+              stale[#stale + 1] = raw[i]
+            else
+              local c = tonumber(raw[i + 1])
+              used = used + c
+              live[#live + 1] = { b, c }
+            end
+          end
+          if #stale > 0 then
+            redis.call('HDEL', KEYS[1], unpack(stale))
+          end
+          table.sort(live, function(x, y) return x[1] < y[1] end)
+          if used + cost > limit then
+            fits = 0
+          end
+        end
+        local budget_cost = ARGV[7]
+        local charge = tonumber(budget_cost)
+        local count = tonumber(ARGV[8])
+        local blocked = -1
+        local spent = {}
+        for i = 1, count do
+          local s = tonumber(redis.call('GET', KEYS[offset + i]) or '0')
+          spent[i] = s
+          local a = 9 + (i - 1) * 3
+          if blocked < 0 and ARGV[a + 1] == '1' and s + charge > tonumber(ARGV[a]) then
+            blocked = i - 1
+          end
+        end
+        if fits == 1 and blocked < 0 then
+          if has_rl then
+            redis.call('HINCRBY', KEYS[1], string.format('%d', current), cost)
+            redis.call('PEXPIRE', KEYS[1], math.ceil(window + 2 * width))
+            used = used + cost
+            if #live > 0 and live[#live][1] == current then
+              live[#live][2] = live[#live][2] + cost
+            else
+              live[#live + 1] = { current, cost }
+            end
+          end
+          for i = 1, count do
+            redis.call('INCRBY', KEYS[offset + i], budget_cost)
+            redis.call('PEXPIREAT', KEYS[offset + i], ARGV[9 + (i - 1) * 3 + 2])
+          end
+        end
+        local reset, retry = 0, 0
+        if has_rl then
+          -- Bucket b stops counting at (b + buckets + 1) * width.
+          if #live > 0 then
+            reset = (live[#live][1] + buckets + 1) * width - now
+          end
+          if fits == 0 then
+            if cost > limit then
+              retry = -1
+            else
+              local need = used + cost - limit
+              local freed = 0
+              for i = 1, #live do
+                freed = freed + live[i][2]
+                if freed >= need then
+                  retry = (live[i][1] + buckets + 1) * width - now
+                  break
+                end
+              end
+            end
+          end
+        end
+        local result = { fits, used, math.ceil(reset), math.ceil(retry), current, blocked }
+        for i = 1, count do
+          result[#result + 1] = spent[i]
+        end
+        return result
+        """;
+
+    /// <summary>Moves every counter of a budget reservation by <c>ARGV[1]</c> nano-USD, where the counter still exists; returns how many moved.</summary>
+    private const string SettleBudgetsScript = """
+        local moved = 0
+        for i = 1, #KEYS do
+          if redis.call('EXISTS', KEYS[i]) == 1 then
+            redis.call('INCRBY', KEYS[i], ARGV[1])
+            moved = moved + 1
+          end
+        end
+        return moved
+        """;
+
+    /// <summary>Checks everything, then counts everything or nothing.</summary>
+    public static async Task<AdmissionScriptResult> RunAsync(
+        IDatabase redis, DateTimeOffset now, RateLimitCharge? rateLimit, IReadOnlyList<BudgetCharge> budgets, long budgetCostNanoUsd)
+    {
+        var keys = new RedisKey[(rateLimit is null ? 0 : 1) + budgets.Count];
+        var args = new RedisValue[8 + budgets.Count * 3];
+        args[0] = now.ToUnixTimeMilliseconds();
+        args[1] = rateLimit is null ? 0 : 1;
+        var k = 0;
+        if (rateLimit is not null)
+        {
+            keys[k++] = rateLimit.Key;
+            args[2] = rateLimit.Limit;
+            args[3] = rateLimit.WindowMs;
+            args[4] = rateLimit.Buckets;
+            args[5] = rateLimit.Cost;
+        }
+        else
+        {
+            args[2] = args[3] = args[4] = args[5] = 0;
+        }
+
+        args[6] = budgetCostNanoUsd.ToString(CultureInfo.InvariantCulture);
+        args[7] = budgets.Count;
+        for (var i = 0; i < budgets.Count; i++)
+        {
+            keys[k++] = budgets[i].Key;
+            args[8 + i * 3] = budgets[i].LimitNanoUsd;
+            args[9 + i * 3] = budgets[i].Enforced ? 1 : 0;
+            args[10 + i * 3] = budgets[i].ExpiresAt.ToUnixTimeMilliseconds();
+        }
+
+        var result = (RedisResult[])(await redis.ScriptEvaluateAsync(Script, keys, args))!;
+        var spent = new long[budgets.Count];
+        for (var i = 0; i < spent.Length; i++)
+        {
+            spent[i] = (long)result[6 + i];
+        }
+
+        return new AdmissionScriptResult((long)result[0] == 1, (long)result[1], (long)result[2], (long)result[3], (long)result[4], (int)(long)result[5], spent);
+    }
+
+    /// <summary>Adds <paramref name="deltaNanoUsd"/> to each of <paramref name="keys"/> that still exists; returns how many did.</summary>
+    public static async Task<long> SettleBudgetsAsync(IDatabase redis, IReadOnlyList<string> keys, long deltaNanoUsd) =>
+        (long)await redis.ScriptEvaluateAsync(
+            SettleBudgetsScript, [.. keys.Select(k => (RedisKey)k)], [deltaNanoUsd.ToString(CultureInfo.InvariantCulture)]);
+}

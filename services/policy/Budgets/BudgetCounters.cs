@@ -1,0 +1,131 @@
+using System.Globalization;
+using Gateway.Aspire.Policy.Admission;
+using Gateway.Aspire.Policy.Rules;
+using StackExchange.Redis;
+
+namespace Gateway.Aspire.Policy.Budgets;
+
+/// <summary>Where one budget stands after an admission.</summary>
+/// <param name="Rule">The budget.</param>
+/// <param name="Enforced">Whether it could refuse this call: the first matching rule when hard, and the global daily limit.</param>
+/// <param name="SpentNanoUsd">Spent and reserved in the period, this call included when it was admitted.</param>
+/// <param name="ResetsAt">When the period ends and a fresh counter starts.</param>
+/// <param name="CrossedThresholdPercent">The highest alert threshold this admission crossed, 0 when none.</param>
+public sealed record BudgetStanding(BudgetRule Rule, bool Enforced, long SpentNanoUsd, DateTimeOffset ResetsAt, int CrossedThresholdPercent)
+{
+    /// <summary>Whether the period's spend (reservations included) is above the limit.</summary>
+    public bool Exceeded => SpentNanoUsd > Rule.LimitNanoUsd;
+}
+
+/// <summary>The budgets' verdict on one call.</summary>
+/// <param name="Budgets">Every budget the call touched, the deciding rule first.</param>
+/// <param name="Blocked">The enforced budget the call could exceed, or null when it was not refused by a budget.</param>
+/// <param name="CostNanoUsd">What the call reserved (or would have).</param>
+/// <param name="Reservation">Handle for <see cref="BudgetCounters.SettleAsync"/> when the call was admitted, else empty.</param>
+public sealed record BudgetOutcome(IReadOnlyList<BudgetStanding> Budgets, BudgetStanding? Blocked, long CostNanoUsd, string Reservation);
+
+/// <summary>A budget counter a call touches, with the period it counts.</summary>
+internal sealed record BudgetTouch(BudgetRule Rule, BudgetCharge Charge, DateTimeOffset PeriodEnd);
+
+/// <summary>
+/// Budget counters in Redis: one integer of nano-USD per rule, <c>budget_applies_per</c> values and
+/// period (<c>policy:budget:&lt;rule&gt;:&lt;unit&gt;:&lt;period start&gt;[:&lt;hash&gt;]</c>), so a new period is
+/// simply a new key and the old one expires a day after its period ended. Admission reserves the
+/// call's maximum cost inside <see cref="AdmissionScript"/>; settlement moves it to the actual cost.
+/// </summary>
+public sealed class BudgetCounters(BudgetRules budgets, IConnectionMultiplexer redis)
+{
+    /// <summary>Redis key prefix of the counters.</summary>
+    public const string KeyPrefix = "policy:budget:";
+
+    // Settlements come seconds after admission; a day covers the longest stream and a late retry.
+    private static readonly TimeSpan s_keepAfterPeriod = TimeSpan.FromDays(1);
+
+    /// <summary>The loaded budgets.</summary>
+    public BudgetRules Budgets => budgets;
+
+    /// <summary>The counters <paramref name="call"/> touches at <paramref name="now"/>: every matching rule (the first enforced when hard) and the global daily limit.</summary>
+    internal IReadOnlyList<BudgetTouch> Touches(AdmissionCall call, DateTimeOffset now)
+    {
+        if (!budgets.Any)
+        {
+            return [];
+        }
+
+        var touches = new List<BudgetTouch>();
+        foreach (var rule in budgets.Matching(call))
+        {
+            touches.Add(Touch(rule, enforced: touches.Count == 0 && rule.Hard, call, now));
+        }
+
+        if (budgets.GlobalDaily is { } global)
+        {
+            touches.Add(Touch(global, enforced: true, call, now));
+        }
+
+        return touches;
+    }
+
+    /// <summary>The verdict from what the admission script found.</summary>
+    internal static BudgetOutcome Outcome(IReadOnlyList<BudgetTouch> touches, AdmissionScriptResult result, long costNanoUsd)
+    {
+        var standings = new BudgetStanding[touches.Count];
+        for (var i = 0; i < touches.Count; i++)
+        {
+            var (rule, charge, end) = touches[i];
+            var before = result.SpentBefore[i];
+            var after = result.Admitted ? before + costNanoUsd : before;
+            standings[i] = new BudgetStanding(rule, charge.Enforced, after, end, CrossedThreshold(rule, before, after));
+        }
+
+        var reservation = result.Admitted && touches.Count > 0
+            ? string.Join('\n', touches.Select(t => t.Charge.Key).Prepend(costNanoUsd.ToString(CultureInfo.InvariantCulture)))
+            : "";
+        return new BudgetOutcome(standings, result.BlockedBudget >= 0 ? standings[result.BlockedBudget] : null, costNanoUsd, reservation);
+    }
+
+    /// <summary>
+    /// Moves a reservation to the call's actual cost on every counter it was made against (gives back
+    /// what was not spent, or adds what the reservation missed). False when the handle is malformed or
+    /// no counter is left (expired a day after its period).
+    /// </summary>
+    public async Task<bool> SettleAsync(string reservation, long actualCostNanoUsd)
+    {
+        var parts = reservation.Split('\n');
+        if (parts.Length < 2
+            || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var reserved)
+            || parts.Skip(1).Any(k => !k.StartsWith(KeyPrefix, StringComparison.Ordinal)))
+        {
+            return false;
+        }
+
+        var delta = Math.Max(0, actualCostNanoUsd) - reserved;
+        return delta == 0 || await AdmissionScript.SettleBudgetsAsync(redis.GetDatabase(), parts[1..], delta) > 0;
+    }
+
+    /// <summary>The counter of <paramref name="rule"/> for the call's <c>budget_applies_per</c> values in the period starting <paramref name="periodStart"/>.</summary>
+    internal static string CounterKey(BudgetRule rule, AdmissionCall call, DateTimeOffset periodStart) =>
+        string.Create(CultureInfo.InvariantCulture, $"{KeyPrefix}{rule.Id}:{rule.Period.Name}:{periodStart:yyyy-MM-dd}{RuleScope.KeySuffix(rule.AppliesPer, call)}");
+
+    private static BudgetTouch Touch(BudgetRule rule, bool enforced, AdmissionCall call, DateTimeOffset now)
+    {
+        var (start, end) = rule.Period.Containing(now);
+        return new BudgetTouch(rule, new BudgetCharge(CounterKey(rule, call, start), rule.LimitNanoUsd, enforced, end + s_keepAfterPeriod), end);
+    }
+
+    // The highest threshold t with before < t% of the limit <= after (percent math in decimal: no overflow, no rounding).
+    private static int CrossedThreshold(BudgetRule rule, long before, long after)
+    {
+        var crossed = 0;
+        foreach (var threshold in rule.Alerts?.Thresholds ?? [])
+        {
+            var level = (decimal)rule.LimitNanoUsd * threshold / 100m;
+            if (before < level && level <= after)
+            {
+                crossed = threshold;
+            }
+        }
+
+        return crossed;
+    }
+}
