@@ -17,13 +17,14 @@ public static class AdminApi
     /// <summary>How long an admin call may take in policy.</summary>
     public static readonly TimeSpan PolicyDeadline = TimeSpan.FromSeconds(10);
 
-    /// <summary>Maps every <c>/admin/v1</c> endpoint.</summary>
+    /// <summary>Maps every <c>/admin/v1</c> endpoint: tokens, identities, the routing views (<see cref="RoutingAdminApi"/>) and the usage analytics (<see cref="AnalyticsApi"/>).</summary>
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
         var admin = app.MapGroup("/admin/v1");
         admin.MapAdminTokensApi();
         admin.MapAdminIdentitiesApi();
         app.MapRoutingAdminApi();
+        app.MapAnalyticsApi();
         return app;
     }
 

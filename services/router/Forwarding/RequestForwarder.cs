@@ -944,6 +944,12 @@ internal sealed class RequestForwarder(
                 ErrorType = errorType,
                 Streamed = info.Stream,
                 Price = model.Price,
+                // Who called, as policy names them: a personal token's user, a virtual account (a token from
+                // before identities: its own name); the ledger has one team column, so the first of a user's teams.
+                User = identity?.User ?? "",
+                Team = identity is { Teams.Count: > 0 } ? identity.Teams[0] : "",
+                VirtualAccount = identity is null ? "" : identity.VirtualAccount.Length > 0 ? identity.VirtualAccount : identity.Kind == "personal" ? "" : identity.TokenName,
+                Metadata = { metadata },
             });
         }
 

@@ -63,6 +63,18 @@ public sealed class TokensServiceTests(PostgresServerFixture postgres, RedisServ
     }
 
     [Fact]
+    public async Task AuthorizeAdmin_WithAdminKey_SeesEveryTeam_AndWithoutIsUnauthenticated()
+    {
+        var reply = await Host.Tokens.AuthorizeAdminAsync(new AuthorizeAdminRequest(), PolicyTestHost.AdminHeaders(),
+            cancellationToken: TestContext.Current.CancellationToken);
+        var e = await Assert.ThrowsAsync<RpcException>(async () => await Host.Tokens.AuthorizeAdminAsync(
+            new AuthorizeAdminRequest(), PolicyTestHost.AdminHeaders("not-the-key"), cancellationToken: TestContext.Current.CancellationToken));
+
+        Assert.Equal("", reply.Team);
+        Assert.Equal(StatusCode.Unauthenticated, e.StatusCode);
+    }
+
+    [Fact]
     public async Task CreateToken_WithoutAdminKey_IsUnauthenticated()
     {
         var e = await Assert.ThrowsAsync<RpcException>(async () => await Host.Tokens.CreateTokenAsync(
