@@ -79,4 +79,23 @@ public static class UsageCost
 
         return cost <= MaxCost;
     }
+
+    /// <summary>
+    /// What <paramref name="cachedTokens"/> saved: cached × (input − cached input) per million,
+    /// rounded like <see cref="Compute"/>; false when it does not fit the ledger's column.
+    /// </summary>
+    public static bool TryComputeCacheSavings(int cachedTokens, TokenPrices prices, out decimal savings)
+    {
+        try
+        {
+            savings = decimal.Round(cachedTokens * (prices.InputPerMtok - prices.CachedInputPerMtok) / 1_000_000m, Scale, MidpointRounding.AwayFromZero);
+        }
+        catch (OverflowException)
+        {
+            savings = 0m;
+            return false;
+        }
+
+        return Math.Abs(savings) <= MaxCost;
+    }
 }

@@ -14,4 +14,16 @@ internal static partial class AccountingLog
     [LoggerMessage(EventId = 102, EventName = "PostgresUnavailable", Level = LogLevel.Error,
         Message = "PostgreSQL unavailable; a batch of {Count} was not recorded: {Error}")]
     public static partial void PostgresUnavailable(ILogger logger, int count, string error);
+
+    [LoggerMessage(EventId = 110, EventName = "PartitionsMaintained", Level = LogLevel.Information,
+        Message = "Ledger partitions: {Created} created ahead, {Dropped} dropped (keeping days from {FirstKept})")]
+    public static partial void PartitionsMaintained(ILogger logger, int created, int dropped, DateOnly firstKept);
+
+    [LoggerMessage(EventId = 111, EventName = "PartitionMaintenanceFailed", Level = LogLevel.Warning,
+        Message = "Ledger partition maintenance failed; retrying at the next interval: {Error}")]
+    public static partial void PartitionMaintenanceFailed(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 120, EventName = "AnalyticsUnavailable", Level = LogLevel.Warning,
+        Message = "PostgreSQL unavailable for an analytics query: {Error}")]
+    public static partial void AnalyticsUnavailable(ILogger logger, string error);
 }

@@ -1,5 +1,4 @@
 using Gateway.Aspire.Accounting.Extensions;
-using Gateway.Aspire.Accounting.Ledger;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -9,6 +8,6 @@ builder.AddApplicationServices();
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
-app.MapGrpcService<LedgerService>();
+app.MapAccountingServices();
 
 app.Run();

@@ -11,9 +11,29 @@ internal static partial class PolicyLog
         Message = "Admin call {Method} with a wrong admin key")]
     public static partial void AdminKeyRejected(ILogger logger, string method);
 
+    [LoggerMessage(EventId = 102, EventName = "AdminPermissionDenied", Level = LogLevel.Warning,
+        Message = "Admin call {Method} with token {TokenId}, which is not an admin's")]
+    public static partial void AdminPermissionDenied(ILogger logger, string method, Guid tokenId);
+
     [LoggerMessage(EventId = 110, EventName = "TokenCreated", Level = LogLevel.Information,
         Message = "Created token {TokenId} '{TokenName}' ({Prefix}…) for {ModelCount} models (0 = all), expires {ExpiresAt}")]
     public static partial void TokenCreated(ILogger logger, Guid tokenId, string tokenName, string prefix, int modelCount, DateTimeOffset? expiresAt);
+
+    [LoggerMessage(EventId = 111, EventName = "TokenRevoked", Level = LogLevel.Information,
+        Message = "Revoked token {TokenId}")]
+    public static partial void TokenRevoked(ILogger logger, Guid tokenId);
+
+    [LoggerMessage(EventId = 112, EventName = "TokenRotated", Level = LogLevel.Information,
+        Message = "Rotated token {TokenId} to {NewTokenId}; the old secret works until {OldExpiresAt}")]
+    public static partial void TokenRotated(ILogger logger, Guid tokenId, Guid newTokenId, DateTimeOffset? oldExpiresAt);
+
+    [LoggerMessage(EventId = 120, EventName = "IdentityChanged", Level = LogLevel.Information,
+        Message = "{Change} {Kind} '{Name}'; {Tokens} tokens invalidated")]
+    public static partial void IdentityChanged(ILogger logger, string change, string kind, string name, int tokens);
+
+    [LoggerMessage(EventId = 203, EventName = "InvalidationFailed", Level = LogLevel.Warning,
+        Message = "Token invalidation incomplete; replicas converge within the cache lifetimes (memory 1 s, Redis 10 min): {Error}")]
+    public static partial void InvalidationFailed(ILogger logger, string error);
 
     [LoggerMessage(EventId = 200, EventName = "RedisUnavailable", Level = LogLevel.Warning,
         Message = "Redis unavailable for token lookup; falling back to PostgreSQL: {Error}")]

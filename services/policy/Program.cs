@@ -1,5 +1,6 @@
 using Gateway.Aspire.Policy.Admission;
 using Gateway.Aspire.Policy.Extensions;
+using Gateway.Aspire.Policy.Identities;
 using Gateway.Aspire.Policy.Tokens;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -12,5 +13,6 @@ var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapGrpcService<AdmissionService>();
 app.MapGrpcService<TokensService>();
+app.MapGrpcService<IdentitiesService>();
 
 app.Run();

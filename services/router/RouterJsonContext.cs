@@ -13,9 +13,21 @@ namespace Gateway.Aspire.Router;
 [JsonSerializable(typeof(ModelListResponse))]
 [JsonSerializable(typeof(ModelListEntry))]
 [JsonSerializable(typeof(CreateTokenBody))]
-[JsonSerializable(typeof(CreatedTokenResponse))]
 [JsonSerializable(typeof(TargetsResponse))]
 [JsonSerializable(typeof(MetricsSummary))]
+[JsonSerializable(typeof(RotateTokenBody))]
+[JsonSerializable(typeof(CreateUserBody))]
+[JsonSerializable(typeof(CreateTeamBody))]
+[JsonSerializable(typeof(TeamMemberBody))]
+[JsonSerializable(typeof(CreateVirtualAccountBody))]
+[JsonSerializable(typeof(TokenResponse))]
+[JsonSerializable(typeof(UserResponse))]
+[JsonSerializable(typeof(TeamResponse))]
+[JsonSerializable(typeof(VirtualAccountResponse))]
+[JsonSerializable(typeof(AdminList<TokenResponse>), TypeInfoPropertyName = "AdminListTokenResponse")]
+[JsonSerializable(typeof(AdminList<UserResponse>), TypeInfoPropertyName = "AdminListUserResponse")]
+[JsonSerializable(typeof(AdminList<TeamResponse>), TypeInfoPropertyName = "AdminListTeamResponse")]
+[JsonSerializable(typeof(AdminList<VirtualAccountResponse>), TypeInfoPropertyName = "AdminListVirtualAccountResponse")]
 internal sealed partial class RouterJsonContext : JsonSerializerContext
 {
     /// <summary>

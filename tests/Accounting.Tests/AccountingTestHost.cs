@@ -19,17 +19,24 @@ internal sealed class AccountingTestHost : IAsyncDisposable
         _host = host;
         Database = database;
         Ledger = new Grpc.Ledger.LedgerClient(host.Channel);
+        Analytics = new Grpc.Analytics.AnalyticsClient(host.Channel);
     }
 
     public Grpc.Ledger.LedgerClient Ledger { get; }
 
+    public Grpc.Analytics.AnalyticsClient Analytics { get; }
+
+    /// <summary>The service's container (its partitions, its maintenance).</summary>
+    public IServiceProvider Services => _host.Services;
+
     /// <summary>Connection string of the service's <c>gatewaydb</c>, for assertions.</summary>
     public string Database { get; }
 
-    public static async Task<AccountingTestHost> StartAsync(string gatewaydb, TimeProvider? time = null) =>
+    public static async Task<AccountingTestHost> StartAsync(
+        string gatewaydb, TimeProvider? time = null, IReadOnlyDictionary<string, string?>? settings = null) =>
         new(await GrpcServiceTestHost.StartAsync(
             typeof(LedgerService).Assembly,
-            new Dictionary<string, string?> { ["ConnectionStrings:gatewaydb"] = gatewaydb },
+            new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>()) { ["ConnectionStrings:gatewaydb"] = gatewaydb },
             builder =>
             {
                 builder.AddApplicationServices();
@@ -38,7 +45,7 @@ internal sealed class AccountingTestHost : IAsyncDisposable
                     builder.Services.AddSingleton(time);
                 }
             },
-            app => app.MapGrpcService<LedgerService>()),
+            app => app.MapAccountingServices()),
             gatewaydb);
 
     public ValueTask DisposeAsync() => _host.DisposeAsync();

@@ -7,28 +7,39 @@ internal sealed class PolicyReplicas : IAsyncDisposable
 {
     private readonly List<PolicyTestHost> _hosts = [];
 
-    private PolicyReplicas(string directory) => Directory = directory;
+    private PolicyReplicas(string directory, string redis)
+    {
+        Directory = directory;
+        Redis = redis;
+    }
 
     /// <summary>The folder holding gateway.yaml (tests may write other files there).</summary>
     public string Directory { get; }
+
+    /// <summary>The connection string of the Redis database both replicas share.</summary>
+    public string Redis { get; }
 
     public PolicyTestHost First => _hosts[0];
 
     public PolicyTestHost Second => _hosts[1];
 
-    /// <summary>Writes <paramref name="gatewayYaml"/> and starts both replicas on it.</summary>
+    /// <summary>Writes <paramref name="gatewayYaml"/> (when given; else no GATEWAY_CONFIG) and starts both replicas on it.</summary>
     public static async Task<PolicyReplicas> StartAsync(
-        PostgresServerFixture postgres, RedisServerFixture redis, TimeProvider time, string name, string gatewayYaml)
+        PostgresServerFixture postgres, RedisServerFixture redis, TimeProvider time, string name, string? gatewayYaml = null)
     {
         var database = await postgres.CreateDatabaseAsync("policy");
-        var redisDb = redis.NextDatabase();
-        var replicas = new PolicyReplicas(TestDirectories.Create(name));
-        var config = Path.Combine(replicas.Directory, "gateway.yaml");
-        await File.WriteAllTextAsync(config, gatewayYaml, TestContext.Current.CancellationToken);
+        var replicas = new PolicyReplicas(TestDirectories.Create(name), redis.NextDatabase());
+        string? config = null;
         try
         {
-            replicas._hosts.Add(await PolicyTestHost.StartAsync(redisDb, database, time: time, gatewayConfig: config));
-            replicas._hosts.Add(await PolicyTestHost.StartAsync(redisDb, database, time: time, gatewayConfig: config));
+            if (gatewayYaml is not null)
+            {
+                config = Path.Combine(replicas.Directory, "gateway.yaml");
+                await File.WriteAllTextAsync(config, gatewayYaml, TestContext.Current.CancellationToken);
+            }
+
+            replicas._hosts.Add(await PolicyTestHost.StartAsync(replicas.Redis, database, time: time, gatewayConfig: config));
+            replicas._hosts.Add(await PolicyTestHost.StartAsync(replicas.Redis, database, time: time, gatewayConfig: config));
         }
         catch
         {

@@ -1,6 +1,7 @@
 using Gateway.Aspire.Policy.Admission;
 using Gateway.Aspire.Policy.Extensions;
 using Gateway.Aspire.Policy.Grpc;
+using Gateway.Aspire.Policy.Identities;
 using Gateway.Aspire.Policy.Tokens;
 using Gateway.Aspire.Testing;
 using Microsoft.AspNetCore.Builder;
@@ -23,6 +24,7 @@ internal sealed class PolicyTestHost : IAsyncDisposable
         _host = host;
         Admission = new Grpc.Admission.AdmissionClient(host.Channel);
         Tokens = new Grpc.Tokens.TokensClient(host.Channel);
+        Identities = new Grpc.Identities.IdentitiesClient(host.Channel);
     }
 
     public string HttpUrl => _host.HttpUrl;
@@ -30,6 +32,8 @@ internal sealed class PolicyTestHost : IAsyncDisposable
     public Grpc.Admission.AdmissionClient Admission { get; }
 
     public Grpc.Tokens.TokensClient Tokens { get; }
+
+    public Grpc.Identities.IdentitiesClient Identities { get; }
 
     public IServiceProvider Services => _host.Services;
 
@@ -57,6 +61,7 @@ internal sealed class PolicyTestHost : IAsyncDisposable
             {
                 app.MapGrpcService<AdmissionService>();
                 app.MapGrpcService<TokensService>();
+                app.MapGrpcService<IdentitiesService>();
             });
         return new PolicyTestHost(host);
     }
@@ -72,6 +77,32 @@ internal sealed class PolicyTestHost : IAsyncDisposable
 
         return await Tokens.CreateTokenAsync(request, AdminHeaders(), cancellationToken: TestContext.Current.CancellationToken);
     }
+
+    /// <summary>Creates a token of any kind with the admin key.</summary>
+    public Task<CreateTokenReply> CreateTokenAsync(CreateTokenRequest request) =>
+        Tokens.CreateTokenAsync(request, AdminHeaders(), cancellationToken: TestContext.Current.CancellationToken).ResponseAsync;
+
+    /// <summary>Creates a user with the admin key.</summary>
+    public async Task<User> CreateUserAsync(string name, bool admin = false) =>
+        await Identities.CreateUserAsync(new CreateUserRequest { Name = name, Admin = admin }, AdminHeaders(), cancellationToken: TestContext.Current.CancellationToken);
+
+    /// <summary>Creates a team with the admin key and adds <paramref name="members"/>.</summary>
+    public async Task<Team> CreateTeamAsync(string name, IEnumerable<string>? models = null, params string[] members)
+    {
+        var team = await Identities.CreateTeamAsync(new CreateTeamRequest { Name = name, Models = { models ?? [] } }, AdminHeaders(),
+            cancellationToken: TestContext.Current.CancellationToken);
+        foreach (var member in members)
+        {
+            team = await Identities.AddTeamMemberAsync(new TeamMemberRequest { Team = name, User = member }, AdminHeaders(),
+                cancellationToken: TestContext.Current.CancellationToken);
+        }
+
+        return team;
+    }
+
+    /// <summary>Creates a personal token for <paramref name="user"/>.</summary>
+    public Task<CreateTokenReply> CreatePersonalTokenAsync(string user, string name = "laptop") =>
+        CreateTokenAsync(new CreateTokenRequest { Name = name, Kind = "personal", User = user });
 
     public static global::Grpc.Core.Metadata AdminHeaders(string key = AdminKey) => new() { { "authorization", "Bearer " + key } };
 

@@ -52,5 +52,108 @@ internal static class AccountingMigrations
             ALTER TABLE accounting.ledger ADD COLUMN parent_request_id text NULL;
             CREATE INDEX ledger_parent_request_id ON accounting.ledger (parent_request_id) WHERE parent_request_id IS NOT NULL;
             """),
+
+        // Numbered 10, not 5: it was written beside migrations 3 and 4 on other branches, and the
+        // migrator applies every missing version in order, gaps allowed. This one copies the columns of the
+        // table it replaces (LIKE) and recreates its secondary indexes, so it holds whether those run
+        // before it (fresh database) or after it (ALTER TABLE and CREATE INDEX reach every partition).
+        new(10, "ledger partitioned by day, identity, metadata, hourly rollup", """
+            -- (1) The partitioned ledger: the old table's columns (whatever migrations added them) plus
+            -- the new ones. A primary key must include the partition key: (request_id, started_at).
+            ALTER TABLE accounting.ledger RENAME TO ledger_unpartitioned;
+            ALTER INDEX accounting.ledger_pkey RENAME TO ledger_unpartitioned_pkey;
+            CREATE TABLE accounting.ledger (LIKE accounting.ledger_unpartitioned INCLUDING DEFAULTS)
+                PARTITION BY RANGE (started_at);
+            ALTER TABLE accounting.ledger
+                -- Who made the call; null when unknown.
+                ADD COLUMN user_id text NULL,
+                ADD COLUMN team text NULL,
+                ADD COLUMN virtual_account text NULL,
+                -- The caller's x-gateway-metadata.
+                ADD COLUMN metadata jsonb NULL,
+                -- (latency - ttft) / (completion_tokens - 1) for streams; null otherwise.
+                ADD COLUMN time_per_output_token_ms double precision NULL,
+                -- cached_tokens * (input price - cached input price): what the prompt cache saved.
+                ADD COLUMN cache_savings_usd numeric(18,10) NOT NULL DEFAULT 0;
+
+            -- (2) Hourly totals per dimension, kept in the same transaction as the rows (only rows
+            -- newly inserted feed them, so duplicates never count twice): analytics read whole
+            -- hours here and only the partial hours at a range's edges from the ledger.
+            CREATE TABLE accounting.usage_hourly (
+                hour timestamptz NOT NULL,
+                -- model, target, provider, user, team, virtual_account, or all (value '').
+                dimension text NOT NULL,
+                -- '' when the rows had no value.
+                value text NOT NULL,
+                requests bigint NOT NULL,
+                errors bigint NOT NULL,
+                prompt_tokens bigint NOT NULL,
+                completion_tokens bigint NOT NULL,
+                cached_tokens bigint NOT NULL,
+                cost_usd numeric NOT NULL,
+                cache_savings_usd numeric NOT NULL,
+                PRIMARY KEY (dimension, hour, value))
+                PARTITION BY RANGE (hour);
+
+            -- (3) One partition per UTC day of both tables, created ahead by the service and on
+            -- demand by the writer; the lock serialises replicas creating the same day.
+            CREATE FUNCTION accounting.ensure_ledger_partition(day date) RETURNS boolean
+            LANGUAGE plpgsql AS $fn$
+            DECLARE
+                suffix text := to_char(day, 'YYYYMMDD');
+                low timestamptz := day::timestamp AT TIME ZONE 'UTC';
+                high timestamptz := (day + 1)::timestamp AT TIME ZONE 'UTC';
+            BEGIN
+                PERFORM pg_advisory_xact_lock(hashtext('accounting.ledger partitions'));
+                IF to_regclass('accounting.ledger_p' || suffix) IS NOT NULL THEN
+                    RETURN false;
+                END IF;
+                EXECUTE format('CREATE TABLE accounting.%I PARTITION OF accounting.ledger FOR VALUES FROM (%L) TO (%L)',
+                    'ledger_p' || suffix, low, high);
+                EXECUTE format('CREATE TABLE accounting.%I PARTITION OF accounting.usage_hourly FOR VALUES FROM (%L) TO (%L)',
+                    'usage_hourly_p' || suffix, low, high);
+                RETURN true;
+            END
+            $fn$;
+
+            -- (4) Existing rows move over, then the totals are built from them.
+            SELECT accounting.ensure_ledger_partition(day)
+            FROM (SELECT DISTINCT (started_at AT TIME ZONE 'UTC')::date AS day FROM accounting.ledger_unpartitioned) AS days;
+            INSERT INTO accounting.ledger SELECT * FROM accounting.ledger_unpartitioned;
+            INSERT INTO accounting.usage_hourly
+            SELECT date_trunc('hour', l.started_at, 'UTC'), d.dimension, d.value, count(*),
+                count(*) FILTER (WHERE l.status_code >= 400), sum(l.prompt_tokens), sum(l.completion_tokens),
+                sum(l.cached_tokens), sum(l.cost_usd), sum(l.cache_savings_usd)
+            FROM accounting.ledger AS l
+            CROSS JOIN LATERAL (VALUES ('model', l.requested_model), ('target', l.served_model), ('provider', l.provider),
+                ('user', coalesce(l.user_id, '')), ('team', coalesce(l.team, '')),
+                ('virtual_account', coalesce(l.virtual_account, '')), ('all', '')) AS d(dimension, value)
+            GROUP BY 1, 2, 3;
+
+            -- (5) Secondary indexes other migrations put on the old table come back on the new one.
+            DO $do$
+            DECLARE
+                definitions text[];
+                definition text;
+            BEGIN
+                SELECT coalesce(array_agg(pg_get_indexdef(i.indexrelid)), '{}') INTO definitions
+                FROM pg_index AS i
+                WHERE i.indrelid = 'accounting.ledger_unpartitioned'::regclass AND NOT i.indisprimary
+                    AND i.indexrelid <> 'accounting.ledger_started_at'::regclass;
+                DROP TABLE accounting.ledger_unpartitioned;
+                FOREACH definition IN ARRAY definitions LOOP
+                    EXECUTE replace(definition, ' ON accounting.ledger_unpartitioned ', ' ON accounting.ledger ');
+                END LOOP;
+            END
+            $do$;
+
+            -- (6) Keys and indexes, built once after the copy. Each index serves the analytics
+            -- queries that leave the hourly totals: a team admin's view, the request log's filters.
+            ALTER TABLE accounting.ledger ADD PRIMARY KEY (request_id, started_at);
+            CREATE INDEX ledger_started_at ON accounting.ledger (started_at);
+            CREATE INDEX ledger_team_started_at ON accounting.ledger (team, started_at);
+            CREATE INDEX ledger_user_started_at ON accounting.ledger (user_id, started_at);
+            CREATE INDEX ledger_model_started_at ON accounting.ledger (requested_model, started_at);
+            """),
     ];
 }

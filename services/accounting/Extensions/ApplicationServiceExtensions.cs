@@ -1,3 +1,4 @@
+using Gateway.Aspire.Accounting.Analytics;
 using Gateway.Aspire.Accounting.Data;
 using Gateway.Aspire.Accounting.Ledger;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -7,7 +8,10 @@ namespace Gateway.Aspire.Accounting.Extensions;
 /// <summary>Composition of the accounting service.</summary>
 public static class ApplicationServiceExtensions
 {
-    /// <summary>PostgreSQL (the <c>accounting</c> schema, migrated at start), gRPC and the ledger.</summary>
+    /// <summary>
+    /// PostgreSQL (the <c>accounting</c> schema, migrated at start), gRPC, the ledger and its
+    /// partition maintenance (<see cref="LedgerOptions"/> from <c>Accounting:Ledger</c>).
+    /// </summary>
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddNpgsqlDataSource("gatewaydb");
@@ -15,7 +19,22 @@ public static class ApplicationServiceExtensions
 
         builder.Services.AddGrpc();
         builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.Section).ValidateOnStart()
+            .Validate(o => o.RetentionDays >= 1 && o.PartitionDaysAhead >= 1 && o.MaintenanceInterval > TimeSpan.Zero,
+                "Accounting:Ledger: RetentionDays and PartitionDaysAhead must be at least 1, MaintenanceInterval positive.");
+        builder.Services.AddSingleton<LedgerPartitions>();
         builder.Services.AddSingleton<LedgerWriter>();
+        // After the migrations' hosted service (registered above): the partitioned table exists by then.
+        builder.Services.AddSingleton<LedgerMaintenance>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LedgerMaintenance>());
         return builder;
+    }
+
+    /// <summary>The gRPC services: Ledger (writes) and Analytics (queries).</summary>
+    public static IEndpointRouteBuilder MapAccountingServices(this IEndpointRouteBuilder app)
+    {
+        app.MapGrpcService<LedgerService>();
+        app.MapGrpcService<AnalyticsService>();
+        return app;
     }
 }

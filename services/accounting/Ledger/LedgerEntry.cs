@@ -31,6 +31,35 @@ public sealed record LedgerEntry(
     /// <summary>Longest request id accepted.</summary>
     public const int MaxRequestIdLength = 128;
 
+    /// <summary>Most metadata entries accepted (the router allows fewer).</summary>
+    public const int MaxMetadataEntries = 64;
+
+    /// <summary>Longest identity value, metadata key or metadata value accepted.</summary>
+    public const int MaxValueLength = 1024;
+
+    // Partitions are created for whatever day a record names: a timestamp far off (a broken clock)
+    // would create partitions retention never drops, so such records are refused.
+    private static readonly DateTimeOffset s_earliest = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset s_latest = new(2100, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>The user the key belongs to; null when unknown.</summary>
+    public string? User { get; init; }
+
+    /// <summary>The team the call is billed to; null when unknown.</summary>
+    public string? Team { get; init; }
+
+    /// <summary>The virtual account of the key; null when unknown.</summary>
+    public string? VirtualAccount { get; init; }
+
+    /// <summary>The caller's metadata as a JSON object; null when there was none.</summary>
+    public string? MetadataJson { get; init; }
+
+    /// <summary>(latency − ttft) / (completion tokens − 1) for streams; null when it cannot be measured.</summary>
+    public double? TimePerOutputTokenMs { get; init; }
+
+    /// <summary>What cached prompt tokens saved against the input price.</summary>
+    public decimal CacheSavingsUsd { get; init; }
+
     /// <summary>
     /// Validates <paramref name="record"/> and computes its cost; returns null and the reason in
     /// <paramref name="error"/> when it is invalid.
@@ -48,23 +77,26 @@ public sealed record LedgerEntry(
             return null;
         }
 
-        if (record.CacheHit)
-        {
-            // A cached answer made no provider call: its tokens are reported, its cost is 0.
-            prices = default;
-        }
-
         var tokens = new TokenCounts(record.PromptTokens, record.CompletionTokens, record.CachedTokens)
         {
             CacheWriteTokens = record.CacheWriteTokens,
             ReasoningTokens = record.ReasoningTokens,
         };
-        if (!UsageCost.TryCompute(tokens, prices, out var cost))
+        if (!UsageCost.TryCompute(tokens, prices, out var cost)
+            || !UsageCost.TryComputeCacheSavings(record.CachedTokens, prices, out var savings))
         {
             error = "cost exceeds what the ledger can hold; check the prices";
             return null;
         }
 
+        if (record.CacheHit)
+        {
+            // A cached answer made no provider call: its tokens are reported, its cost is 0, and
+            // what the call would have cost is what the response cache saved.
+            (cost, savings) = (0m, cost);
+        }
+
+        var ttft = record.TimeToFirstTokenMs > 0 ? record.TimeToFirstTokenMs : (double?)null;
         return new LedgerEntry(
             record.RequestId,
             record.StartedAt.ToDateTimeOffset(),
@@ -82,12 +114,23 @@ public sealed record LedgerEntry(
             cost,
             record.LatencyMs,
             // Zero means "not measured" (proto3 has no null): non-streamed calls have no first token.
-            record.TimeToFirstTokenMs > 0 ? record.TimeToFirstTokenMs : null,
+            ttft,
             record.StatusCode,
             NullIfEmpty(record.ErrorType),
             record.Streamed,
             record.CacheHit,
-            NullIfEmpty(record.ParentRequestId));
+            NullIfEmpty(record.ParentRequestId))
+        {
+            User = NullIfEmpty(record.User),
+            Team = NullIfEmpty(record.Team),
+            VirtualAccount = NullIfEmpty(record.VirtualAccount),
+            MetadataJson = LedgerMetadata.ToJson(record.Metadata),
+            // The first token's wait is TTFT; the rest arrived over the remaining time.
+            TimePerOutputTokenMs = record.Streamed && ttft is { } first && record.CompletionTokens >= 2 && record.LatencyMs >= first
+                ? (record.LatencyMs - first) / (record.CompletionTokens - 1)
+                : null,
+            CacheSavingsUsd = savings,
+        };
     }
 
     private static string? Check(UsageRecord record)
@@ -114,11 +157,20 @@ public sealed record LedgerEntry(
 
         try
         {
-            _ = record.StartedAt.ToDateTimeOffset();
+            var startedAt = record.StartedAt.ToDateTimeOffset();
+            if (startedAt < s_earliest || startedAt >= s_latest)
+            {
+                return $"started_at {startedAt:O} is outside 2000-2099";
+            }
         }
         catch (InvalidOperationException)
         {
             return "started_at is not a valid timestamp";
+        }
+
+        if (CheckIdentity(record) is { } identityError)
+        {
+            return identityError;
         }
 
         if (CheckTokens(record) is { } tokenError)
@@ -139,6 +191,44 @@ public sealed record LedgerEntry(
         if (record.StatusCode is < 100 or > 599)
         {
             return "status_code must be an HTTP status (100-599)";
+        }
+
+        return null;
+    }
+
+    private static string? CheckIdentity(UsageRecord record)
+    {
+        ReadOnlySpan<(string Field, string Value)> values =
+            [("user", record.User), ("team", record.Team), ("virtual_account", record.VirtualAccount)];
+        foreach (var (field, value) in values)
+        {
+            if (value.Length > MaxValueLength)
+            {
+                return $"{field} is longer than {MaxValueLength} characters";
+            }
+
+            if (value.Contains('\0', StringComparison.Ordinal))
+            {
+                return $"{field} must not contain NUL characters (PostgreSQL text cannot hold them)";
+            }
+        }
+
+        if (record.Metadata.Count > MaxMetadataEntries)
+        {
+            return $"metadata has {record.Metadata.Count} entries; at most {MaxMetadataEntries} are accepted";
+        }
+
+        foreach (var (key, value) in record.Metadata)
+        {
+            if (key.Length is 0 or > MaxValueLength || value.Length > MaxValueLength)
+            {
+                return $"metadata keys must be 1-{MaxValueLength} characters and values at most {MaxValueLength}";
+            }
+
+            if (key.Contains('\0', StringComparison.Ordinal) || value.Contains('\0', StringComparison.Ordinal))
+            {
+                return "metadata must not contain NUL characters (PostgreSQL jsonb cannot hold them)";
+            }
         }
 
         return null;

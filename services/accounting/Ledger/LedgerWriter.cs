@@ -1,34 +1,57 @@
+using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
 
 namespace Gateway.Aspire.Accounting.Ledger;
 
-/// <summary>Writes ledger rows to <c>accounting.ledger</c>.</summary>
-public sealed class LedgerWriter(NpgsqlDataSource dataSource)
+/// <summary>
+/// Writes ledger rows to <c>accounting.ledger</c> and adds the new ones to the hourly totals in
+/// <c>accounting.usage_hourly</c>, in one transaction.
+/// </summary>
+/// <remarks>
+/// Idempotent: the key is (request_id, started_at), and a retried record carries the same both
+/// (the router stamps started_at once per attempt and resends the same record), so ON CONFLICT DO
+/// NOTHING drops a duplicate whether it comes in a later batch or the same one. Only rows the
+/// INSERT returns (the new ones) feed the totals, so a duplicate never counts twice there either.
+/// Rows are inserted in key order so two writers with overlapping batches wait for each other
+/// instead of deadlocking; totals are upserted in key order for the same reason.
+/// </remarks>
+public sealed class LedgerWriter(NpgsqlDataSource dataSource, LedgerPartitions partitions, IOptions<LedgerOptions> options)
 {
-    // One statement for the whole batch: one round trip, one implicit transaction (all rows or
-    // none), and ON CONFLICT makes a retried batch write nothing twice. Arrays through unnest
-    // rather than a multi-row VALUES list keep the statement text constant, so it is prepared once.
-    private const string InsertSql = """
-        INSERT INTO accounting.ledger (
-            request_id, started_at, recorded_at, token_id, token_name, requested_model, served_model, provider,
-            prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, usage_estimated,
-            cost_usd, latency_ms, ttft_ms, status_code, error_type, streamed, cache_hit, parent_request_id)
-        SELECT u.request_id, u.started_at, $1, u.token_id, u.token_name, u.requested_model, u.served_model, u.provider,
-            u.prompt_tokens, u.completion_tokens, u.cached_tokens, u.cache_write_tokens, u.reasoning_tokens, u.usage_estimated,
-            u.cost_usd, u.latency_ms, u.ttft_ms, u.status_code, u.error_type, u.streamed, u.cache_hit, u.parent_request_id
-        FROM unnest($2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-            $9::int[], $10::int[], $11::int[], $12::int[], $13::int[], $14::bool[],
-            $15::numeric[], $16::float8[], $17::float8[], $18::int[], $19::text[], $20::bool[], $21::bool[], $22::text[])
-            AS u(request_id, started_at, token_id, token_name, requested_model, served_model, provider,
-                prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, usage_estimated,
-                cost_usd, latency_ms, ttft_ms, status_code, error_type, streamed, cache_hit, parent_request_id)
-        ON CONFLICT (request_id) DO NOTHING
+    // The batch's columns, in the order COPY and unnest send them.
+    private const string Columns = """
+        request_id, started_at, token_id, token_name, requested_model, served_model, provider,
+        prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, usage_estimated,
+        cost_usd, latency_ms, ttft_ms, status_code, error_type, streamed,
+        user_id, team, virtual_account, metadata, time_per_output_token_ms, cache_savings_usd,
+        cache_hit, parent_request_id
         """;
 
+    private const string StagingTable = """
+        CREATE TEMP TABLE ledger_staging (
+            request_id text, started_at timestamptz, token_id text, token_name text, requested_model text,
+            served_model text, provider text, prompt_tokens int, completion_tokens int, cached_tokens int,
+            cache_write_tokens int, reasoning_tokens int, usage_estimated bool, cost_usd numeric, latency_ms float8,
+            ttft_ms float8, status_code int, error_type text, streamed bool, user_id text, team text,
+            virtual_account text, metadata jsonb, time_per_output_token_ms float8, cache_savings_usd numeric,
+            cache_hit bool, parent_request_id text)
+        ON COMMIT DROP
+        """;
+
+    private const string UnnestSource = """
+        unnest($2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+            $9::int[], $10::int[], $11::int[], $12::int[], $13::int[], $14::bool[],
+            $15::numeric[], $16::float8[], $17::float8[], $18::int[], $19::text[], $20::bool[],
+            $21::text[], $22::text[], $23::text[], $24::jsonb[], $25::float8[], $26::numeric[],
+            $27::bool[], $28::text[])
+        """;
+
+    private static readonly string s_copySql = InsertSql("ledger_staging");
+    private static readonly string s_unnestSql = InsertSql(UnnestSource);
+
     /// <summary>
-    /// Inserts <paramref name="entries"/> in one statement and returns how many rows were new; the
-    /// rest were already in the ledger. Returns after PostgreSQL committed.
+    /// Inserts <paramref name="entries"/> and returns how many rows were new; the rest were already
+    /// in the ledger. Returns after PostgreSQL committed.
     /// </summary>
     public async Task<int> WriteAsync(IReadOnlyList<LedgerEntry> entries, DateTimeOffset recordedAt, CancellationToken cancellationToken)
     {
@@ -37,9 +60,133 @@ public sealed class LedgerWriter(NpgsqlDataSource dataSource)
             return 0;
         }
 
-        await using var command = dataSource.CreateCommand(InsertSql);
-        var p = command.Parameters;
-        p.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = recordedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        await partitions.EnsureAsync(entries.Select(e => LedgerPartitions.DayOf(e.StartedAt)), cancellationToken);
+        try
+        {
+            return await WriteOnceAsync(entries, recordedAt, cancellationToken);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.CheckViolation)
+        {
+            // No partition for a row: another replica dropped a day this one still believed in.
+            partitions.Forget();
+            await partitions.EnsureAsync(entries.Select(e => LedgerPartitions.DayOf(e.StartedAt)), cancellationToken);
+            return await WriteOnceAsync(entries, recordedAt, cancellationToken);
+        }
+    }
+
+    private async Task<int> WriteOnceAsync(IReadOnlyList<LedgerEntry> entries, DateTimeOffset recordedAt, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        if (options.Value.WriteMethod == LedgerWriteMethod.Unnest)
+        {
+            await using var single = new NpgsqlCommand(s_unnestSql, connection);
+            AddRecordedAt(single, recordedAt);
+            AddArrays(single.Parameters, entries);
+            return Convert.ToInt32(await single.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var create = new NpgsqlCommand(StagingTable, connection, transaction))
+        {
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var importer = await connection.BeginBinaryImportAsync($"COPY ledger_staging ({Columns}) FROM STDIN (FORMAT BINARY)", cancellationToken))
+        {
+            foreach (var entry in entries)
+            {
+                await WriteRowAsync(importer, entry, cancellationToken);
+            }
+
+            await importer.CompleteAsync(cancellationToken);
+        }
+
+        int written;
+        await using (var insert = new NpgsqlCommand(s_copySql, connection, transaction))
+        {
+            AddRecordedAt(insert, recordedAt);
+            written = Convert.ToInt32(await insert.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return written;
+    }
+
+    private static string InsertSql(string source) => $"""
+        WITH inserted AS (
+            INSERT INTO accounting.ledger (recorded_at, {Columns})
+            SELECT $1, {Columns} FROM {source} AS u ({Columns})
+            ORDER BY request_id, started_at
+            ON CONFLICT (request_id, started_at) DO NOTHING
+            RETURNING started_at, requested_model, served_model, provider, user_id, team, virtual_account, status_code,
+                prompt_tokens, completion_tokens, cached_tokens, cost_usd, cache_savings_usd),
+        totals AS (
+            INSERT INTO accounting.usage_hourly AS h (hour, dimension, value, requests, errors, prompt_tokens,
+                completion_tokens, cached_tokens, cost_usd, cache_savings_usd)
+            SELECT date_trunc('hour', i.started_at, 'UTC'), d.dimension, d.value, count(*),
+                count(*) FILTER (WHERE i.status_code >= 400), sum(i.prompt_tokens), sum(i.completion_tokens),
+                sum(i.cached_tokens), sum(i.cost_usd), sum(i.cache_savings_usd)
+            FROM inserted AS i
+            CROSS JOIN LATERAL (VALUES ('model', i.requested_model), ('target', i.served_model), ('provider', i.provider),
+                ('user', coalesce(i.user_id, '')), ('team', coalesce(i.team, '')),
+                ('virtual_account', coalesce(i.virtual_account, '')), ('all', '')) AS d (dimension, value)
+            GROUP BY 1, 2, 3
+            ORDER BY 2, 1, 3
+            ON CONFLICT (dimension, hour, value) DO UPDATE SET
+                requests = h.requests + excluded.requests,
+                errors = h.errors + excluded.errors,
+                prompt_tokens = h.prompt_tokens + excluded.prompt_tokens,
+                completion_tokens = h.completion_tokens + excluded.completion_tokens,
+                cached_tokens = h.cached_tokens + excluded.cached_tokens,
+                cost_usd = h.cost_usd + excluded.cost_usd,
+                cache_savings_usd = h.cache_savings_usd + excluded.cache_savings_usd)
+        SELECT count(*) FROM inserted
+        """;
+
+    private static void AddRecordedAt(NpgsqlCommand command, DateTimeOffset recordedAt) =>
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = recordedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+
+    private static async Task WriteRowAsync(NpgsqlBinaryImporter importer, LedgerEntry e, CancellationToken cancellationToken)
+    {
+        await importer.StartRowAsync(cancellationToken);
+        await importer.WriteAsync(e.RequestId, NpgsqlDbType.Text, cancellationToken);
+        await importer.WriteAsync(e.StartedAt, NpgsqlDbType.TimestampTz, cancellationToken);
+        await WriteNullableAsync(importer, e.TokenId, NpgsqlDbType.Text, cancellationToken);
+        await WriteNullableAsync(importer, e.TokenName, NpgsqlDbType.Text, cancellationToken);
+        await importer.WriteAsync(e.RequestedModel, NpgsqlDbType.Text, cancellationToken);
+        await importer.WriteAsync(e.ServedModel, NpgsqlDbType.Text, cancellationToken);
+        await importer.WriteAsync(e.Provider, NpgsqlDbType.Text, cancellationToken);
+        await importer.WriteAsync(e.PromptTokens, NpgsqlDbType.Integer, cancellationToken);
+        await importer.WriteAsync(e.CompletionTokens, NpgsqlDbType.Integer, cancellationToken);
+        await importer.WriteAsync(e.CachedTokens, NpgsqlDbType.Integer, cancellationToken);
+        await importer.WriteAsync(e.CacheWriteTokens, NpgsqlDbType.Integer, cancellationToken);
+        await importer.WriteAsync(e.ReasoningTokens, NpgsqlDbType.Integer, cancellationToken);
+        await importer.WriteAsync(e.UsageEstimated, NpgsqlDbType.Boolean, cancellationToken);
+        await importer.WriteAsync(e.CostUsd, NpgsqlDbType.Numeric, cancellationToken);
+        await importer.WriteAsync(e.LatencyMs, NpgsqlDbType.Double, cancellationToken);
+        await WriteNullableAsync(importer, e.TtftMs, NpgsqlDbType.Double, cancellationToken);
+        await importer.WriteAsync(e.StatusCode, NpgsqlDbType.Integer, cancellationToken);
+        await WriteNullableAsync(importer, e.ErrorType, NpgsqlDbType.Text, cancellationToken);
+        await importer.WriteAsync(e.Streamed, NpgsqlDbType.Boolean, cancellationToken);
+        await WriteNullableAsync(importer, e.User, NpgsqlDbType.Text, cancellationToken);
+        await WriteNullableAsync(importer, e.Team, NpgsqlDbType.Text, cancellationToken);
+        await WriteNullableAsync(importer, e.VirtualAccount, NpgsqlDbType.Text, cancellationToken);
+        await WriteNullableAsync(importer, e.MetadataJson, NpgsqlDbType.Jsonb, cancellationToken);
+        await WriteNullableAsync(importer, e.TimePerOutputTokenMs, NpgsqlDbType.Double, cancellationToken);
+        await importer.WriteAsync(e.CacheSavingsUsd, NpgsqlDbType.Numeric, cancellationToken);
+        await importer.WriteAsync(e.CacheHit, NpgsqlDbType.Boolean, cancellationToken);
+        await WriteNullableAsync(importer, e.ParentRequestId, NpgsqlDbType.Text, cancellationToken);
+    }
+
+    private static Task WriteNullableAsync(NpgsqlBinaryImporter importer, string? value, NpgsqlDbType type, CancellationToken cancellationToken) =>
+        value is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(value, type, cancellationToken);
+
+    private static Task WriteNullableAsync<T>(NpgsqlBinaryImporter importer, T? value, NpgsqlDbType type, CancellationToken cancellationToken)
+        where T : struct =>
+        value is { } v ? importer.WriteAsync(v, type, cancellationToken) : importer.WriteNullAsync(cancellationToken);
+
+    private static void AddArrays(NpgsqlParameterCollection p, IReadOnlyList<LedgerEntry> entries)
+    {
         p.Add(Array(entries, e => e.RequestId));
         p.Add(Array(entries, e => e.StartedAt));
         p.Add(Array(entries, e => e.TokenId));
@@ -59,9 +206,14 @@ public sealed class LedgerWriter(NpgsqlDataSource dataSource)
         p.Add(Array(entries, e => e.StatusCode));
         p.Add(Array(entries, e => e.ErrorType));
         p.Add(Array(entries, e => e.Streamed));
+        p.Add(Array(entries, e => e.User));
+        p.Add(Array(entries, e => e.Team));
+        p.Add(Array(entries, e => e.VirtualAccount));
+        p.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. entries.Select(e => e.MetadataJson)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+        p.Add(Array(entries, e => e.TimePerOutputTokenMs));
+        p.Add(Array(entries, e => e.CacheSavingsUsd));
         p.Add(Array(entries, e => e.CacheHit));
         p.Add(Array(entries, e => e.ParentRequestId));
-        return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private static NpgsqlParameter<T[]> Array<T>(IReadOnlyList<LedgerEntry> entries, Func<LedgerEntry, T> select)

@@ -56,7 +56,7 @@ public sealed class AdmissionService(TokenLookup lookup, AdmissionCounters count
         var reply = new AdmitReply
         {
             Decision = AdmitDecision.Allowed,
-            Identity = new Identity { TokenId = record.Id.ToString(), TokenName = record.Name },
+            Identity = IdentityOf(record),
         };
         reply.AllowedModels.AddRange(record.Models);
 
@@ -99,9 +99,13 @@ public sealed class AdmissionService(TokenLookup lookup, AdmissionCounters count
 
     private async Task ApplyLimitsAsync(AdmitRequest request, TokenRecord record, AdmitReply reply)
     {
-        // Tokens are virtual-account tokens for now: rules see them as virtualaccount:<token name>.
+        // Rules see personal tokens as user: and team: subjects; a token from before identities as its own virtual account.
         var call = new AdmissionCall(
-            ["virtualaccount:" + record.Name], record.Name, request.Model, request.Metadata, request.EstimatedPromptTokens, request.MaxTokens, request.MaxCostNanoUsd);
+            record.Subjects(), record.VirtualAccountName ?? "", request.Model, request.Metadata, request.EstimatedPromptTokens, request.MaxTokens, request.MaxCostNanoUsd)
+        {
+            User = record.User ?? "",
+            Teams = record.Teams,
+        };
         RateLimitOutcome? rateLimit;
         BudgetOutcome? budget;
         try
@@ -199,6 +203,21 @@ public sealed class AdmissionService(TokenLookup lookup, AdmissionCounters count
             $"Budget '{rule.Id}' exceeded: {rule.LimitUsd} USD per {rule.Period.Description}, {NanoUsd.ToUsd(blocked.SpentNanoUsd):0.######} USD spent or reserved, "
             + $"and this request may cost up to {NanoUsd.ToUsd(outcome.CostNanoUsd):0.######} USD. It resets at {blocked.ResetsAt:yyyy-MM-dd'T'HH:mm:ss'Z'}.");
         PolicyLog.BudgetExceeded(logger, request.RequestId, rule.Id);
+    }
+
+    /// <summary>Who the token is, as the router and rules see it (a token from before identities: its own virtual account).</summary>
+    private static Identity IdentityOf(TokenRecord record)
+    {
+        var identity = new Identity
+        {
+            TokenId = record.Id.ToString(),
+            TokenName = record.Name,
+            Kind = record.Kind,
+            User = record.User ?? "",
+            VirtualAccount = record.VirtualAccountName ?? "",
+        };
+        identity.Teams.AddRange(record.Teams);
+        return identity;
     }
 
     // The model comes from the client's body: cap what is echoed back.

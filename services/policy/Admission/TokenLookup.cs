@@ -65,6 +65,7 @@ public sealed class TokenLookup(
     {
         var key = new RedisKey(RedisKeyPrefix + hashHex);
         var redisAvailable = true;
+        var overwrite = false;
         try
         {
             var value = await redis.GetDatabase().StringGetAsync(key);
@@ -82,6 +83,7 @@ public sealed class TokenLookup(
             // Degrade to PostgreSQL rather than refuse every caller while Redis is down; an
             // unreadable entry (an older format) is simply overwritten below.
             redisAvailable = e is JsonException;
+            overwrite = redisAvailable;
             PolicyLog.RedisUnavailable(logger, e.Message);
         }
 
@@ -100,11 +102,17 @@ public sealed class TokenLookup(
         if (redisAvailable)
         {
             // Fire and forget: the answer is already known; populating Redis must not add latency.
-            var payload = record is null ? UnknownMarker : JsonSerializer.Serialize(record, PolicyJsonContext.Default.TokenRecord);
-            _ = redis.GetDatabase().StringSetAsync(
-                key, payload, record is null ? UnknownTokenTtl : KnownTokenTtl, When.Always, CommandFlags.FireAndForget);
+            // Only when the key is still absent: a revocation committed after our read has already
+            // written the newer answer (TokenInvalidation), which must not be overwritten.
+            var (payload, ttl) = RedisEntry(record);
+            _ = redis.GetDatabase().StringSetAsync(key, payload, ttl, overwrite ? When.Always : When.NotExists, CommandFlags.FireAndForget);
         }
 
         return record;
     }
+
+    /// <summary>The Redis value and lifetime that say <paramref name="record"/> (null: no such token).</summary>
+    internal static (RedisValue Payload, TimeSpan Ttl) RedisEntry(TokenRecord? record) => record is null
+        ? (UnknownMarker, UnknownTokenTtl)
+        : (JsonSerializer.Serialize(record, PolicyJsonContext.Default.TokenRecord), KnownTokenTtl);
 }

@@ -105,7 +105,7 @@ public sealed class BudgetCounters(BudgetRules budgets, IConnectionMultiplexer r
 
     /// <summary>The counter of <paramref name="rule"/> for the call's <c>budget_applies_per</c> values in the period starting <paramref name="periodStart"/>.</summary>
     internal static string CounterKey(BudgetRule rule, AdmissionCall call, DateTimeOffset periodStart) =>
-        string.Create(CultureInfo.InvariantCulture, $"{KeyPrefix}{rule.Id}:{rule.Period.Name}:{periodStart:yyyy-MM-dd}{RuleScope.KeySuffix(rule.AppliesPer, call)}");
+        string.Create(CultureInfo.InvariantCulture, $"{KeyPrefix}{rule.Id}:{rule.Period.Name}:{periodStart:yyyy-MM-dd}{RuleScope.KeySuffix(rule.AppliesPer, rule.When.Subjects, call)}");
 
     private static BudgetTouch Touch(BudgetRule rule, bool enforced, AdmissionCall call, DateTimeOffset now)
     {

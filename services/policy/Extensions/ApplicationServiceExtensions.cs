@@ -1,6 +1,7 @@
 using Gateway.Aspire.Policy.Admission;
 using Gateway.Aspire.Policy.Budgets;
 using Gateway.Aspire.Policy.Data;
+using Gateway.Aspire.Policy.Identities;
 using Gateway.Aspire.Policy.RateLimiting;
 using Gateway.Aspire.Policy.Tokens;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -11,8 +12,8 @@ namespace Gateway.Aspire.Policy.Extensions;
 public static class ApplicationServiceExtensions
 {
     /// <summary>
-    /// Redis (token cache), PostgreSQL (the <c>policy</c> schema, migrated at start), gRPC and the
-    /// token and admission services; the rate-limit rules and budgets of <c>GATEWAY_CONFIG</c> (when set), loaded
+    /// Redis (token cache and its invalidation channel), PostgreSQL (the <c>policy</c> schema, migrated
+    /// at start), gRPC and the token, identity and admission services; the rate-limit rules and budgets of <c>GATEWAY_CONFIG</c> (when set), loaded
     /// and validated now so an invalid file fails the start with the file, document and field named.
     /// </summary>
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
@@ -26,10 +27,12 @@ public static class ApplicationServiceExtensions
 
         builder.Services.AddOptions<AdminKeyOptions>()
             .Configure<IConfiguration>((options, configuration) => options.AdminKey = configuration[AdminKeyOptions.ConfigurationKey]);
-        builder.Services.AddSingleton<AdminKeyAuthenticator>();
+        builder.Services.AddSingleton<AdminAuthenticator>();
         builder.Services.AddSingleton<TokenRepository>();
+        builder.Services.AddSingleton<IdentityRepository>();
         builder.Services.AddSingleton<TokenCache>();
         builder.Services.AddSingleton<TokenLookup>();
+        builder.Services.AddSingleton<TokenInvalidation>();
 
         var configPath = builder.Configuration["GATEWAY_CONFIG"];
         var fullPath = string.IsNullOrWhiteSpace(configPath) ? null : Path.GetFullPath(configPath);
@@ -39,6 +42,8 @@ public static class ApplicationServiceExtensions
         builder.Services.AddSingleton<BudgetCounters>();
         builder.Services.AddSingleton<AdmissionCounters>();
         builder.Services.AddHostedService<TokenStoreWarmup>();
+        // After the warm-up (registration order): subscribes every replica to token invalidations.
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<TokenInvalidation>());
         return builder;
     }
 }

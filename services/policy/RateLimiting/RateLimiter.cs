@@ -121,5 +121,5 @@ public sealed class RateLimiter(RateLimitRules rules, IConnectionMultiplexer red
     /// part of the key so a changed unit starts a fresh counter.
     /// </summary>
     internal static string CounterKey(RateLimitRule rule, AdmissionCall call) =>
-        KeyPrefix + rule.Id + ":" + rule.Unit.Name + RuleScope.KeySuffix(rule.AppliesPer, call);
+        KeyPrefix + rule.Id + ":" + rule.Unit.Name + RuleScope.KeySuffix(rule.AppliesPer, rule.When.Subjects, call);
 }

@@ -1,7 +1,7 @@
 namespace Gateway.Aspire.Policy.Rules;
 
 /// <summary>Who is calling what, and what the call may consume, as rate-limit and budget rules see it.</summary>
-/// <param name="Subjects">The caller's subjects (<c>virtualaccount:&lt;token name&gt;</c> today).</param>
+/// <param name="Subjects">The caller's subjects (<c>user:</c>, <c>team:</c>, <c>virtualaccount:</c>; see <see cref="Tokens.TokenRecord.Subjects"/>).</param>
 /// <param name="VirtualAccount">The virtual account's name, or empty.</param>
 /// <param name="Model">The requested <c>&lt;account&gt;/&lt;model&gt;</c>.</param>
 /// <param name="Metadata">The caller's <c>x-gateway-metadata</c>.</param>
@@ -15,4 +15,11 @@ public sealed record AdmissionCall(
     IReadOnlyDictionary<string, string> Metadata,
     long EstimatedPromptTokens,
     long MaxTokens,
-    long MaxCostNanoUsd = 0);
+    long MaxCostNanoUsd = 0)
+{
+    /// <summary>A personal token's user; empty otherwise. Default: empty.</summary>
+    public string User { get; init; } = "";
+
+    /// <summary>The caller's teams (a user's, or the virtual account's owner). Default: none.</summary>
+    public IReadOnlyList<string> Teams { get; init; } = [];
+}

@@ -46,9 +46,10 @@ public static class RuleScope
     /// <summary>
     /// The counter-key suffix for the call's values of <paramref name="entries"/>: empty when there are
     /// none, else <c>:</c> and a hash. Caller-controlled values (metadata) are hashed so keys stay short
-    /// and free of separators.
+    /// and free of separators. <paramref name="ruleSubjects"/> (the rule's <c>when.subjects</c>) picks the
+    /// team of a member of several (<see cref="CounterTeam"/>).
     /// </summary>
-    public static string KeySuffix(IReadOnlyList<string> entries, AdmissionCall call)
+    public static string KeySuffix(IReadOnlyList<string> entries, IReadOnlyList<string> ruleSubjects, AdmissionCall call)
     {
         if (entries.Count == 0)
         {
@@ -58,12 +59,13 @@ public static class RuleScope
         var values = new StringBuilder();
         foreach (var entry in entries)
         {
-            // A virtual-account token has no user or team yet: those calls share the empty value.
+            // Callers without a user (virtual accounts) or team (older tokens) share the empty value.
             var value = entry switch
             {
                 "model" => call.Model,
                 "virtualaccount" => call.VirtualAccount,
-                "user" or "team" => "",
+                "user" => call.User,
+                "team" => CounterTeam(ruleSubjects, call.Teams),
                 _ => call.Metadata.TryGetValue(entry["metadata.".Length..], out var v) ? v : "",
             };
             values.Append(entry).Append('=').Append(value).Append('\u001f');
@@ -71,5 +73,22 @@ public static class RuleScope
 
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(values.ToString()));
         return ":" + Convert.ToHexStringLower(hash, 0, 16);
+    }
+
+    /// <summary>
+    /// The team whose counter a call by a member of several teams counts against: the first of its
+    /// teams the rule names in <c>when.subjects</c>, else the first by name (teams are sorted).
+    /// </summary>
+    public static string CounterTeam(IReadOnlyList<string> ruleSubjects, IReadOnlyList<string> teams)
+    {
+        foreach (var team in teams)
+        {
+            if (ruleSubjects.Contains("team:" + team, StringComparer.Ordinal))
+            {
+                return team;
+            }
+        }
+
+        return teams.Count > 0 ? teams[0] : "";
     }
 }

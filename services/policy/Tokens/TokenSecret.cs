@@ -5,8 +5,9 @@ using System.Text;
 namespace Gateway.Aspire.Policy.Tokens;
 
 /// <summary>
-/// The format of gateway tokens: <c>gw-vat-</c> followed by 43 base64url characters (32 random
-/// bytes), and how they are hashed for storage and lookup.
+/// The format of gateway tokens: <c>gw-vat-</c> (virtual account) or <c>gw-pat-</c> (personal)
+/// followed by 43 base64url characters (32 random bytes), and how they are hashed for storage and
+/// lookup. Tokens issued before personal tokens existed are <c>gw-vat-</c> tokens of this same shape.
 /// </summary>
 /// <remarks>
 /// SHA-256 rather than a slow password hash (PBKDF2, Argon2) is deliberate: the secrets are 256
@@ -18,6 +19,12 @@ public static class TokenSecret
     /// <summary>Prefix of virtual-account tokens.</summary>
     public const string VirtualAccountPrefix = "gw-vat-";
 
+    /// <summary>Prefix of personal access tokens.</summary>
+    public const string PersonalPrefix = "gw-pat-";
+
+    /// <summary>Length of either prefix.</summary>
+    public const int PrefixLength = 7;
+
     /// <summary>Random bytes in a token.</summary>
     public const int SecretBytes = 32;
 
@@ -25,7 +32,7 @@ public static class TokenSecret
     public const int SecretChars = 43;
 
     /// <summary>Total length of a token.</summary>
-    public const int Length = 50; // VirtualAccountPrefix.Length + SecretChars
+    public const int Length = 50; // prefix (7) + SecretChars
 
     /// <summary>How many characters of a token are kept in clear to identify it (e.g. <c>gw-vat-AbCd</c>).</summary>
     public const int DisplayPrefixLength = 11;
@@ -33,16 +40,22 @@ public static class TokenSecret
     /// <summary>Bytes of a token hash.</summary>
     public const int HashBytes = SHA256.HashSizeInBytes;
 
-    /// <summary>A new token from <see cref="RandomNumberGenerator"/>.</summary>
-    public static string Generate()
+    /// <summary>A new token from <see cref="RandomNumberGenerator"/> with <paramref name="prefix"/> (default: virtual account).</summary>
+    public static string Generate(string prefix = VirtualAccountPrefix)
     {
         Span<byte> secret = stackalloc byte[SecretBytes];
         RandomNumberGenerator.Fill(secret);
-        return VirtualAccountPrefix + Base64Url.EncodeToString(secret);
+        return prefix + Base64Url.EncodeToString(secret);
     }
 
     /// <summary>The part of a token that may be shown and stored in clear.</summary>
     public static string DisplayPrefix(string token) => token[..DisplayPrefixLength];
+
+    /// <summary>
+    /// The last four characters, stored to tell tokens apart in listings (<c>gw-vat-AbCd…wxyz</c>).
+    /// With the prefix, 8 of 43 secret characters are known: 208 random bits remain.
+    /// </summary>
+    public static string Last4(string token) => token[^4..];
 
     /// <summary>
     /// Whether <paramref name="token"/> has the shape of a gateway token: a cheap check, done before
@@ -50,12 +63,13 @@ public static class TokenSecret
     /// </summary>
     public static bool IsWellFormed(ReadOnlySpan<char> token)
     {
-        if (token.Length != Length || !token.StartsWith(VirtualAccountPrefix, StringComparison.Ordinal))
+        if (token.Length != Length
+            || !(token.StartsWith(VirtualAccountPrefix, StringComparison.Ordinal) || token.StartsWith(PersonalPrefix, StringComparison.Ordinal)))
         {
             return false;
         }
 
-        foreach (var c in token[VirtualAccountPrefix.Length..])
+        foreach (var c in token[PrefixLength..])
         {
             if (!char.IsAsciiLetterOrDigit(c) && c != '-' && c != '_')
             {
@@ -65,7 +79,7 @@ public static class TokenSecret
 
         // 43 characters carry 258 bits: the last one may only encode 4 significant bits. Rejecting
         // non-canonical endings keeps one secret = one spelling = one hash.
-        return Base64Url.IsValid(token[VirtualAccountPrefix.Length..], out var decoded) && decoded == SecretBytes
+        return Base64Url.IsValid(token[PrefixLength..], out var decoded) && decoded == SecretBytes
             && IsCanonicalEnding(token[^1]);
     }
 

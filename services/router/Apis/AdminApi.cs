@@ -1,89 +1,126 @@
 using System.Text.Json;
-using Gateway.Aspire.Policy.Grpc;
-using Gateway.Aspire.Router.Configuration;
+using System.Text.Json.Serialization.Metadata;
 using Gateway.Aspire.Router.Errors;
 using Gateway.Aspire.Router.Forwarding;
 using Grpc.Core;
 
 namespace Gateway.Aspire.Router.Apis;
 
-/// <summary>The admin API under <c>/admin/v1</c>; policy checks the admin key.</summary>
+/// <summary>
+/// The admin API under <c>/admin/v1</c>: tokens (<see cref="AdminTokensApi"/>) and users, teams and
+/// virtual accounts (<see cref="AdminIdentitiesApi"/>). The router only shapes HTTP: policy checks the
+/// admin credential (<c>GATEWAY_ADMIN_KEY</c> or an admin user's personal token) and owns every rule,
+/// and its gRPC status becomes the HTTP status (<see cref="FromRpc"/>).
+/// </summary>
 public static class AdminApi
 {
-    /// <summary>Maps <c>POST /admin/v1/tokens</c> and the routing views (<see cref="RoutingAdminApi"/>).</summary>
+    /// <summary>How long an admin call may take in policy.</summary>
+    public static readonly TimeSpan PolicyDeadline = TimeSpan.FromSeconds(10);
+
+    /// <summary>Maps every <c>/admin/v1</c> endpoint: tokens, identities, the routing views (<see cref="RoutingAdminApi"/>) and the usage analytics (<see cref="AnalyticsApi"/>).</summary>
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/admin/v1/tokens", CreateTokenAsync);
+        var admin = app.MapGroup("/admin/v1");
+        admin.MapAdminTokensApi();
+        admin.MapAdminIdentitiesApi();
         app.MapRoutingAdminApi();
+        app.MapAnalyticsApi();
         return app;
     }
 
-    /// <summary>Creates a token through policy; the secret is in this answer and never again.</summary>
-    internal static async Task<IResult> CreateTokenAsync(HttpContext context, Tokens.TokensClient tokens, ModelCatalog catalog, Routing.RouteTable routes)
+    /// <summary>
+    /// Reads a JSON body into <typeparamref name="T"/>: null and the error to send when the caller
+    /// sent no credential, or the body is not JSON of the right shape (400 naming the field).
+    /// An empty body reads as <paramref name="empty"/> when given.
+    /// </summary>
+    internal static async Task<(T? Body, IResult? Error)> ReadBodyAsync<T>(HttpContext context, JsonTypeInfo<T> type, string example, T? empty = null)
+        where T : class
     {
-        if (ClientKey.From(context.Request) is null)
+        if (MissingCredential(context) is { } missing)
         {
-            return OpenAiError.Result(401, OpenAiError.Authentication, "invalid_api_key", "Missing admin key: send 'Authorization: Bearer <GATEWAY_ADMIN_KEY>'.");
+            return (null, missing);
         }
 
-        CreateTokenBody? body;
-        try
+        var request = context.Request;
+        if (empty is not null && (request.ContentLength == 0 || (request.ContentLength is null && string.IsNullOrEmpty(request.Headers.TransferEncoding))))
         {
-            body = await JsonSerializer.DeserializeAsync(context.Request.Body, RouterJsonContext.Default.CreateTokenBody, context.RequestAborted);
-        }
-        catch (JsonException)
-        {
-            return OpenAiError.Result(400, OpenAiError.InvalidRequest, "invalid_body", "The body must be JSON like {\"name\": \"ci\", \"models\": [\"mock/gpt-4o-mini\"]}.");
-        }
-
-        if (body is null || string.IsNullOrWhiteSpace(body.Name))
-        {
-            return OpenAiError.Result(400, OpenAiError.InvalidRequest, "invalid_body", "'name' is required.", "name");
-        }
-
-        var unknown = body.Models?.FirstOrDefault(m => !catalog.TryResolve(m, out _) && !routes.VirtualModels.Contains(m));
-        if (unknown is not null)
-        {
-            return OpenAiError.Result(400, OpenAiError.InvalidRequest, "model_not_found", $"Unknown model '{unknown}'; models are named '<account>/<model>' or are virtual models of gateway-load-balancing-config rules.", "models");
-        }
-
-        var request = new CreateTokenRequest { Name = body.Name };
-        request.Models.AddRange(body.Models ?? []);
-        if (body.ExpiresAt is { } expiresAt)
-        {
-            request.ExpiresAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(expiresAt);
+            return (empty, null);
         }
 
         try
         {
-            var reply = await tokens.CreateTokenAsync(request,
-                new Metadata { { "authorization", context.Request.Headers.Authorization.ToString() } },
-                deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: context.RequestAborted);
-            return TypedResults.Json(
-                new CreatedTokenResponse(reply.Id, reply.Name, reply.Token, reply.Models, reply.CreatedAt?.ToDateTimeOffset(), reply.ExpiresAt?.ToDateTimeOffset()),
-                RouterJsonContext.Web.CreatedTokenResponse, statusCode: 201);
+            var body = await JsonSerializer.DeserializeAsync(context.Request.Body, type, context.RequestAborted);
+            return body is null
+                ? (null, OpenAiError.Result(400, OpenAiError.InvalidRequest, "invalid_body", $"The body must be a JSON object like {example}."))
+                : (body, null);
         }
-        catch (RpcException e) when (e.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied)
+        catch (JsonException e)
         {
-            return OpenAiError.Result(401, OpenAiError.Authentication, "invalid_admin_key", "Invalid admin key.");
-        }
-        catch (RpcException e) when (e.StatusCode is StatusCode.InvalidArgument)
-        {
-            return OpenAiError.Result(400, OpenAiError.InvalidRequest, "invalid_body", e.Status.Detail);
-        }
-        catch (RpcException e) when (e.StatusCode is StatusCode.AlreadyExists)
-        {
-            return OpenAiError.Result(409, OpenAiError.InvalidRequest, "token_exists", e.Status.Detail, "name");
-        }
-        catch (RpcException) when (!context.RequestAborted.IsCancellationRequested)
-        {
-            return OpenAiError.Result(503, OpenAiError.ServiceUnavailable, "policy_unavailable", "The gateway cannot create tokens right now; retry shortly.");
+            // "$.models[0]" names the field; a syntax error has no path worth showing.
+            var field = e.Path is { Length: > 2 } path ? path[2..].Split('[', '.')[0] : null;
+            return (null, field is { Length: > 0 }
+                ? OpenAiError.Result(400, OpenAiError.InvalidRequest, "invalid_body", $"'{field}' has the wrong type or format; expected a body like {example}.", field)
+                : OpenAiError.Result(400, OpenAiError.InvalidRequest, "invalid_body", $"The body must be a JSON object like {example}."));
         }
     }
+
+    /// <summary>
+    /// Calls policy with the caller's credential and turns the reply into <paramref name="answer"/>,
+    /// or a gRPC error into its OpenAI-style HTTP error.
+    /// </summary>
+    internal static async Task<IResult> RelayAsync<TReply>(HttpContext context, Func<CallOptions, AsyncUnaryCall<TReply>> call, Func<TReply, IResult> answer)
+        where TReply : class
+    {
+        var (reply, error) = await CallAsync(context, call);
+        return error ?? answer(reply!);
+    }
+
+    /// <summary>Calls policy with the caller's credential: the reply, or the HTTP error to send.</summary>
+    internal static async Task<(TReply? Reply, IResult? Error)> CallAsync<TReply>(HttpContext context, Func<CallOptions, AsyncUnaryCall<TReply>> call)
+        where TReply : class
+    {
+        if (MissingCredential(context) is { } missing)
+        {
+            return (null, missing);
+        }
+
+        var options = new CallOptions(
+            new Metadata { { "authorization", "Bearer " + ClientKey.From(context.Request) } },
+            DateTime.UtcNow + PolicyDeadline,
+            context.RequestAborted);
+        try
+        {
+            return (await call(options), null);
+        }
+        catch (RpcException e) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            return (null, FromRpc(e));
+        }
+    }
+
+    /// <summary>
+    /// Policy's status as HTTP: Unauthenticated 401, PermissionDenied 403, InvalidArgument 400,
+    /// NotFound 404, AlreadyExists and FailedPrecondition 409 (a conflict with what exists), anything
+    /// else 503. Policy's message is shown as is (it never contains a secret); its <c>param</c>
+    /// trailer becomes OpenAI's <c>param</c>.
+    /// </summary>
+    internal static IResult FromRpc(RpcException e)
+    {
+        var param = e.Trailers.GetValue("param");
+        return e.StatusCode switch
+        {
+            StatusCode.Unauthenticated => OpenAiError.Result(401, OpenAiError.Authentication, "invalid_admin_key", e.Status.Detail),
+            StatusCode.PermissionDenied => OpenAiError.Result(403, OpenAiError.Permission, "admin_required", e.Status.Detail),
+            StatusCode.InvalidArgument => OpenAiError.Result(400, OpenAiError.InvalidRequest, "invalid_value", e.Status.Detail, param),
+            StatusCode.NotFound => OpenAiError.Result(404, OpenAiError.InvalidRequest, "not_found", e.Status.Detail, param),
+            StatusCode.AlreadyExists => OpenAiError.Result(409, OpenAiError.InvalidRequest, "already_exists", e.Status.Detail, param),
+            StatusCode.FailedPrecondition => OpenAiError.Result(409, OpenAiError.InvalidRequest, "conflict", e.Status.Detail, param),
+            _ => OpenAiError.Result(503, OpenAiError.ServiceUnavailable, "policy_unavailable", "The gateway cannot run admin calls right now; retry shortly."),
+        };
+    }
+
+    private static IResult? MissingCredential(HttpContext context) => ClientKey.From(context.Request) is null
+        ? OpenAiError.Result(401, OpenAiError.Authentication, "invalid_api_key",
+            "Missing admin credential: send 'Authorization: Bearer <GATEWAY_ADMIN_KEY>' or an admin's personal token.")
+        : null;
 }
-
-/// <summary>Body of <c>POST /admin/v1/tokens</c>.</summary>
-public sealed record CreateTokenBody(string? Name, IReadOnlyList<string>? Models, DateTimeOffset? ExpiresAt);
-
-/// <summary>Answer of <c>POST /admin/v1/tokens</c>; <c>token</c> is shown this once.</summary>
-public sealed record CreatedTokenResponse(string Id, string Name, string Token, IReadOnlyList<string> Models, DateTimeOffset? CreatedAt, DateTimeOffset? ExpiresAt);

@@ -246,7 +246,7 @@ internal sealed class RequestForwarder(
             identity = admit.Identity ?? new Identity();
             // A load-balancing rule for this model and caller plans the targets; a plain catalog model
             // no rule mentions costs one dictionary miss here.
-            if (routes.Match(info.Model, identity.TokenName, metadata) is { } rule)
+            if (routes.Match(info.Model, identity, metadata) is { } rule)
             {
                 plan = await planner.PlanAsync(rule, api.ModelType, request.Headers, metadata);
                 model = plan.Candidates.Count > 0 ? plan.Candidates[0].Model : null;
@@ -992,6 +992,12 @@ internal sealed class RequestForwarder(
                 ErrorType = errorType,
                 Streamed = info.Stream,
                 Price = model.Price,
+                // Who called, as policy names them: a personal token's user, a virtual account (a token from
+                // before identities: its own name); the ledger has one team column, so the first of a user's teams.
+                User = identity?.User ?? "",
+                Team = identity is { Teams.Count: > 0 } ? identity.Teams[0] : "",
+                VirtualAccount = identity is null ? "" : identity.VirtualAccount.Length > 0 ? identity.VirtualAccount : identity.Kind == "personal" ? "" : identity.TokenName,
+                Metadata = { metadata },
             });
         }
 

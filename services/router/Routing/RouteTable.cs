@@ -1,3 +1,4 @@
+using Gateway.Aspire.Policy.Grpc;
 using Gateway.Aspire.Router.Configuration;
 
 namespace Gateway.Aspire.Router.Routing;
@@ -55,11 +56,10 @@ internal sealed class RouteTable
     public IReadOnlyList<RouteTarget> Targets { get; }
 
     /// <summary>
-    /// The first rule whose <c>when</c> matches, or null. The caller is the virtual account
-    /// <paramref name="tokenName"/> (<c>virtualaccount:&lt;token name&gt;</c> in rules): every token is
-    /// a virtual-account token today.
+    /// The first rule whose <c>when</c> matches, or null. The caller is <paramref name="identity"/>:
+    /// rules name it as <c>virtualaccount:</c>, <c>user:</c> or any of its <c>team:</c>s.
     /// </summary>
-    public RouteRule? Match(string model, string tokenName, IReadOnlyDictionary<string, string> metadata)
+    public RouteRule? Match(string model, Identity identity, IReadOnlyDictionary<string, string> metadata)
     {
         if (!_byModel.TryGetValue(model, out var candidates))
         {
@@ -73,7 +73,7 @@ internal sealed class RouteTable
 
         foreach (var rule in candidates)
         {
-            if ((rule.Rule.Models.Count == 0 || rule.Rule.Models.Contains(model)) && Matches(rule.Rule, tokenName, metadata))
+            if ((rule.Rule.Models.Count == 0 || rule.Rule.Models.Contains(model)) && Matches(rule.Rule, identity, metadata))
             {
                 return rule;
             }
@@ -96,14 +96,40 @@ internal sealed class RouteTable
         return null;
     }
 
-    private static bool Matches(LoadBalancingRule rule, string tokenName, IReadOnlyDictionary<string, string> metadata) =>
-        (rule.Subjects.Count == 0 || rule.Subjects.Any(s => IsVirtualAccount(s, tokenName))) && MetadataMatches(rule, metadata);
+    private static bool Matches(LoadBalancingRule rule, Identity identity, IReadOnlyDictionary<string, string> metadata) =>
+        (rule.Subjects.Count == 0 || rule.Subjects.Any(s => IsSubject(s, identity))) && MetadataMatches(rule, metadata);
 
-    // Compares without building "virtualaccount:<name>" for every request.
-    private static bool IsVirtualAccount(string subject, string tokenName) =>
-        subject.StartsWith(VirtualAccountPrefix, StringComparison.Ordinal) && subject.AsSpan(VirtualAccountPrefix.Length).SequenceEqual(tokenName);
+    // Compares without building "<kind>:<name>" strings for every request. A token issued before
+    // identities existed has no virtual_account: policy then reports its name there, else we use the token name.
+    private static bool IsSubject(string subject, Identity identity)
+    {
+        if (Named(subject, VirtualAccountPrefix, identity.VirtualAccount.Length > 0 ? identity.VirtualAccount : identity.Kind == "personal" ? "" : identity.TokenName))
+        {
+            return true;
+        }
+
+        if (identity.User.Length > 0 && Named(subject, UserPrefix, identity.User))
+        {
+            return true;
+        }
+
+        foreach (var team in identity.Teams)
+        {
+            if (Named(subject, TeamPrefix, team))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool Named(string subject, string prefix, string name) =>
+        name.Length > 0 && subject.StartsWith(prefix, StringComparison.Ordinal) && subject.AsSpan(prefix.Length).SequenceEqual(name);
 
     private const string VirtualAccountPrefix = "virtualaccount:";
+    private const string UserPrefix = "user:";
+    private const string TeamPrefix = "team:";
 
     private static bool MetadataMatches(LoadBalancingRule rule, IReadOnlyDictionary<string, string> metadata)
     {

@@ -45,6 +45,8 @@ public sealed class LedgerEntryTests
 
         Assert.Null(error);
         Assert.Equal((0m, true, 1000, 500), (entry!.CostUsd, entry.CacheHit, entry.PromptTokens, entry.CompletionTokens));
+        // What the call would have cost (the valid record's 0.000435) is what the response cache saved.
+        Assert.Equal(0.000435m, entry.CacheSavingsUsd);
     }
 
     [Fact]

@@ -172,5 +172,40 @@ public sealed class LedgerServiceTests(PostgresServerFixture postgres) : IAsyncL
         Assert.Equal((2, 1), (reply.Written, reply.Duplicates));
     }
 
+    [Fact]
+    public async Task ConcurrentOverlappingBatches_WriteEachRowOnce_AndCountItOnceInTheTotals()
+    {
+        // Two deliveries of overlapping batches at the same time (a retry racing a slow acknowledgement).
+        var replies = await Task.WhenAll(
+            Ledger.RecordAsync(Batch(300), cancellationToken: TestContext.Current.CancellationToken).ResponseAsync,
+            Ledger.RecordAsync(Batch(400), cancellationToken: TestContext.Current.CancellationToken).ResponseAsync,
+            Ledger.RecordAsync(Batch(300), cancellationToken: TestContext.Current.CancellationToken).ResponseAsync);
+
+        Assert.Equal(400, replies.Sum(r => r.Written));
+        Assert.Equal(400L, await CountAsync());
+        Assert.Equal("400 400000", await PostgresServerFixture.ScalarAsync<string>(_database,
+            "SELECT requests || ' ' || prompt_tokens FROM accounting.usage_hourly WHERE dimension = 'all'"));
+    }
+
+    [Fact]
+    public async Task Row_HoldsIdentityMetadataAndDerivedTimes()
+    {
+        var record = LedgerEntryTests.Valid("req-identity");
+        record.User = "ada";
+        record.Team = "ml";
+        record.VirtualAccount = "ci";
+        record.Metadata["project"] = "search";
+        record.Metadata["env"] = "prod";
+        record.Streamed = true;
+        record.TimeToFirstTokenMs = 100;
+        record.LatencyMs = 599;
+
+        await Ledger.RecordAsync(new RecordUsageRequest { Records = { record } }, cancellationToken: TestContext.Current.CancellationToken);
+
+        // (599 - 100) / (500 - 1) = 1 ms per output token; 200 cached tokens saved (0.15 - 0.075) per million each.
+        Assert.Equal("ada|ml|ci|{\"env\": \"prod\", \"project\": \"search\"}|1|0.0000150000", await PostgresServerFixture.ScalarAsync<string>(_database,
+            "SELECT concat_ws('|', user_id, team, virtual_account, metadata, time_per_output_token_ms, cache_savings_usd) FROM accounting.ledger"));
+    }
+
     private Task<long> CountAsync() => PostgresServerFixture.ScalarAsync<long>(_database, "SELECT count(*) FROM accounting.ledger");
 }

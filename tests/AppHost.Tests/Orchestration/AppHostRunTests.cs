@@ -181,17 +181,14 @@ public sealed class AppHostRunTests
         }
     }
 
-    private static System.Text.StringBuilder CollectOutput(Process process)
+    private static ProcessOutput CollectOutput(Process process)
     {
-        var output = new System.Text.StringBuilder();
+        var output = new ProcessOutput();
         void Append(object? _, DataReceivedEventArgs e)
         {
             if (e.Data is not null)
             {
-                lock (output)
-                {
-                    output.AppendLine(e.Data);
-                }
+                output.AppendLine(e.Data);
             }
         }
 
@@ -200,6 +197,31 @@ public sealed class AppHostRunTests
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return output;
+    }
+
+    /// <summary>
+    /// A process's stdout and stderr so far. Both streams append on their own threads while the test
+    /// reads, and StringBuilder is not safe for that, so reads take the same lock as writes.
+    /// </summary>
+    private sealed class ProcessOutput
+    {
+        private readonly System.Text.StringBuilder _text = new();
+
+        public void AppendLine(string line)
+        {
+            lock (_text)
+            {
+                _text.AppendLine(line);
+            }
+        }
+
+        public override string ToString()
+        {
+            lock (_text)
+            {
+                return _text.ToString();
+            }
+        }
     }
 
     private static Task WaitForAsync(Func<bool> condition) => WaitForAsync(condition, TimeSpan.FromSeconds(10));

@@ -31,6 +31,11 @@ public sealed class BudgetAdmissionTests(PostgresServerFixture postgres, RedisSe
                     unit: cost_per_week
                     mode: soft
                     alerts: { thresholds: [50, 100] }
+                  - id: per-team
+                    when: { subjects: ["team:research", "team:design"] }
+                    limit_to: 0.2
+                    unit: cost_per_day
+                    budget_applies_per: [team]
                 """);
 
     public ValueTask DisposeAsync() => _replicas?.DisposeAsync() ?? ValueTask.CompletedTask;
@@ -109,6 +114,39 @@ public sealed class BudgetAdmissionTests(PostgresServerFixture postgres, RedisSe
         Assert.Equal([50, 100, 0, 0], replies.Select(r => r.Budgets[0].CrossedThresholdPercent));
         Assert.Equal([false, true, true, true], replies.Select(r => r.Budgets[0].Exceeded));
         Assert.All(replies, r => Assert.False(r.Budgets[0].Enforced));
+    }
+
+    [Fact]
+    public async Task TeamBudget_CountsPerTeam_ForPersonalTokens_AndAVirtualAccountOfTheTeam()
+    {
+        foreach (var user in new[] { "alice", "bob", "carol" })
+        {
+            await First.CreateUserAsync(user);
+        }
+
+        await First.CreateTeamAsync("research", null, "alice", "bob");
+        await First.CreateTeamAsync("design", null, "carol");
+        var alice = (await First.CreatePersonalTokenAsync("alice")).Token;
+        var bob = (await First.CreatePersonalTokenAsync("bob")).Token;
+        var carol = (await First.CreatePersonalTokenAsync("carol")).Token;
+        var app = (await First.CreateTokenAsync(new CreateTokenRequest { Name = "research-app", Team = "research", Models = { "mock/gpt-4o-mini" } })).Token;
+
+        // Two calls of 0.1 USD use up research's 0.2 USD, on either replica.
+        Assert.Equal(AdmitDecision.Allowed, (await Admit(First, alice, "t1")).Decision);
+        Assert.Equal(AdmitDecision.Allowed, (await Admit(Second, bob, "t2")).Decision);
+
+        // The same team counter refuses every member and the team's virtual account...
+        foreach (var (host, token, id) in new[] { (First, alice, "t3"), (Second, bob, "t4"), (First, app, "t5") })
+        {
+            var refused = await Admit(host, token, id);
+            Assert.Equal((AdmitDecision.BudgetExceeded, "per-team"), (refused.Decision, refused.BudgetRule));
+            Assert.Equal(TenCents * 2, refused.Budgets[0].SpentNanoUsd);
+        }
+
+        // ...while design has a counter of its own.
+        var design = await Admit(Second, carol, "t6");
+        Assert.Equal(AdmitDecision.Allowed, design.Decision);
+        Assert.Equal(("per-team", TenCents), (design.Budgets[0].Rule, design.Budgets[0].SpentNanoUsd));
     }
 
     private static Task<AdmitReply> Admit(PolicyTestHost host, string token, string requestId) =>

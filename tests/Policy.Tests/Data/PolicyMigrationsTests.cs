@@ -1,3 +1,4 @@
+using Gateway.Aspire.Policy.Data;
 using Gateway.Aspire.Policy.Grpc;
 using Gateway.Aspire.Testing;
 
@@ -17,7 +18,7 @@ public sealed class PolicyMigrationsTests(PostgresServerFixture postgres, RedisS
 
         await using var second = await PolicyTestHost.StartAsync(redis.NextDatabase(), database);
 
-        Assert.Equal(1L, await PostgresServerFixture.ScalarAsync<long>(database, "SELECT count(*) FROM policy.schema_migrations"));
+        Assert.Equal((long)PolicyMigrations.All.Count, await PostgresServerFixture.ScalarAsync<long>(database, "SELECT count(*) FROM policy.schema_migrations"));
         Assert.Equal(AdmitDecision.Allowed, (await second.AdmitAsync(created.Token)).Decision);
     }
 

@@ -63,6 +63,18 @@ public sealed class TokensServiceTests(PostgresServerFixture postgres, RedisServ
     }
 
     [Fact]
+    public async Task AuthorizeAdmin_WithAdminKey_SeesEveryTeam_AndWithoutIsUnauthenticated()
+    {
+        var reply = await Host.Tokens.AuthorizeAdminAsync(new AuthorizeAdminRequest(), PolicyTestHost.AdminHeaders(),
+            cancellationToken: TestContext.Current.CancellationToken);
+        var e = await Assert.ThrowsAsync<RpcException>(async () => await Host.Tokens.AuthorizeAdminAsync(
+            new AuthorizeAdminRequest(), PolicyTestHost.AdminHeaders("not-the-key"), cancellationToken: TestContext.Current.CancellationToken));
+
+        Assert.Equal("", reply.Team);
+        Assert.Equal(StatusCode.Unauthenticated, e.StatusCode);
+    }
+
+    [Fact]
     public async Task CreateToken_WithoutAdminKey_IsUnauthenticated()
     {
         var e = await Assert.ThrowsAsync<RpcException>(async () => await Host.Tokens.CreateTokenAsync(
@@ -72,14 +84,15 @@ public sealed class TokensServiceTests(PostgresServerFixture postgres, RedisServ
     }
 
     [Fact]
-    public async Task CreateToken_WhenNoAdminKeyIsConfigured_IsFailedPrecondition()
+    public async Task CreateToken_WhenNoAdminKeyIsConfigured_AcceptsNoKey()
     {
+        // Admin users' personal tokens still work; a key is then never right.
         await using var host = await PolicyTestHost.StartAsync(redis.NextDatabase(), _database, adminKey: null);
 
         var e = await Assert.ThrowsAsync<RpcException>(async () => await host.CreateTokenAsync("ci"));
 
-        Assert.Equal(StatusCode.FailedPrecondition, e.StatusCode);
-        Assert.Equal("admin API disabled: set GATEWAY_ADMIN_KEY", e.Status.Detail);
+        Assert.Equal(StatusCode.Unauthenticated, e.StatusCode);
+        Assert.Contains("no GATEWAY_ADMIN_KEY is configured", e.Status.Detail, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -98,6 +98,23 @@ public sealed class ChatCompletionsForwarderTests(RouterAppFixture app)
     }
 
     [Fact]
+    public async Task Ledger_record_names_the_virtual_account_and_carries_the_metadata()
+    {
+        var requestId = "meta-" + Guid.NewGuid().ToString("N");
+        using var client = app.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = Json(Body()) };
+        request.Headers.Add("x-request-id", requestId);
+        request.Headers.Add("x-gateway-metadata", """{"project":"search","env":"prod"}""");
+
+        using var response = await client.SendAsync(request, Cancellation);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var record = await app.Ledger.WaitForAsync(requestId);
+        Assert.Equal("good", record.VirtualAccount);
+        Assert.Equal(("search", "prod"), (record.Metadata["project"], record.Metadata["env"]));
+    }
+
+    [Fact]
     public async Task Stream_usage_is_billed_and_stripped_when_not_asked_for()
     {
         var requestId = "stream-" + Guid.NewGuid().ToString("N");

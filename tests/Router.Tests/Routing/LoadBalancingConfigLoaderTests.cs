@@ -161,14 +161,41 @@ public sealed class LoadBalancingConfigLoaderTests
         var routes = new RouteTable(new ModelCatalog(config, _ => null, DateTimeOffset.UnixEpoch));
         var none = new Dictionary<string, string>();
 
-        Assert.Equal("ci-only", routes.Match("smart", "ci", none)?.Rule.Id);
-        Assert.Equal("everyone", routes.Match("smart", "other", none)?.Rule.Id);
-        Assert.Equal("everyone", routes.Match("a/m2", "other", none)?.Rule.Id);
-        Assert.Null(routes.Match("a/m1", "ci", none));
-        Assert.Null(routes.Match("reflection", "ci", none));
-        Assert.Equal("reflect", routes.Match("reflection", "ci", new Dictionary<string, string> { ["task"] = "self_reflection" })?.Rule.Id);
+        Assert.Equal("ci-only", routes.Match("smart", Caller("ci"), none)?.Rule.Id);
+        Assert.Equal("everyone", routes.Match("smart", Caller("other"), none)?.Rule.Id);
+        Assert.Equal("everyone", routes.Match("a/m2", Caller("other"), none)?.Rule.Id);
+        Assert.Null(routes.Match("a/m1", Caller("ci"), none));
+        Assert.Null(routes.Match("reflection", Caller("ci"), none));
+        Assert.Equal("reflect", routes.Match("reflection", Caller("ci"), new Dictionary<string, string> { ["task"] = "self_reflection" })?.Rule.Id);
         Assert.Equal("reflection", routes.DefaultModelFor(new Dictionary<string, string> { ["task"] = "self_reflection" }));
         Assert.Null(routes.DefaultModelFor(none));
         Assert.Equal(["smart", "reflection"], routes.VirtualModels);
+    }
+
+    private static Gateway.Aspire.Policy.Grpc.Identity Caller(string tokenName) => new() { TokenName = tokenName };
+
+    [Fact]
+    public void Rules_MatchPersonalTokens_ByUserAndTeam()
+    {
+        var config = Parse("""
+            type: gateway-load-balancing-config
+            rules:
+              - id: research
+                type: latency-based-routing
+                when: { models: [smart], subjects: ["team:research"] }
+                load_balance_targets: [{ target: a/m1 }]
+              - id: alice
+                type: latency-based-routing
+                when: { models: [smart], subjects: ["user:alice"] }
+                load_balance_targets: [{ target: a/m2 }]
+            """);
+        var routes = new RouteTable(new ModelCatalog(config, _ => null, DateTimeOffset.UnixEpoch));
+        var none = new Dictionary<string, string>();
+        var researcher = new Gateway.Aspire.Policy.Grpc.Identity { TokenName = "t", Kind = "personal", User = "bob", Teams = { "design", "research" } };
+        var alice = new Gateway.Aspire.Policy.Grpc.Identity { TokenName = "t", Kind = "personal", User = "alice" };
+        var stranger = new Gateway.Aspire.Policy.Grpc.Identity { TokenName = "research", Kind = "personal", User = "carol" };
+        Assert.Equal("research", routes.Match("smart", researcher, none)?.Rule.Id);
+        Assert.Equal("alice", routes.Match("smart", alice, none)?.Rule.Id);
+        Assert.Null(routes.Match("smart", stranger, none));
     }
 }

@@ -73,6 +73,7 @@ public sealed class RouterAppFixture : IAsyncLifetime
         _grpc.MapGrpcService<TestPolicy.TokensService>();
         _grpc.MapGrpcService<TestGuardrailsService>();
         _grpc.MapGrpcService<TestLedgerService>();
+        _grpc.MapGrpcService<TestAnalyticsService>();
         await _grpc.StartAsync();
         var grpcUrl = _grpc.Urls.First();
         GrpcUrl = new Uri(grpcUrl);

@@ -121,7 +121,18 @@ public sealed class TestPolicy
 
             return Task.FromResult(new CreateTokenReply { Id = "tok-new", Name = request.Name, Token = "gw-new-secret", Models = { request.Models } });
         }
+
+        public override Task<AuthorizeAdminReply> AuthorizeAdmin(AuthorizeAdminRequest request, ServerCallContext context) =>
+            context.RequestHeaders.GetValue("authorization") switch
+            {
+                "Bearer " + AdminKey => Task.FromResult(new AuthorizeAdminReply()),
+                "Bearer " + TeamAdminKey => Task.FromResult(new AuthorizeAdminReply { Team = "team-a" }),
+                _ => throw new RpcException(new Status(StatusCode.Unauthenticated, "Invalid admin key.")),
+            };
     }
+
+    /// <summary>An admin key bound to team <c>team-a</c> (a team admin).</summary>
+    public const string TeamAdminKey = "team-admin-secret";
 }
 
 /// <summary>Guardrails double: blocks bodies containing <see cref="BlockWord"/>, else allows.</summary>
@@ -172,5 +183,60 @@ public sealed class TestLedgerService : Ledger.LedgerBase
         }
 
         throw new TimeoutException($"No usage record for request {requestId} reached the ledger.");
+    }
+}
+
+/// <summary>
+/// Analytics double: remembers the last query of each kind and answers with fixed rows, so tests
+/// check what the router asks and how it writes the answer (the sums themselves are Accounting.Tests').
+/// </summary>
+public sealed class TestAnalyticsService : Gateway.Aspire.Accounting.Grpc.Analytics.AnalyticsBase
+{
+    /// <summary>A group_by this double refuses as accounting would, to test error mapping.</summary>
+    public const string RefusedGroupBy = "metadata.refused";
+
+    public static readonly ConcurrentQueue<UsageQuery> UsageQueries = new();
+    public static readonly ConcurrentQueue<RequestSearch> Searches = new();
+
+    public override Task<UsageReply> Usage(UsageQuery request, ServerCallContext context)
+    {
+        if (request.GroupBy == RefusedGroupBy)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "group_by: refused by the test double."));
+        }
+
+        UsageQueries.Enqueue(request);
+        var reply = new UsageReply
+        {
+            Rows =
+            {
+                new UsageRow
+                {
+                    Group = "mock/gpt-4o-mini", Requests = 3, PromptTokens = 300, CompletionTokens = 30, CachedTokens = 20,
+                    CostUsd = "0.0000630", Errors = 1, CacheSavingsUsd = "0.0000015",
+                    Bucket = request.Bucket.Length > 0 ? Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(new DateTimeOffset(2025, 6, 1, 0, 0, 0, TimeSpan.Zero)) : null,
+                },
+                new UsageRow { Requests = 1, CostUsd = "0", CacheSavingsUsd = "0" },
+            },
+        };
+        return Task.FromResult(reply);
+    }
+
+    public override Task<LatencyReply> Latency(LatencyQuery request, ServerCallContext context) =>
+        Task.FromResult(new LatencyReply
+        {
+            Rows = { new LatencyRow { Group = request.GroupBy, Requests = 2, LatencyP50Ms = 10, LatencyP95Ms = 19, LatencyP99Ms = 19.8, Streamed = 0 } },
+        });
+
+    public override Task<RequestPage> SearchRequests(RequestSearch request, ServerCallContext context)
+    {
+        Searches.Enqueue(request);
+        var row = new RequestLogRow
+        {
+            RequestId = "req-1", StartedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(new DateTimeOffset(2025, 6, 1, 12, 0, 0, TimeSpan.Zero)),
+            User = "ada", RequestedModel = "mock/gpt-4o-mini", ServedModel = "mock/gpt-4o-mini", Provider = "openai-compatible",
+            StatusCode = 200, CostUsd = "0.5", LatencyMs = 12.5, Metadata = { ["project"] = "x" },
+        };
+        return Task.FromResult(new RequestPage { Rows = { row }, NextCursor = request.Cursor.Length == 0 ? "next-page" : "" });
     }
 }

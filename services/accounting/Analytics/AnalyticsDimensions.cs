@@ -1,0 +1,66 @@
+namespace Gateway.Aspire.Accounting.Analytics;
+
+/// <summary>What analytics can group by, and the ledger column behind each.</summary>
+internal static class AnalyticsDimensions
+{
+    /// <summary>Prefix of a metadata key dimension (<c>metadata.project</c>).</summary>
+    public const string MetadataPrefix = "metadata.";
+
+    /// <summary>Longest metadata key accepted.</summary>
+    public const int MaxMetadataKeyLength = 256;
+
+    /// <summary>The rollup dimension of the whole (no grouping).</summary>
+    public const string All = "all";
+
+    // Dimension → ledger column. Every one of these is also kept in accounting.usage_hourly.
+    private static readonly Dictionary<string, string> s_columns = new(StringComparer.Ordinal)
+    {
+        ["model"] = "requested_model",
+        ["target"] = "served_model",
+        ["provider"] = "provider",
+        ["user"] = "user_id",
+        ["team"] = "team",
+        ["virtual_account"] = "virtual_account",
+    };
+
+    /// <summary>The names accepted by usage queries, for messages.</summary>
+    public const string UsageNames = "model, target, provider, user, team, virtual_account or metadata.<key>";
+
+    /// <summary>Latency can be grouped by these.</summary>
+    public static readonly IReadOnlySet<string> LatencyNames = new HashSet<string>(StringComparer.Ordinal) { "model", "target", "provider" };
+
+    /// <summary>
+    /// Resolves <paramref name="groupBy"/>: a fixed dimension (kept in the hourly totals), a metadata
+    /// key (read from the rows), or empty (everything in one group).
+    /// </summary>
+    public static bool TryResolve(string groupBy, out GroupBy resolved)
+    {
+        if (groupBy.Length == 0)
+        {
+            resolved = new GroupBy(All, "NULL::text", null);
+            return true;
+        }
+
+        if (s_columns.TryGetValue(groupBy, out var column))
+        {
+            resolved = new GroupBy(groupBy, column, null);
+            return true;
+        }
+
+        if (groupBy.StartsWith(MetadataPrefix, StringComparison.Ordinal)
+            && groupBy.Length - MetadataPrefix.Length is > 0 and <= MaxMetadataKeyLength)
+        {
+            resolved = new GroupBy(null, "metadata ->> @metadata_key", groupBy[MetadataPrefix.Length..]);
+            return true;
+        }
+
+        resolved = default;
+        return false;
+    }
+}
+
+/// <summary>A resolved grouping.</summary>
+/// <param name="RollupDimension">The dimension in <c>accounting.usage_hourly</c>; null when only the rows have it.</param>
+/// <param name="Expression">SQL over a ledger row giving the group (a whitelisted column, never input).</param>
+/// <param name="MetadataKey">The metadata key, bound as <c>@metadata_key</c>.</param>
+internal readonly record struct GroupBy(string? RollupDimension, string Expression, string? MetadataKey);

@@ -1,0 +1,101 @@
+using Gateway.Aspire.Accounting.Grpc;
+using Grpc.Core;
+using Npgsql;
+
+namespace Gateway.Aspire.Accounting.Analytics;
+
+/// <summary>
+/// Analytics over the ledger for the router's admin API. Arguments are checked here (INVALID_ARGUMENT
+/// whose message starts with the field's name); PostgreSQL being away is UNAVAILABLE.
+/// </summary>
+public sealed class AnalyticsService(NpgsqlDataSource dataSource, ILogger<AnalyticsService> logger) : Grpc.Analytics.AnalyticsBase
+{
+    /// <summary>Longest range answered with hourly buckets (a row per hour and group).</summary>
+    public static readonly TimeSpan MaxHourlyRange = TimeSpan.FromDays(31);
+
+    /// <summary>Most rows a top-N query or a log page returns.</summary>
+    public const int MaxRows = 1000;
+
+    private readonly UsageQueries _queries = new(dataSource);
+
+    /// <inheritdoc />
+    public override Task<UsageReply> Usage(UsageQuery request, ServerCallContext context)
+    {
+        var range = AnalyticsRange.Read(request.From, request.To, request.Team);
+        if (!AnalyticsDimensions.TryResolve(request.GroupBy, out var groupBy))
+        {
+            throw AnalyticsRange.Invalid("group_by", $"'{Shorten(request.GroupBy)}' is not a dimension: use {AnalyticsDimensions.UsageNames}.");
+        }
+
+        string? bucket = request.Bucket switch
+        {
+            "" => null,
+            "hour" or "day" => request.Bucket,
+            _ => throw AnalyticsRange.Invalid("bucket", $"'{Shorten(request.Bucket)}' is not a bucket: use hour or day."),
+        };
+        if (bucket == "hour" && range.To - range.From > MaxHourlyRange)
+        {
+            throw AnalyticsRange.Invalid("bucket", $"bucket=hour covers at most {MaxHourlyRange.TotalDays} days; use bucket=day.");
+        }
+
+        if (request.Top is < 0 or > MaxRows)
+        {
+            throw AnalyticsRange.Invalid("top", $"'top' must be 0-{MaxRows}.");
+        }
+
+        return RunAsync(() => _queries.UsageAsync(range, groupBy, bucket, request.Top, context.CancellationToken));
+    }
+
+    /// <inheritdoc />
+    public override Task<LatencyReply> Latency(LatencyQuery request, ServerCallContext context)
+    {
+        var range = AnalyticsRange.Read(request.From, request.To, request.Team);
+        if (!AnalyticsDimensions.LatencyNames.Contains(request.GroupBy) || !AnalyticsDimensions.TryResolve(request.GroupBy, out var groupBy))
+        {
+            throw AnalyticsRange.Invalid("group_by", $"'{Shorten(request.GroupBy)}' is not a latency dimension: use model, target or provider.");
+        }
+
+        return RunAsync(() => _queries.LatencyAsync(range, groupBy.Expression, context.CancellationToken));
+    }
+
+    /// <inheritdoc />
+    public override Task<RequestPage> SearchRequests(RequestSearch request, ServerCallContext context)
+    {
+        var range = AnalyticsRange.Read(request.From, request.To, request.Team);
+        var limit = request.Limit == 0 ? 50 : request.Limit;
+        if (limit is < 1 or > MaxRows)
+        {
+            throw AnalyticsRange.Invalid("limit", $"'limit' must be 1-{MaxRows}.");
+        }
+
+        RequestCursor? after = null;
+        if (request.Cursor.Length > 0)
+        {
+            after = RequestCursor.TryDecode(request.Cursor, out var cursor)
+                ? cursor
+                : throw AnalyticsRange.Invalid("cursor", "'cursor' is not one this API returned.");
+        }
+
+        if (request.StatusCode is < 0 or > 599)
+        {
+            throw AnalyticsRange.Invalid("status", "'status' must be an HTTP status (100-599).");
+        }
+
+        return RunAsync(() => _queries.SearchAsync(range, request, limit, after, context.CancellationToken));
+    }
+
+    private async Task<T> RunAsync<T>(Func<Task<T>> query)
+    {
+        try
+        {
+            return await query();
+        }
+        catch (NpgsqlException e) when (e is not PostgresException || e.IsTransient)
+        {
+            AccountingLog.AnalyticsUnavailable(logger, e.Message);
+            throw new RpcException(new Status(StatusCode.Unavailable, "The ledger database is unavailable; retry later."));
+        }
+    }
+
+    private static string Shorten(string value) => value.Length <= 64 ? value : value[..64] + "…";
+}

@@ -1,0 +1,37 @@
+namespace Gateway.Aspire.Accounting.Ledger;
+
+/// <summary>Settings of the ledger (configuration section <c>Accounting:Ledger</c>).</summary>
+public sealed record LedgerOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Accounting:Ledger";
+
+    /// <summary>
+    /// Days of rows kept. A day's partition is dropped once all of it is older than this, so rows
+    /// live at least this long and at most one day more. Default: 90.
+    /// </summary>
+    public int RetentionDays { get; init; } = 90;
+
+    /// <summary>Days of partitions created ahead of today, so writes never wait for DDL. Default: 7.</summary>
+    public int PartitionDaysAhead { get; init; } = 7;
+
+    /// <summary>How often partitions are created ahead and expired ones dropped. Default: 1 hour.</summary>
+    public TimeSpan MaintenanceInterval { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// How a batch reaches PostgreSQL: <see cref="LedgerWriteMethod.Unnest"/> (default: the faster
+    /// for the router's batches of 500, see docs/perf/ledger.md) or <see cref="LedgerWriteMethod.Copy"/>;
+    /// both are idempotent.
+    /// </summary>
+    public LedgerWriteMethod WriteMethod { get; init; } = LedgerWriteMethod.Unnest;
+}
+
+/// <summary>How <see cref="LedgerWriter"/> sends a batch.</summary>
+public enum LedgerWriteMethod
+{
+    /// <summary>Binary COPY into a transaction-scoped staging table, then one INSERT … ON CONFLICT DO NOTHING.</summary>
+    Copy,
+
+    /// <summary>One INSERT … SELECT FROM unnest(arrays) … ON CONFLICT DO NOTHING: one round trip.</summary>
+    Unnest,
+}

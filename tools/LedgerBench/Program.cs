@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Globalization;
+using Gateway.Aspire.Accounting.Analytics;
+using Gateway.Aspire.Accounting.Data;
+using Gateway.Aspire.Accounting.Grpc;
+using Gateway.Aspire.Accounting.Ledger;
+using Gateway.Aspire.Hosting.Servers;
+using Gateway.Aspire.LedgerBench;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+// Usage: dotnet run -c Release --project tools/LedgerBench -- [target rows, default 10000000] [data directory] [stop seeding at]
+// Starts its own durable PostgreSQL (the AppHost's launcher), so fsync is on as in production.
+var seedRows = args.Length > 0 ? long.Parse(args[0], CultureInfo.InvariantCulture) : 10_000_000;
+// Optional: stop seeding at this many rows (a time-boxed run); the queries then run on what is there.
+var seedLimit = args.Length > 2 ? long.Parse(args[2], CultureInfo.InvariantCulture) : seedRows;
+var directory = args.Length > 1 ? args[1] : Path.Combine(Path.GetTempPath(), "ledger-bench");
+var ct = CancellationToken.None;
+Directory.CreateDirectory(directory);
+await using var server = await PostgresServer.StartAsync(
+    new PostgresServerOptions { DataDirectory = Path.Combine(directory, "data"), Output = TextWriter.Null }, ct);
+await server.EnsureDatabaseAsync("ledgerbench", ct);
+await using var dataSource = NpgsqlDataSource.Create(server.GetConnectionString("ledgerbench"));
+await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync(AccountingMigrations.Schema, AccountingMigrations.All, ct);
+
+var partitions = new LedgerPartitions(dataSource);
+var now = DateTimeOffset.UtcNow;
+var existing = await CountAsync(dataSource);
+Console.WriteLine($"PostgreSQL {await ScalarAsync(dataSource, "SHOW server_version")}, {Environment.ProcessorCount} cores, ledger holds {existing:N0} rows");
+
+// (1) Ingestion on the current ledger, both methods, batches of 500 (the router's default).
+await IngestAsync("empty-or-current ledger", LedgerWriteMethod.Copy);
+await IngestAsync("empty-or-current ledger", LedgerWriteMethod.Unnest);
+
+// (2) Seed to the target through the real writer (10,000 a batch: the service's largest) at an even
+// density over the 90 days of the default retention, newest first: any prefix of at least a third
+// of the target fills the last 30 days exactly as the whole would, so a seed cut short still
+// measures the 30-day queries at full density.
+if (existing < seedRows)
+{
+    var writer = Writer(LedgerWriteMethod.Copy);
+    var perDay = seedRows / 90.0;
+    var watch = Stopwatch.StartNew();
+    const int batchSize = 10_000;
+    var batch = new List<LedgerEntry>(batchSize);
+    for (var i = existing; i < Math.Min(seedRows, seedLimit); i++)
+    {
+        batch.Add(SyntheticUsage.Entry("seed", i, now - TimeSpan.FromDays(i / perDay)));
+        if (batch.Count == batchSize || i == Math.Min(seedRows, seedLimit) - 1)
+        {
+            await writer.WriteAsync(batch, now, ct);
+            batch.Clear();
+            if ((i + 1) % 1_000_000 == 0)
+            {
+                Console.WriteLine($"  seeded {i + 1:N0} rows, {(i + 1 - existing) / watch.Elapsed.TotalSeconds:N0} rows/s");
+            }
+        }
+    }
+
+    var seeded = Math.Min(seedRows, seedLimit) - existing;
+    Console.WriteLine($"Seeded {seeded:N0} rows in {watch.Elapsed.TotalSeconds:N0} s ({seeded / watch.Elapsed.TotalSeconds:N0} rows/s)");
+    // Autovacuum would get there on its own; the numbers below are for a ledger it has visited.
+    await ScalarAsync(dataSource, "VACUUM ANALYZE accounting.ledger");
+    await ScalarAsync(dataSource, "VACUUM ANALYZE accounting.usage_hourly");
+}
+
+Console.WriteLine($"Ledger: {await CountAsync(dataSource):N0} rows, {await ScalarAsync(dataSource, "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'accounting.ledger'::regclass")}; "
+    + $"totals: {await ScalarAsync(dataSource, "SELECT count(*) FROM accounting.usage_hourly"):N0} rows");
+
+// (3) The analytics queries over the last 30 days (edges not on whole hours, as a dashboard asks).
+var queries = new UsageQueries(dataSource);
+var range = new AnalyticsRange(now.AddDays(-30), now, null);
+var teamRange = range with { Team = "team-7" };
+Console.WriteLine();
+Console.WriteLine("| query (30 days) | rows out | median ms | max ms |");
+Console.WriteLine("|---|---:|---:|---:|");
+foreach (var groupBy in new[] { "", "model", "target", "provider", "user", "team", "virtual_account" })
+{
+    await TimeAsync($"usage group_by={Name(groupBy)}", () => Usage(range, groupBy, null, 0));
+    await TimeAsync($"usage group_by={Name(groupBy)} bucket=day", () => Usage(range, groupBy, "day", 0));
+}
+
+await TimeAsync("usage group_by=model bucket=hour", () => Usage(range, "model", "hour", 0));
+await TimeAsync("usage group_by=user bucket=hour", () => Usage(range, "user", "hour", 0));
+await TimeAsync("top spenders by user (limit 10)", () => Usage(range, "user", null, 10));
+await TimeAsync("team-7 only: usage group_by=user", () => Usage(teamRange, "user", null, 0));
+await TimeAsync("team-7 only: usage group_by=model bucket=day", () => Usage(teamRange, "model", "day", 0));
+await TimeAsync("usage group_by=metadata.project", () => Usage(range, "metadata.project", null, 0));
+await TimeAsync("latency group_by=target", async () => (await queries.LatencyAsync(range, "served_model", ct)).Rows.Count);
+await TimeAsync("team-7 only: latency group_by=target", async () => (await queries.LatencyAsync(teamRange, "served_model", ct)).Rows.Count);
+await TimeAsync("latency group_by=target, last 24 h", async () => (await queries.LatencyAsync(range with { From = now.AddDays(-1) }, "served_model", ct)).Rows.Count);
+await TimeAsync("request log: user-42, first page of 50", async () => (await queries.SearchAsync(range, new RequestSearch { User = "user-42" }, 50, null, ct)).Rows.Count);
+await TimeAsync("request log: one request id", async () => (await queries.SearchAsync(range, new RequestSearch { RequestId = "seed-000123456" }, 50, null, ct)).Rows.Count);
+await TimeAsync("request log: status 429, first page of 50", async () => (await queries.SearchAsync(range, new RequestSearch { StatusCode = 429 }, 50, null, ct)).Rows.Count);
+
+// (4) Ingestion again, now that the ledger is full.
+Console.WriteLine();
+await IngestAsync("full ledger", LedgerWriteMethod.Copy);
+await IngestAsync("full ledger", LedgerWriteMethod.Unnest);
+await IngestConcurrentAsync("full ledger, 2 writers", LedgerWriteMethod.Copy, 2);
+return;
+
+LedgerWriter Writer(LedgerWriteMethod method) =>
+    new(dataSource, partitions, Options.Create(new LedgerOptions { WriteMethod = method }));
+
+async Task<int> Usage(AnalyticsRange r, string groupBy, string? bucket, int top)
+{
+    AnalyticsDimensions.TryResolve(groupBy, out var resolved);
+    return (await queries.UsageAsync(r, resolved, bucket, top, ct)).Rows.Count;
+}
+
+async Task IngestAsync(string label, LedgerWriteMethod method)
+{
+    const int rows = 50_000;
+    var writer = Writer(method);
+    var run = $"{method}-{Guid.NewGuid():N}"[..20];
+    var entries = Enumerable.Range(0, rows).Select(i => SyntheticUsage.Entry(run, i, now.AddMilliseconds(-i))).ToArray();
+    var load = ProcessCpu.LoadAverage();
+    var cpu = ProcessCpu.TreeSeconds(server.ProcessId);
+    var ownCpu = Process.GetCurrentProcess().TotalProcessorTime;
+    var watch = Stopwatch.StartNew();
+    foreach (var chunk in entries.Chunk(500))
+    {
+        await writer.WriteAsync(chunk, now, ct);
+    }
+
+    var seconds = watch.Elapsed.TotalSeconds;
+    var postgresCpu = ProcessCpu.TreeSeconds(server.ProcessId) - cpu;
+    var benchCpu = (Process.GetCurrentProcess().TotalProcessorTime - ownCpu).TotalSeconds;
+    // The same rows again: a redelivery must write nothing.
+    var again = 0;
+    foreach (var chunk in entries.Take(5_000).Chunk(500))
+    {
+        again += await writer.WriteAsync(chunk, now, ct);
+    }
+
+    Console.WriteLine($"Ingest ({label}, {method}, batches of 500, 1 writer): {rows / seconds:N0} rows/s wall (load average {load}); "
+        + $"PostgreSQL used {postgresCpu:N1} CPU-s ({rows / postgresCpu:N0} rows per CPU-second), the client {benchCpu:N1} CPU-s; redelivered 5,000 wrote {again}");
+}
+
+async Task IngestConcurrentAsync(string label, LedgerWriteMethod method, int writers)
+{
+    const int rowsEach = 25_000;
+    var writer = Writer(method);
+    var watch = Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, writers).Select(async w =>
+    {
+        var run = $"{method}-{w}-{Guid.NewGuid():N}"[..22];
+        foreach (var chunk in Enumerable.Range(0, rowsEach).Select(i => SyntheticUsage.Entry(run, i, now.AddMilliseconds(-i))).Chunk(500))
+        {
+            await writer.WriteAsync(chunk, now, ct);
+        }
+    }));
+    Console.WriteLine($"Ingest ({label}, {method}, batches of 500): {writers * rowsEach / watch.Elapsed.TotalSeconds:N0} rows/s");
+}
+
+async Task TimeAsync(string label, Func<Task<int>> query)
+{
+    await query(); // warm: plans, caches
+    var times = new List<double>();
+    var rows = 0;
+    for (var i = 0; i < 5; i++)
+    {
+        var watch = Stopwatch.StartNew();
+        rows = await query();
+        times.Add(watch.Elapsed.TotalMilliseconds);
+    }
+
+    times.Sort();
+    Console.WriteLine($"| {label} | {rows:N0} | {times[2]:N0} | {times[^1]:N0} |");
+}
+
+static string Name(string groupBy) => groupBy.Length == 0 ? "(none)" : groupBy;
+
+static async Task<long> CountAsync(NpgsqlDataSource dataSource) =>
+    Convert.ToInt64(await ScalarAsync(dataSource, "SELECT count(*) FROM accounting.ledger"), CultureInfo.InvariantCulture);
+
+static async Task<object?> ScalarAsync(NpgsqlDataSource dataSource, string sql)
+{
+    await using var command = dataSource.CreateCommand(sql);
+    command.CommandTimeout = 0;
+    return await command.ExecuteScalarAsync();
+}
