@@ -339,8 +339,8 @@ internal sealed class RequestForwarder(
                     Settle(0, 0); // no provider tokens or money were spent
                     metrics.CacheHit();
                     metrics.RequestAnswered(hit.StatusCode);
-                    await usageQueue.EnqueueAsync(CacheHitRecord.Create(hit, requestId, startedAt, identity.TokenId, identity.TokenName, info.Model,
-                        time.GetElapsedTime(startTimestamp).TotalMilliseconds, 0));
+                    await usageQueue.EnqueueAsync(Attributed(CacheHitRecord.Create(hit, requestId, startedAt, identity.TokenId, identity.TokenName, info.Model,
+                        time.GetElapsedTime(startTimestamp).TotalMilliseconds, 0)));
                     return;
                 }
 
@@ -970,7 +970,7 @@ internal sealed class RequestForwarder(
                 metrics.RequestAnswered(status);
             }
 
-            return usageQueue.EnqueueAsync(new UsageRecord
+            return usageQueue.EnqueueAsync(Attributed(new UsageRecord
             {
                 RequestId = attemptId,
                 ParentRequestId = parentId,
@@ -992,13 +992,18 @@ internal sealed class RequestForwarder(
                 ErrorType = errorType,
                 Streamed = info.Stream,
                 Price = model.Price,
-                // Who called, as policy names them: a personal token's user, a virtual account (a token from
-                // before identities: its own name); the ledger has one team column, so the first of a user's teams.
-                User = identity?.User ?? "",
-                Team = identity is { Teams.Count: > 0 } ? identity.Teams[0] : "",
-                VirtualAccount = identity is null ? "" : identity.VirtualAccount.Length > 0 ? identity.VirtualAccount : identity.Kind == "personal" ? "" : identity.TokenName,
-                Metadata = { metadata },
-            });
+            }));
+        }
+
+        // Who called, as policy names them: a personal token's user, a virtual account (a token from
+        // before identities: its own name); the ledger has one team column, so the first of a user's teams.
+        UsageRecord Attributed(UsageRecord record)
+        {
+            record.User = identity?.User ?? "";
+            record.Team = identity is { Teams.Count: > 0 } ? identity.Teams[0] : "";
+            record.VirtualAccount = identity is null ? "" : identity.VirtualAccount.Length > 0 ? identity.VirtualAccount : identity.Kind == "personal" ? "" : identity.TokenName;
+            record.Metadata.Add(metadata);
+            return record;
         }
 
         void Settle(long actualTokens, long actualCostNanoUsd)

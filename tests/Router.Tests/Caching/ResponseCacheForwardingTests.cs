@@ -33,6 +33,7 @@ public sealed class ResponseCacheForwardingTests(RouterAppFixture app)
         Assert.True(record.CacheHit);
         Assert.Null(record.Price);
         Assert.True(record.CompletionTokens > 0);
+        Assert.Equal(("good", "mock/gpt-4o-mini"), (record.VirtualAccount, record.RequestedModel)); // attributed like any other row
     }
 
     [Fact]
