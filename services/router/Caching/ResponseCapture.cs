@@ -1,4 +1,4 @@
-using System.Buffers;
+using System.IO.Pipelines;
 using Gateway.Aspire.Router.Forwarding;
 
 namespace Gateway.Aspire.Router.Caching;
@@ -55,8 +55,12 @@ internal sealed class ResponseCapture : IDisposable
         _buffer.Length += bytes.Length;
     }
 
-    /// <summary>A writer that writes to <paramref name="inner"/> and captures every byte advanced through it. Create one per answer.</summary>
-    public IBufferWriter<byte> Tee(IBufferWriter<byte> inner) => new TeeWriter(inner, this);
+    /// <summary>
+    /// A writer that writes to <paramref name="inner"/> and captures every byte advanced through it,
+    /// flushing and completing <paramref name="inner"/> as it is asked to. A pipe writer so the relay
+    /// keeps its one <c>output</c> for writes and flushes alike. Create one per answer.
+    /// </summary>
+    public PipeWriter Tee(PipeWriter inner) => new TeeWriter(inner, this);
 
     /// <inheritdoc />
     public void Dispose()
@@ -65,18 +69,24 @@ internal sealed class ResponseCapture : IDisposable
         _buffer = null;
     }
 
-    private sealed class TeeWriter(IBufferWriter<byte> inner, ResponseCapture capture) : IBufferWriter<byte>
+    private sealed class TeeWriter(PipeWriter inner, ResponseCapture capture) : PipeWriter
     {
         private Memory<byte> _current;
 
-        public void Advance(int count)
+        public override void Advance(int bytes)
         {
-            capture.Append(_current.Span[..count]);
-            inner.Advance(count);
+            capture.Append(_current.Span[..bytes]);
+            inner.Advance(bytes);
         }
 
-        public Memory<byte> GetMemory(int sizeHint = 0) => _current = inner.GetMemory(sizeHint);
+        public override Memory<byte> GetMemory(int sizeHint = 0) => _current = inner.GetMemory(sizeHint);
 
-        public Span<byte> GetSpan(int sizeHint = 0) => (_current = inner.GetMemory(sizeHint)).Span;
+        public override Span<byte> GetSpan(int sizeHint = 0) => (_current = inner.GetMemory(sizeHint)).Span;
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) => inner.FlushAsync(cancellationToken);
+
+        public override void CancelPendingFlush() => inner.CancelPendingFlush();
+
+        public override void Complete(Exception? exception = null) => inner.Complete(exception);
     }
 }

@@ -298,7 +298,8 @@ public static partial class GatewayConfigLoader
         };
     }
 
-    private static ModelCacheConfig? ReadCache(YamlMappingNode map, string where)
+    /// <summary>The <c>cache</c> field of a model or a load-balancing rule, or null when absent.</summary>
+    internal static ModelCacheConfig? ReadCache(YamlMappingNode map, string where)
     {
         if (Child(map, "cache") is not { } cacheNode)
         {

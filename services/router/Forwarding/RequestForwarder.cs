@@ -4,6 +4,7 @@ using Gateway.Aspire.Accounting.Grpc;
 using Gateway.Aspire.Guardrails.Grpc;
 using Gateway.Aspire.Policy.Grpc;
 using Gateway.Aspire.Router.Budgets;
+using Gateway.Aspire.Router.Caching;
 using Gateway.Aspire.Router.Configuration;
 using Gateway.Aspire.Router.Errors;
 using Gateway.Aspire.Router.Providers;
@@ -34,7 +35,8 @@ internal interface IRequestForwarder
 /// <remarks>
 /// Steps, marked in the body:
 /// (1) request id: the client's <c>x-request-id</c> if sane, else a new GUID v7; echoed back.
-/// (2) key present (bearer or <c>x-api-key</c>), else 401; the <c>x-gateway-metadata</c> header parsed (400 after auth).
+/// (2) key present (bearer or <c>x-api-key</c>), else 401; the <c>x-gateway-metadata</c> and cache headers
+///     (<c>x-gateway-cache-ttl</c>, <c>Cache-Control</c>) parsed (400 after auth).
 /// (3) body read up to the size limit (413) and parsed once for model/stream/include_usage/max_tokens (400);
 ///     a body without a model gets a rule's task default (<c>default_model</c>) when its metadata matches.
 /// (4) policy Admit, one round trip with the model, metadata and token estimate: 401 invalid key,
@@ -46,6 +48,9 @@ internal interface IRequestForwarder
 ///     failed (2)/(3) is still authenticated first, so a bad key always gets 401. From here on the
 ///     answer names the model and provider that serve it (<c>x-gateway-model</c>, <c>x-gateway-provider</c>).
 /// (5) guardrails CheckInput: allow, block (400) or modify (forward the replacement body).
+/// (5') response cache (<see cref="ResponseCache"/>), when the model, rule or request turns it on: a hit
+///     is replayed and billed at zero (<c>x-gateway-cache: HIT</c>); a miss tees the relay in (8) into a
+///     capture, stored as the final successful attempt's last bytes go out.
 /// (6) upstream request: same format on both sides: the model spliced to the provider model and
 ///     <c>include_usage</c> injected into OpenAI streams so they can be billed; across formats the
 ///     body is translated (<see cref="FormatBridge"/>; 400 when it cannot be expressed). The
@@ -79,6 +84,7 @@ internal sealed class RequestForwarder(
     LatencyTracker latency,
     StickySessions sticky,
     RoutingMetrics metrics,
+    ResponseCache responseCache,
     IOptions<RouterOptions> options,
     TimeProvider time,
     ILogger<RequestForwarder> logger) : IRequestForwarder
@@ -114,6 +120,7 @@ internal sealed class RequestForwarder(
         }
 
         var metadataValid = GatewayMetadata.TryParse(request.Headers[GatewayMetadata.HeaderName].ToString(), out var metadata, out var metadataError);
+        var cacheHeadersValid = CacheRequestHeaders.TryParse(request.Headers, out var cacheHeaders, out var cacheHeadersError);
 
         Identity? identity = null;
         CatalogModel? model = null;
@@ -124,6 +131,7 @@ internal sealed class RequestForwarder(
         PooledBuffer? upstreamBody = null;
         StreamTranscript? transcript = null;
         MultipartForm? form = null;
+        ResponseCapture? capture = null;
         var forwardBody = ReadOnlyMemory<byte>.Empty;
         RoutePlan? plan = null;
         var attemptId = requestId;
@@ -163,7 +171,7 @@ internal sealed class RequestForwarder(
             // (4) Admission; a bad body is authenticated first so a bad key always reads 401.
             // Only a valid request counts against rate limits; the prompt estimate is ~4 bytes a token
             // of the whole body (an overestimate on purpose: it is settled to actual usage).
-            var countable = bodyError is null && metadataValid;
+            var countable = bodyError is null && metadataValid && cacheHeadersValid;
             var admitRequest = new AdmitRequest { Token = token, Model = countable ? info.Model : "", RequestId = requestId };
             if (countable)
             {
@@ -191,6 +199,12 @@ internal sealed class RequestForwarder(
             if (!metadataValid)
             {
                 await ClientErrors.WriteAsync(api.Format, response, 400, OpenAiError.InvalidRequest, "invalid_metadata", metadataError);
+                return;
+            }
+
+            if (!cacheHeadersValid)
+            {
+                await ClientErrors.WriteAsync(api.Format, response, 400, OpenAiError.InvalidRequest, CacheRequestHeaders.InvalidTtlCode, cacheHeadersError);
                 return;
             }
 
@@ -310,6 +324,31 @@ internal sealed class RequestForwarder(
                 }
             }
 
+            // (5') Response cache, keyed on the requested model (a virtual model's name): a hit is replayed
+            // and billed at zero; a miss captures the final successful attempt's answer to store it.
+            // Checked in this order so a request the cache is off for allocates nothing here.
+            if (cacheHeaders.Resolve(CacheConfigOf(plan, model, info.Model)) is { Applies: true } cachePlan
+                && CacheTenant.Of(identity) is { } tenant
+                && responseCache.Prepare(cachePlan, tenant, api, info, forwardBody.Span,
+                    api.Format == WireFormat.Anthropic ? request.Headers["anthropic-beta"].ToString() : null) is { } cacheLookup)
+            {
+                response.Headers[CacheRequestHeaders.StatusHeader] = "MISS";
+                if (await responseCache.TryGetAsync(cacheLookup, aborted) is { } hit)
+                {
+                    await CachedResponseWriter.WriteAsync(context, hit, aborted);
+                    Settle(0, 0); // no provider tokens or money were spent
+                    metrics.CacheHit();
+                    metrics.RequestAnswered(hit.StatusCode);
+                    await usageQueue.EnqueueAsync(Attributed(CacheHitRecord.Create(hit, requestId, startedAt, identity.TokenId, identity.TokenName, info.Model,
+                        time.GetElapsedTime(startTimestamp).TotalMilliseconds, 0)));
+                    return;
+                }
+
+                // One capture serves every attempt: only bytes that reached the client enter it, and
+                // an attempt that sent any is the last one.
+                capture = responseCache.BeginCapture(cacheLookup);
+            }
+
             // (6)-(8) Attempts: the named model once, or the plan's candidates in order, each with its retries.
             if (plan is null)
             {
@@ -345,6 +384,7 @@ internal sealed class RequestForwarder(
             body?.Dispose();
             upstreamBody?.Dispose();
             transcript?.Dispose();
+            capture?.Dispose();
         }
 
         async Task Fail(int status, string type, string code, string message, string? param = null)
@@ -710,12 +750,17 @@ internal sealed class RequestForwarder(
                             ? "application/json"
                             : upstreamResponse.Content.Headers.ContentType?.ToString() ?? "application/json";
                         response.ContentLength = answer.Length;
-                        await response.Body.WriteAsync(answer, aborted);
-                        await response.CompleteAsync();
                         if (api.EstimatesUsage && usage.PromptTokens == 0 && usage.CompletionTokens == 0)
                         {
                             usage = Estimate(usage, answer.Span, stream: false, cutOff: false);
                         }
+
+                        // Stored before the last bytes go out, so the client's next identical request already hits.
+                        capture?.Append(answer.Span);
+                        var stored = capture is null ? default : responseCache.StoreAsync(capture, status, response.ContentType!, usage, attemptModel.Id, attemptModel.Account.Provider);
+                        await response.Body.WriteAsync(answer, aborted);
+                        await response.CompleteAsync();
+                        await stored;
 
                         RecordTpot(target, usage, ttftMs: 0);
                         await RecordAsync(status, "", usage, ttftMs: 0);
@@ -740,7 +785,7 @@ internal sealed class RequestForwarder(
                 transcript?.Dispose();
                 transcript = new StreamTranscript();
                 var terminator = new StreamTerminator(attemptModel.Format);
-                var output = response.BodyWriter;
+                var output = capture?.Tee(response.BodyWriter) ?? response.BodyWriter;
                 try
                 {
                     await using var stream = await upstreamResponse.Content.ReadAsStreamAsync(linked.Token);
@@ -804,7 +849,10 @@ internal sealed class RequestForwarder(
                         output.Write(translated.WrittenSpan);
                     }
 
+                    var stored = capture is null ? default
+                        : responseCache.StoreAsync(capture, status, "text/event-stream", (parser is null ? relay.Usage : translator!.Usage) ?? default, attemptModel.Id, attemptModel.Account.Provider);
                     await response.CompleteAsync();
+                    await stored;
                 }
                 catch (Exception e) when (!aborted.IsCancellationRequested
                     && e is OperationCanceledException or IOException or HttpRequestException or InvalidDataException or System.Text.Json.JsonException)
@@ -922,7 +970,7 @@ internal sealed class RequestForwarder(
                 metrics.RequestAnswered(status);
             }
 
-            return usageQueue.EnqueueAsync(new UsageRecord
+            return usageQueue.EnqueueAsync(Attributed(new UsageRecord
             {
                 RequestId = attemptId,
                 ParentRequestId = parentId,
@@ -944,13 +992,18 @@ internal sealed class RequestForwarder(
                 ErrorType = errorType,
                 Streamed = info.Stream,
                 Price = model.Price,
-                // Who called, as policy names them: a personal token's user, a virtual account (a token from
-                // before identities: its own name); the ledger has one team column, so the first of a user's teams.
-                User = identity?.User ?? "",
-                Team = identity is { Teams.Count: > 0 } ? identity.Teams[0] : "",
-                VirtualAccount = identity is null ? "" : identity.VirtualAccount.Length > 0 ? identity.VirtualAccount : identity.Kind == "personal" ? "" : identity.TokenName,
-                Metadata = { metadata },
-            });
+            }));
+        }
+
+        // Who called, as policy names them: a personal token's user, a virtual account (a token from
+        // before identities: its own name); the ledger has one team column, so the first of a user's teams.
+        UsageRecord Attributed(UsageRecord record)
+        {
+            record.User = identity?.User ?? "";
+            record.Team = identity is { Teams.Count: > 0 } ? identity.Teams[0] : "";
+            record.VirtualAccount = identity is null ? "" : identity.VirtualAccount.Length > 0 ? identity.VirtualAccount : identity.Kind == "personal" ? "" : identity.TokenName;
+            record.Metadata.Add(metadata);
+            return record;
         }
 
         void Settle(long actualTokens, long actualCostNanoUsd)
@@ -1075,6 +1128,15 @@ internal sealed class RequestForwarder(
 
         return null;
     }
+
+    /// <summary>
+    /// The cache config of a request: the model's; for a routed request the rule's <c>cache</c>, else
+    /// the requested model's when it is a catalog model (never a target's: which target a plan
+    /// picks first must not decide whether an answer is cached).
+    /// </summary>
+    private ModelCacheConfig? CacheConfigOf(RoutePlan? plan, CatalogModel model, string requestedModel) => plan is null
+        ? model.Model.Cache
+        : plan.Rule.Rule.Cache ?? (catalog.TryResolve(requestedModel, out var named) ? named.Model.Cache : null);
 
     private static string NonEmpty(string value, string fallback) => string.IsNullOrEmpty(value) ? fallback : value;
 }

@@ -19,7 +19,7 @@ namespace Gateway.Aspire.Router.Routing;
 /// <c>headers_override</c>; <c>sticky_routing</c>), so files move over. Ours on top:
 /// <c>timeout</c> per target (a duration, or <c>{connect, total, stream_idle}</c>) and
 /// <c>default_model</c>, the task default: a request that names no model but whose metadata matches
-/// the rule's <c>when.metadata</c> calls that model. Status codes may be numbers or quoted strings
+/// the rule's <c>when.metadata</c> calls that model; and <c>cache</c> (<c>{ ttl_seconds }</c>, as on a model). Status codes may be numbers or quoted strings
 /// (TrueFoundry writes <c>"429"</c>).
 /// </remarks>
 public static class LoadBalancingConfigLoader
@@ -86,7 +86,7 @@ public static class LoadBalancingConfigLoader
         }
 
         where = $"{where} (rule '{id}')";
-        RejectUnknown(map, where, "id", "when", "type", "load_balance_targets", "sticky_routing", "default_model");
+        RejectUnknown(map, where, "id", "when", "type", "load_balance_targets", "sticky_routing", "default_model", "cache");
         var typeText = Scalar(map, "type", where) ?? throw Missing(map, where, "type");
         var strategy = typeText switch
         {
@@ -173,6 +173,7 @@ public static class LoadBalancingConfigLoader
             DefaultModel = defaultModel,
             Targets = targets,
             Sticky = ReadSticky(map, where),
+            Cache = GatewayConfigLoader.ReadCache(map, where),
             Source = where,
         };
     }

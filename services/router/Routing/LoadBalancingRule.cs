@@ -1,3 +1,5 @@
+using Gateway.Aspire.Router.Configuration;
+
 namespace Gateway.Aspire.Router.Routing;
 
 /// <summary>How a rule picks the first target among its <c>load_balance_targets</c>.</summary>
@@ -50,6 +52,14 @@ public sealed record LoadBalancingRule
 
     /// <summary><c>sticky_routing</c>: keep a session on one target. Default: null (off).</summary>
     public StickyRouting? Sticky { get; init; }
+
+    /// <summary>
+    /// <c>cache: { ttl_seconds: N }</c>: the response cache for the requests this rule routes, keyed
+    /// on the requested model name whichever target answers. Default: null, meaning the requested
+    /// model's own <c>cache</c> when it is a catalog model, else only requests that send
+    /// <c>x-gateway-cache-ttl</c> are cached.
+    /// </summary>
+    public ModelCacheConfig? Cache { get; init; }
 
     /// <summary>Where the rule was read, for messages.</summary>
     public string Source { get; init; } = "";

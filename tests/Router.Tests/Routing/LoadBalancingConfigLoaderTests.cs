@@ -40,6 +40,7 @@ public sealed class LoadBalancingConfigLoaderTests
                 sticky_routing:
                   ttl_seconds: 600
                   session_identifiers: [{ source: headers, key: x-session-id }, { source: metadata, key: user }]
+                cache: { ttl_seconds: 120 }
                 load_balance_targets:
                   - target: a/m1
                     priority: 0
@@ -61,6 +62,7 @@ public sealed class LoadBalancingConfigLoaderTests
         Assert.Equal("prod", rule.Metadata["env"]);
         Assert.Equal(TimeSpan.FromMinutes(10), rule.Sticky!.Ttl);
         Assert.Equal([new SessionIdentifier("headers", "x-session-id"), new SessionIdentifier("metadata", "user")], rule.Sticky.SessionIdentifiers);
+        Assert.Equal(TimeSpan.FromMinutes(2), rule.Cache!.Ttl);
         var first = rule.Targets[0];
         Assert.Equal(40, first.SlaCutoffTpotMs);
         Assert.Equal([429, 500], first.FallbackStatusCodes);
@@ -92,6 +94,7 @@ public sealed class LoadBalancingConfigLoaderTests
 
         Assert.Equal("reflection", rule.DefaultModel);
         Assert.Equal(["reflection"], rule.Models);
+        Assert.Null(rule.Cache);
     }
 
     [Theory]
@@ -106,6 +109,7 @@ public sealed class LoadBalancingConfigLoaderTests
     [InlineData("type: latency-based-routing\n    when: { subjects: [bob] }\n    load_balance_targets: [{ target: a/m1 }]", "'bob' must be user:<name>")]
     [InlineData("type: latency-based-routing\n    sticky_routing: { ttl_seconds: 5 }\n    load_balance_targets: [{ target: a/m1 }]", "'session_identifiers' must be a non-empty list")]
     [InlineData("type: latency-based-routing\n    load_balance_targets: [{ target: a/m1, headers_override: { set: { Host: x } } }]", "'Host' cannot be overridden")]
+    [InlineData("type: latency-based-routing\n    cache: { ttl: 60 }\n    load_balance_targets: [{ target: a/m1 }]", "unknown field 'ttl'")]
     public void Invalid_rules_fail_naming_the_rule_and_field(string body, string expected)
     {
         var message = Invalid($"""

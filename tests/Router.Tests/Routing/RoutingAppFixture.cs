@@ -33,6 +33,7 @@ public sealed class RoutingAppFixture : IAsyncLifetime
         ("latfast", "x-mock-output-tokens: \"20\""), ("latslow", "x-mock-output-tokens: \"20\", x-mock-latency-ms: \"200\""),
         ("st1", ""), ("st2", ""),
         ("task", ""),
+        ("cache1", "x-mock-status: \"500\""), ("cache2", ""), ("cachebad", ""),
     ];
 
     /// <summary>The rules under test.</summary>
@@ -104,6 +105,19 @@ public sealed class RoutingAppFixture : IAsyncLifetime
             when: { models: [sticky-chat] }
             sticky_routing: { ttl_seconds: 600, session_identifiers: [{ source: headers, key: x-session-id }] }
             load_balance_targets: [{ target: st1/m, weight: 1 }, { target: st2/m, weight: 1 }]
+          - id: cached
+            type: priority-based-routing
+            when: { models: [cached-chat] }
+            cache: { ttl_seconds: 600 }
+            load_balance_targets:
+              - { target: cache1/m, priority: 0, retry_config: { attempts: 0 } }
+              - { target: cache2/m, priority: 1 }
+          - id: cached-truncated
+            type: priority-based-routing
+            when: { models: [cached-truncated] }
+            cache: { ttl_seconds: 600 }
+            load_balance_targets:
+              - { target: cachebad/m, headers_override: { set: { x-mock-stream-fault: truncate, x-mock-stream-fault-after: "3" } } }
           - id: reflection
             type: priority-based-routing
             when: { metadata: { task: self_reflection } }
