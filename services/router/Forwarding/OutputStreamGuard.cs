@@ -34,6 +34,7 @@ internal sealed class OutputStreamGuard : IAsyncDisposable
     private readonly ArrayBufferWriter<byte> _pending = new(4096);
     private readonly HashSet<int> _open = [];
     private bool _contextSent;
+    private bool _legacyCompletions;
     private readonly CheckOutputRequest _context;
 
     /// <summary>Opens the <c>CheckStream</c> call; the context goes with the first delta.</summary>
@@ -139,6 +140,11 @@ internal sealed class OutputStreamGuard : IAsyncDisposable
             }
         }
 
+        if (json is null && _open.Count > 0 && data.SequenceEqual("[DONE]"u8) && !await FlushOpenChoicesAsync(output))
+        {
+            return false;
+        }
+
         var changed = json is not null && (_format == WireFormat.Anthropic
             ? await AnthropicAsync(json, eventName, output)
             : await OpenAiAsync(json));
@@ -178,6 +184,8 @@ internal sealed class OutputStreamGuard : IAsyncDisposable
                 continue;
             }
 
+            _legacyCompletions = key == "text";
+
             var text = holder[key] is JsonValue t && t.TryGetValue<string>(out var s) ? s : null;
             if (text is null && !(finished && _open.Contains(index)))
             {
@@ -198,6 +206,43 @@ internal sealed class OutputStreamGuard : IAsyncDisposable
         }
 
         return changed;
+    }
+
+    /// <summary>
+    /// Before <c>[DONE]</c>: choices that never sent a <c>finish_reason</c> (a provider that omits it)
+    /// still get their held-back text, in a chunk of their own; false when the stream must end.
+    /// </summary>
+    private async ValueTask<bool> FlushOpenChoicesAsync(PipeWriter output)
+    {
+        foreach (var index in _open.Order().ToList())
+        {
+            var verdict = await CheckAsync(index, "", done: true);
+            if (verdict is null)
+            {
+                return false;
+            }
+
+            if (verdict.Text.Length > 0)
+            {
+                var choice = new JsonObject { ["index"] = index };
+                if (_legacyCompletions)
+                {
+                    choice["text"] = verdict.Text;
+                }
+                else
+                {
+                    choice["delta"] = new JsonObject { ["content"] = verdict.Text };
+                }
+
+                WriteEvent(output, "", new JsonObject
+                {
+                    ["object"] = _legacyCompletions ? "text_completion" : "chat.completion.chunk",
+                    ["choices"] = new JsonArray(choice),
+                });
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Rewrites a <c>text_delta</c>, or flushes held text before a text block's stop; true when the event changed.</summary>

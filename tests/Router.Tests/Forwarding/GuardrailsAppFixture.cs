@@ -75,6 +75,7 @@ public sealed class GuardrailsAppFixture : IAsyncDisposable
                 models:
                   - name: m
                     provider_model: gpt-4o-mini
+                    types: [chat, completion]
                     price: {"{"} input_per_mtok: 0.15, output_per_mtok: 0.60 {"}"}
                 """));
             await File.WriteAllTextAsync(configPath, $"{RouterAppFixture.GatewayYaml(baseFixture.MockUrl, RouterAppFixture.FreePort())}\n{accounts}\n---\n{Rules}\n");

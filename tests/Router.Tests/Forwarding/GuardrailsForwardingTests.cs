@@ -118,6 +118,26 @@ public sealed class GuardrailsForwardingTests(RouterAppFixture app, GuardrailsAp
     }
 
     [Fact]
+    public async Task A_card_number_split_across_legacy_completion_chunks_is_masked()
+    {
+        var body = $$"""{"model":"echo3/m","stream":true,"prompt":"Card {{Card}} on file"}""";
+        var (response, events) = await StreamAsync("/v1/completions", body, "output-mask");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var text = new StringBuilder();
+        foreach (var data in events.Where(e => e != "[DONE]"))
+        {
+            using var chunk = JsonDocument.Parse(data);
+            foreach (var choice in chunk.RootElement.GetProperty("choices").EnumerateArray())
+            {
+                text.Append(choice.GetProperty("text").GetString());
+            }
+        }
+
+        Assert.Equal("Card [CARD_1] on file", text.ToString());
+    }
+
+    [Fact]
     public async Task A_card_number_split_across_Anthropic_stream_events_is_masked()
     {
         var body = $$"""{"model":"echo3/m","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"Card {{Card}} on file"}]}""";
