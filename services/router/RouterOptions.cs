@@ -15,8 +15,12 @@ public sealed record RouterOptions
     /// <summary>Deadline of the policy Admit call. Default: 5 seconds.</summary>
     public TimeSpan PolicyTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Whether input guardrails are checked. Default: true.</summary>
-    public bool CheckInputGuardrails { get; init; } = true;
+    /// <summary>
+    /// Whether requests go through the guardrails service (CheckInput, then CheckOutput/CheckStream
+    /// when it asks). Default: null, meaning on exactly when <c>gateway.yaml</c> has a
+    /// <c>gateway-guardrails-config</c> rule, so a gateway without rules pays no round trip.
+    /// </summary>
+    public bool? CheckInputGuardrails { get; init; }
 
     /// <summary>Deadline of the guardrails call. Default: 5 seconds.</summary>
     public TimeSpan GuardrailsTimeout { get; init; } = TimeSpan.FromSeconds(5);

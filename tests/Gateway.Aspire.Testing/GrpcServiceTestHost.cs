@@ -22,11 +22,15 @@ public sealed class GrpcServiceTestHost : IAsyncDisposable
     {
         _app = app;
         HttpUrl = httpUrl;
+        GrpcUrl = grpcUrl;
         Channel = GrpcChannel.ForAddress(grpcUrl);
     }
 
     /// <summary>The <c>http</c> endpoint (health, metrics).</summary>
     public string HttpUrl { get; }
+
+    /// <summary>The <c>grpc</c> endpoint (cleartext HTTP/2), for clients other than <see cref="Channel"/>.</summary>
+    public string GrpcUrl { get; }
 
     /// <summary>A channel to the <c>grpc</c> endpoint.</summary>
     public GrpcChannel Channel { get; }

@@ -57,8 +57,11 @@ internal sealed class MockAnswer
 
     private static readonly string[] s_filler = ["the", "gateway", "forwards", "each", "token", "as", "it", "arrives,", "and", "records", "usage."];
 
-    private MockAnswer(string[] words, MockToolCall? toolCall, MockFinish finish, MockUsage usage)
+    private readonly bool _echo;
+
+    private MockAnswer(string[] words, MockToolCall? toolCall, MockFinish finish, MockUsage usage, bool echo = false)
     {
+        _echo = echo;
         Words = words;
         ToolCall = toolCall;
         Finish = finish;
@@ -81,10 +84,10 @@ internal sealed class MockAnswer
     public MockUsage Usage { get; }
 
     /// <summary>The whole text.</summary>
-    public string Text => string.Join(' ', Words);
+    public string Text => string.Join(_echo ? "" : " ", Words);
 
     /// <summary>The <paramref name="index"/>th streamed piece of text: a word, after a space unless it is the first.</summary>
-    public string Piece(int index) => index == 0 ? Words[0] : " " + Words[index];
+    public string Piece(int index) => index == 0 || _echo ? Words[index] : " " + Words[index];
 
     /// <summary>A fresh, unique enough id (hex), for answers and request ids.</summary>
     public static string NewId() => Convert.ToHexStringLower(BitConverter.GetBytes(Stopwatch.GetTimestamp()));
@@ -98,6 +101,13 @@ internal sealed class MockAnswer
             var arguments = Arguments(tool.ArgumentName ?? "input", Quote(prompt.LastUserText));
             var fragments = Fragments(arguments);
             return new MockAnswer([], new MockToolCall(tool.Name, arguments, fragments), MockFinish.ToolCall, usage with { Output = fragments.Length });
+        }
+
+        if (controls.EchoChunk is { } size)
+        {
+            // The user's text verbatim, streamed size characters at a time: tests see what the provider received.
+            var pieces = prompt.LastUserText.Chunk(size).Select(c => new string(c)).DefaultIfEmpty("").ToArray();
+            return new MockAnswer(pieces, null, MockFinish.Stop, usage with { Output = pieces.Length }, echo: true);
         }
 
         var text = prompt.ToolResult is { } result

@@ -14,6 +14,7 @@ namespace Gateway.Aspire.MockUpstream;
 /// <c>x-mock-no-usage: true</c>: OpenAI format only, report no usage at all, as some
 /// OpenAI-compatible servers do (no <c>usage</c> in answers, <c>include_usage</c> ignored in streams).
 /// </param>
+/// <param name="EchoChunk"><c>x-mock-echo: N</c>: answer with the last user message verbatim, streamed N characters a piece.</param>
 internal readonly record struct MockControls(
     int? OutputTokens,
     int ChunkDelayMs,
@@ -21,7 +22,8 @@ internal readonly record struct MockControls(
     int CacheWriteTokens,
     int ReasoningTokens,
     string? ToolCall,
-    bool NoUsage = false)
+    bool NoUsage = false,
+    int? EchoChunk = null)
 {
     // Token counts are summed into int totals: a bound keeps a silly header from overflowing them.
     private const int MaxCount = 100_000_000;
@@ -34,7 +36,8 @@ internal readonly record struct MockControls(
         Count(request, "x-mock-cache-write-tokens"),
         Count(request, "x-mock-reasoning-tokens"),
         request.Headers["x-mock-tool-call"].ToString() is { Length: > 0 } tool ? tool : null,
-        request.Headers["x-mock-no-usage"].ToString() == "true");
+        request.Headers["x-mock-no-usage"].ToString() == "true",
+        HeaderInt(request, "x-mock-echo") is { } echo and > 0 ? echo : null);
 
     /// <summary>An integer header, or null when absent or not a number.</summary>
     public static int? HeaderInt(HttpRequest request, string name) =>

@@ -96,6 +96,7 @@ public static partial class GatewayConfigLoader
         var file = System.IO.Path.GetFileName(path);
         var accounts = new List<ProviderAccount>();
         var rules = new List<Routing.LoadBalancingRule>();
+        var hasGuardrailsRules = false;
         foreach (var document in ManifestDocuments.Parse(text, path))
         {
             switch (document.Type)
@@ -105,6 +106,11 @@ public static partial class GatewayConfigLoader
                     break;
                 case Routing.LoadBalancingConfigLoader.DocumentType:
                     rules.AddRange(Routing.LoadBalancingConfigLoader.ReadDocument(document));
+                    break;
+                case "gateway-guardrails-config":
+                    // Validated by the guardrails service; the router calls it only when some rule exists.
+                    hasGuardrailsRules |= document.Root.Children.TryGetValue(new YamlScalarNode("rules"), out var guardrailRules)
+                        && guardrailRules is YamlSequenceNode { Children.Count: > 0 };
                     break;
                 case var owned when s_otherServicesTypes.Contains(owned):
                     // Owned, loaded and strictly validated by another service (policy, guardrails) from this same file.
@@ -122,7 +128,7 @@ public static partial class GatewayConfigLoader
         }
 
         Routing.LoadBalancingConfigLoader.Validate(rules, accounts);
-        return new GatewayConfig { Path = System.IO.Path.GetFullPath(path), ProviderAccounts = accounts, LoadBalancingRules = rules };
+        return new GatewayConfig { Path = System.IO.Path.GetFullPath(path), ProviderAccounts = accounts, LoadBalancingRules = rules, HasGuardrailsRules = hasGuardrailsRules };
     }
 
     private static ProviderAccount ReadProviderAccount(YamlMappingNode root, string where, Func<string, string?> environment)

@@ -127,6 +127,12 @@ public sealed record GatewayConfig
 
     /// <summary>The rules of the <c>gateway-load-balancing-config</c> documents, in file order. Default: none.</summary>
     public IReadOnlyList<Routing.LoadBalancingRule> LoadBalancingRules { get; init; } = [];
+
+    /// <summary>
+    /// Whether a <c>gateway-guardrails-config</c> document has at least one rule (the guardrails
+    /// service validates them; the router only needs to know whether to call it). Default: false.
+    /// </summary>
+    public bool HasGuardrailsRules { get; init; }
 }
 
 /// <summary>The configuration is invalid; the message names the file, document and field.</summary>

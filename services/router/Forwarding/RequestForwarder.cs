@@ -138,6 +138,7 @@ internal sealed class RequestForwarder(
         var parentId = "";
         var attemptStartTimestamp = startTimestamp;
         System.Text.StringBuilder? attemptsLog = null;
+        CheckOutputRequest? outputCheck = null;
         try
         {
             // (3) Body: read once, parse once.
@@ -276,28 +277,31 @@ internal sealed class RequestForwarder(
             }
 
             // (5) Guardrails on the input.
+            // Skipped (no round trip) unless the configuration has guardrails rules or Router:CheckInputGuardrails says otherwise.
             forwardBody = body!.Memory;
-            if (settings.CheckInputGuardrails && form is null)
+            if ((settings.CheckInputGuardrails ?? catalog.Config.HasGuardrailsRules) && form is null)
             {
                 CheckReply check;
+                var checkRequest = new CheckRequest
+                {
+                    RequestId = requestId,
+                    TokenId = identity.TokenId,
+                    Model = model.Id,
+                    Api = api.Path,
+                    // No copy: the buffer outlives the call.
+                    Body = UnsafeByteOperations.UnsafeWrap(forwardBody),
+                };
+                GuardrailSubjects.AddTo(checkRequest.Subjects, identity);
+                checkRequest.Metadata.Add(metadata);
                 try
                 {
-                    check = await guardrails.CheckInputAsync(
-                        new CheckRequest
-                        {
-                            RequestId = requestId,
-                            TokenId = identity.TokenId,
-                            Model = model.Id,
-                            Api = api.Path,
-                            // No copy: the buffer outlives the call.
-                            Body = UnsafeByteOperations.UnsafeWrap(forwardBody),
-                        },
-                        deadline: DateTime.UtcNow + settings.GuardrailsTimeout,
-                        cancellationToken: aborted);
+                    check = await guardrails.CheckInputAsync(checkRequest, deadline: DateTime.UtcNow + settings.GuardrailsTimeout, cancellationToken: aborted);
                 }
                 catch (RpcException e) when (!aborted.IsCancellationRequested)
                 {
-                    // Fail closed: a guardrail that cannot run must not be skipped silently.
+                    // Fail closed: a guardrail that cannot run must not be skipped silently. Rules'
+                    // on_error (fail_open) is applied inside the service, which then answers allow;
+                    // an unreachable service is always 503.
                     RouterLog.GuardrailsUnavailable(logger, requestId, e.StatusCode);
                     await Fail(503, OpenAiError.ServiceUnavailable, "guardrails_unavailable", "The gateway cannot check this request right now; retry shortly.");
                     return;
@@ -322,12 +326,24 @@ internal sealed class RequestForwarder(
 
                     info = modified;
                 }
+
+                if (check.CheckOutput)
+                {
+                    // The answer is checked too (step 8), with the placeholders that restore masked values.
+                    outputCheck = new CheckOutputRequest { RequestId = requestId, TokenId = identity.TokenId, Model = model.Id, Api = api.Path };
+                    outputCheck.Subjects.Add(checkRequest.Subjects);
+                    outputCheck.Metadata.Add(metadata);
+                    outputCheck.Placeholders.Add(check.Placeholders);
+                }
             }
 
             // (5') Response cache, keyed on the requested model (a virtual model's name): a hit is replayed
             // and billed at zero; a miss captures the final successful attempt's answer to store it.
-            // Checked in this order so a request the cache is off for allocates nothing here.
-            if (cacheHeaders.Resolve(CacheConfigOf(plan, model, info.Model)) is { Applies: true } cachePlan
+            // Checked in this order so a request the cache is off for allocates nothing here. Not when
+            // output guardrails apply: a hit would skip them, and a restored answer holds this
+            // request's own personal data, which must never be replayed to another request.
+            if (outputCheck is null
+                && cacheHeaders.Resolve(CacheConfigOf(plan, model, info.Model)) is { Applies: true } cachePlan
                 && CacheTenant.Of(identity) is { } tenant
                 && responseCache.Prepare(cachePlan, tenant, api, info, forwardBody.Span,
                     api.Format == WireFormat.Anthropic ? request.Headers["anthropic-beta"].ToString() : null) is { } cacheLookup)
@@ -745,15 +761,32 @@ internal sealed class RequestForwarder(
                             return new AttemptOutcome(AttemptKind.Failed, status, UpstreamErrors.InvalidBody(attemptModel.Account.Name));
                         }
 
+                        if (api.EstimatesUsage && usage.PromptTokens == 0 && usage.CompletionTokens == 0)
+                        {
+                            usage = Estimate(usage, answer.Span, stream: false, cutOff: false);
+                        }
+
+                        // Output guardrails see the answer in the client's format; what the provider
+                        // generated is billed whatever they decide.
+                        if (outputCheck is not null && status < 300)
+                        {
+                            var (verdict, replacement) = await CheckOutputAsync(outputCheck, attemptModel, answer);
+                            if (verdict is not null)
+                            {
+                                await ClientErrors.WriteAsync(api.Format, response, verdict.Value.Status, verdict.Value.Type, verdict.Value.Code, verdict.Value.Message);
+                                await response.CompleteAsync();
+                                await RecordAsync(verdict.Value.Status, verdict.Value.Code, usage, ttftMs: 0);
+                                return AttemptOutcome.Success;
+                            }
+
+                            answer = replacement;
+                        }
+
                         response.StatusCode = status;
                         response.ContentType = api.Format != attemptModel.Format
                             ? "application/json"
                             : upstreamResponse.Content.Headers.ContentType?.ToString() ?? "application/json";
                         response.ContentLength = answer.Length;
-                        if (api.EstimatesUsage && usage.PromptTokens == 0 && usage.CompletionTokens == 0)
-                        {
-                            usage = Estimate(usage, answer.Span, stream: false, cutOff: false);
-                        }
 
                         // Stored before the last bytes go out, so the client's next identical request already hits.
                         capture?.Append(answer.Span);
@@ -786,6 +819,10 @@ internal sealed class RequestForwarder(
                 transcript = new StreamTranscript();
                 var terminator = new StreamTerminator(attemptModel.Format);
                 var output = capture?.Tee(response.BodyWriter) ?? response.BodyWriter;
+                // Output guardrails filter the client-format events before `output`; without them the relay stays byte for byte.
+                await using var guard = outputCheck is null ? null
+                    : new OutputStreamGuard(guardrails, OutputContext(outputCheck, attemptModel), api.Format, settings.GuardrailsTimeout, aborted);
+                var staged = guard is null ? null : new ArrayBufferWriter<byte>(4096);
                 try
                 {
                     await using var stream = await upstreamResponse.Content.ReadAsStreamAsync(linked.Token);
@@ -801,11 +838,12 @@ internal sealed class RequestForwarder(
                         timeoutSource.CancelAfter(timeout); // progress resets the idle timeout
                         terminator.Observe(buffer.Span[..read]);
                         int written;
+                        staged?.ResetWrittenCount();
                         if (parser is null)
                         {
                             relay.Advance(read);
                             transcript.Append(buffer.Span[..read]);
-                            written = relay.Relay(output);
+                            written = relay.Relay(staged ?? (IBufferWriter<byte>)output);
                         }
                         else
                         {
@@ -814,7 +852,12 @@ internal sealed class RequestForwarder(
                             parser.Process(buffer.Span[..read], translated);
                             written = translated.WrittenCount;
                             transcript.Append(translated.WrittenSpan);
-                            output.Write(translated.WrittenSpan);
+                            (staged ?? (IBufferWriter<byte>)output).Write(translated.WrittenSpan);
+                        }
+
+                        if (guard is not null && !await guard.WriteAsync(staged!.WrittenMemory, output))
+                        {
+                            break;
                         }
 
                         if (written > 0)
@@ -832,27 +875,48 @@ internal sealed class RequestForwarder(
                         }
                     }
 
-                    if (!terminator.Seen)
+                    if (guard is { StopCode.Length: > 0 })
                     {
-                        throw new EndOfStreamException("The upstream closed the stream without its terminating event.");
-                    }
+                        // A guardrail ended the stream: the client gets its error event, the provider's tokens are billed.
+                        errorType = guard.StopCode;
+                        if (guard.StopCode == "guardrail_blocked")
+                        {
+                            RouterLog.GuardrailBlocked(logger, requestId, guard.BlockedBy.Guardrail, guard.BlockedBy.Category);
+                        }
 
-                    if (parser is null)
-                    {
-                        relay.Complete(output);
+                        await output.FlushAsync(aborted);
+                        await EndStreamWithErrorAsync(errorType, attemptModel, guard.StopMessage);
                     }
                     else
                     {
-                        translated!.ResetWrittenCount();
-                        parser.Complete(translated);
-                        transcript.Append(translated.WrittenSpan);
-                        output.Write(translated.WrittenSpan);
-                    }
+                        if (!terminator.Seen)
+                        {
+                            throw new EndOfStreamException("The upstream closed the stream without its terminating event.");
+                        }
 
-                    var stored = capture is null ? default
-                        : responseCache.StoreAsync(capture, status, "text/event-stream", (parser is null ? relay.Usage : translator!.Usage) ?? default, attemptModel.Id, attemptModel.Account.Provider);
-                    await response.CompleteAsync();
-                    await stored;
+                        staged?.ResetWrittenCount();
+                        if (parser is null)
+                        {
+                            relay.Complete(staged ?? (IBufferWriter<byte>)output);
+                        }
+                        else
+                        {
+                            translated!.ResetWrittenCount();
+                            parser.Complete(translated);
+                            transcript.Append(translated.WrittenSpan);
+                            (staged ?? (IBufferWriter<byte>)output).Write(translated.WrittenSpan);
+                        }
+
+                        if (guard is not null && await guard.WriteAsync(staged!.WrittenMemory, output))
+                        {
+                            guard.Complete(output);
+                        }
+
+                        var stored = capture is null ? default
+                            : responseCache.StoreAsync(capture, status, "text/event-stream", (parser is null ? relay.Usage : translator!.Usage) ?? default, attemptModel.Id, attemptModel.Account.Provider);
+                        await response.CompleteAsync();
+                        await stored;
+                    }
                 }
                 catch (Exception e) when (!aborted.IsCancellationRequested
                     && e is OperationCanceledException or IOException or HttpRequestException or InvalidDataException or System.Text.Json.JsonException)
@@ -894,14 +958,50 @@ internal sealed class RequestForwarder(
             }
         }
 
+        // CheckStream's context: the request's output check for the model that answers.
+        static CheckOutputRequest OutputContext(CheckOutputRequest check, CatalogModel attemptModel)
+        {
+            var context = check.Clone();
+            context.Model = attemptModel.Id;
+            return context;
+        }
+
+        // CheckOutput on a complete answer: (null, the body to send) or the error that replaces it.
+        // Blocked answers are refused with 400 naming the guardrail, never echoing the content.
+        async Task<((int Status, string Type, string Code, string Message)?, ReadOnlyMemory<byte>)> CheckOutputAsync(
+            CheckOutputRequest check, CatalogModel attemptModel, ReadOnlyMemory<byte> answer)
+        {
+            var call = OutputContext(check, attemptModel);
+            call.Body = UnsafeByteOperations.UnsafeWrap(answer);
+            CheckReply reply;
+            try
+            {
+                reply = await guardrails.CheckOutputAsync(call, deadline: DateTime.UtcNow + settings.GuardrailsTimeout, cancellationToken: aborted);
+            }
+            catch (RpcException e) when (!aborted.IsCancellationRequested)
+            {
+                RouterLog.GuardrailsUnavailable(logger, requestId, e.StatusCode);
+                return ((503, OpenAiError.ServiceUnavailable, "guardrails_unavailable", "The gateway cannot check this answer right now; retry shortly."), default);
+            }
+
+            if (reply.Verdict == Verdict.Block)
+            {
+                RouterLog.GuardrailBlocked(logger, requestId, reply.Guardrail, reply.Category);
+                return ((400, OpenAiError.InvalidRequest, "guardrail_blocked",
+                    $"The answer was blocked by guardrail '{reply.Guardrail}' (category '{reply.Category}'). {reply.Message}".TrimEnd()), default);
+            }
+
+            return (null, reply.Verdict == Verdict.Modify ? reply.Body.Memory : answer);
+        }
+
         // Headers are gone, so the status cannot change: the failure goes in the stream as the last
         // event, in the client's format (the Anthropic SDKs and OpenAI's Python SDK raise it), and then
         // the connection is cut, for clients that ignore error events (OpenAI's .NET SDK): they see a
         // broken connection, never a clean end. The short pause lets the event leave: an abort drops
         // whatever is still queued in Kestrel's output pipe.
-        async Task EndStreamWithErrorAsync(string errorType, CatalogModel attemptModel)
+        async Task EndStreamWithErrorAsync(string errorType, CatalogModel attemptModel, string? guardrailMessage = null)
         {
-            var message = errorType switch
+            var message = guardrailMessage ?? errorType switch
             {
                 "upstream_timeout" => $"The upstream provider of account '{attemptModel.Account.Name}' stopped sending within the stream idle timeout; the answer is incomplete.",
                 "upstream_stream_truncated" => $"The upstream provider of account '{attemptModel.Account.Name}' ended the stream without its final event; the answer is incomplete.",
@@ -910,7 +1010,11 @@ internal sealed class RequestForwarder(
             };
             try
             {
-                await response.Body.WriteAsync(StreamErrorEvent.Render(api.Format, errorType, message), aborted);
+                await response.Body.WriteAsync(guardrailMessage is null
+                    ? StreamErrorEvent.Render(api.Format, errorType, message)
+                    : errorType == "guardrail_blocked"
+                        ? StreamErrorEvent.Render(api.Format, errorType, message, OpenAiError.InvalidRequest, 400)
+                        : StreamErrorEvent.Render(api.Format, errorType, message, OpenAiError.ServiceUnavailable, 503), aborted);
                 await response.Body.FlushAsync(aborted);
                 await Task.Delay(ErrorEventDrainTime, time, aborted);
             }
@@ -1001,7 +1105,7 @@ internal sealed class RequestForwarder(
         {
             record.User = identity?.User ?? "";
             record.Team = identity is { Teams.Count: > 0 } ? identity.Teams[0] : "";
-            record.VirtualAccount = identity is null ? "" : identity.VirtualAccount.Length > 0 ? identity.VirtualAccount : identity.Kind == "personal" ? "" : identity.TokenName;
+            record.VirtualAccount = identity is null ? "" : GuardrailSubjects.VirtualAccountOf(identity);
             record.Metadata.Add(metadata);
             return record;
         }

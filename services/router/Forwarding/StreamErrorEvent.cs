@@ -12,12 +12,12 @@ namespace Gateway.Aspire.Router.Forwarding;
 /// </summary>
 internal static class StreamErrorEvent
 {
-    /// <summary>Renders the event for <paramref name="format"/>.</summary>
-    public static byte[] Render(WireFormat format, string code, string message)
+    /// <summary>Renders the event for <paramref name="format"/>; <paramref name="type"/> and <paramref name="status"/> default to an upstream failure (502).</summary>
+    public static byte[] Render(WireFormat format, string code, string message, string type = OpenAiError.Upstream, int status = 502)
     {
-        var openAi = OpenAiError.Serialize(OpenAiError.Upstream, code, message);
+        var openAi = OpenAiError.Serialize(type, code, message);
         ReadOnlySpan<byte> prefix = format == WireFormat.Anthropic ? "event: error\ndata: "u8 : "data: "u8;
-        var body = format == WireFormat.Anthropic ? AnthropicErrorBody.FromOpenAiError(502, openAi) : openAi;
+        var body = format == WireFormat.Anthropic ? AnthropicErrorBody.FromOpenAiError(status, openAi) : openAi;
         var bytes = new byte[prefix.Length + body.Length + 2];
         prefix.CopyTo(bytes);
         body.CopyTo(bytes.AsSpan(prefix.Length));

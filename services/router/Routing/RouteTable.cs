@@ -99,11 +99,10 @@ internal sealed class RouteTable
     private static bool Matches(LoadBalancingRule rule, Identity identity, IReadOnlyDictionary<string, string> metadata) =>
         (rule.Subjects.Count == 0 || rule.Subjects.Any(s => IsSubject(s, identity))) && MetadataMatches(rule, metadata);
 
-    // Compares without building "<kind>:<name>" strings for every request. A token issued before
-    // identities existed has no virtual_account: policy then reports its name there, else we use the token name.
+    // Compares without building "<kind>:<name>" strings for every request.
     private static bool IsSubject(string subject, Identity identity)
     {
-        if (Named(subject, VirtualAccountPrefix, identity.VirtualAccount.Length > 0 ? identity.VirtualAccount : identity.Kind == "personal" ? "" : identity.TokenName))
+        if (Named(subject, VirtualAccountPrefix, Forwarding.GuardrailSubjects.VirtualAccountOf(identity)))
         {
             return true;
         }

@@ -56,6 +56,17 @@ public sealed class GatewayConfigLoaderTests
         Assert.Null(config.ProviderAccounts[1].ApiKeyVariable);
     }
 
+    [Theory]
+    [InlineData("", false)]
+    [InlineData("---\ntype: gateway-guardrails-config\nname: g\nrules: []\n", false)]
+    [InlineData("---\ntype: gateway-guardrails-config\nname: g\nrules:\n  - id: pii\n    input: [{ check: pii, action: mask }]\n", true)]
+    public void Guardrails_rules_are_noticed_so_the_router_calls_guardrails_only_when_some_exist(string guardrails, bool expected)
+    {
+        var config = GatewayConfigLoader.Parse(Valid + "\n" + guardrails, "gateway.yaml", s_env);
+
+        Assert.Equal(expected, config.HasGuardrailsRules);
+    }
+
     [Fact]
     public void Catalog_resolves_account_slash_model_with_url_key_and_prices()
     {

@@ -102,6 +102,8 @@ public sealed class RouterAppFixture : IAsyncLifetime
             ["services:accounting:grpc:0"] = grpcUrl,
             ["Router:MaxRequestBodyBytes"] = MaxBodyBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["GATEWAY_ADMIN_KEY"] = TestPolicy.AdminKey,
+            // The generated gateway.yaml has no guardrails rules; the double's block word still gets checked.
+            ["Router:CheckInputGuardrails"] = "true",
         });
         if (extra is not null)
         {

@@ -31,7 +31,7 @@ internal static class GatewayClients
         var options = new OpenAIClientOptions { Endpoint = new Uri(app.RouterUrl, "/v1"), RetryPolicy = new ClientRetryPolicy(maxRetries: 0) };
         if (requestId is not null)
         {
-            options.AddPolicy(new RequestIdPolicy(requestId), PipelinePosition.PerCall);
+            options.AddPolicy(new HeaderPolicy("x-request-id", requestId), PipelinePosition.PerCall);
         }
 
         return options;
@@ -122,18 +122,18 @@ internal static class GatewayClients
         return request;
     }
 
-    /// <summary>Sets <c>x-request-id</c> on every request of an OpenAI SDK client.</summary>
-    private sealed class RequestIdPolicy(string requestId) : PipelinePolicy
+    /// <summary>Sets one header (<c>x-request-id</c>, <c>x-gateway-metadata</c>) on every request of an OpenAI SDK client.</summary>
+    public sealed class HeaderPolicy(string name, string value) : PipelinePolicy
     {
         public override void Process(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
         {
-            message.Request.Headers.Set("x-request-id", requestId);
+            message.Request.Headers.Set(name, value);
             ProcessNext(message, pipeline, currentIndex);
         }
 
         public override ValueTask ProcessAsync(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
         {
-            message.Request.Headers.Set("x-request-id", requestId);
+            message.Request.Headers.Set(name, value);
             return ProcessNextAsync(message, pipeline, currentIndex);
         }
     }

@@ -1,0 +1,128 @@
+extern alias GuardrailsApp;
+
+using Gateway.Aspire.Router.Tests.TestHosts;
+using Gateway.Aspire.Testing;
+using GuardrailsApp::Gateway.Aspire.Guardrails.Checks;
+using GuardrailsServiceComposition = GuardrailsApp::Gateway.Aspire.Guardrails.Extensions.ApplicationServiceExtensions;
+
+namespace Gateway.Aspire.Router.Tests.Forwarding;
+
+/// <summary>
+/// A router in front of the REAL guardrails service (in-process, over gRPC), both reading one
+/// gateway.yaml with the <see cref="Rules"/>, on the assembly's mock upstream and policy/ledger
+/// doubles. Accounts <c>echo</c> and <c>echo3</c> make the mock answer with the last user message
+/// verbatim (what the provider received), in one piece or streamed three characters at a time.
+/// </summary>
+public sealed class GuardrailsAppFixture : IAsyncDisposable
+{
+    /// <summary>The rules under test; each selected by <c>x-gateway-metadata</c> <c>guard</c>.</summary>
+    public const string Rules = """
+        type: gateway-guardrails-config
+        name: router-tests
+        rules:
+          - id: mask-only
+            when: { metadata: { guard: mask-only } }
+            input:
+              - { check: pii, action: mask }
+          - id: pii
+            when: { metadata: { guard: restore } }
+            input:
+              - { check: pii, action: mask }
+            output:
+              - { check: pii, action: mask, restore: true }
+          - id: safety
+            when: { metadata: { guard: topics } }
+            input:
+              - { check: deny_list, action: block, name: no_financial_advice, patterns: ["(?i)\\bbuy\\b.*\\bstock"] }
+            output:
+              - { check: deny_list, action: block, name: codenames, keywords: [Project Falcon] }
+          - id: output-pii
+            when: { metadata: { guard: output-mask } }
+            output:
+              - { check: pii, action: mask }
+        """;
+
+    private readonly SemaphoreSlim _start = new(1, 1);
+    private GrpcServiceTestHost? _guardrails;
+    private WebApplication? _router;
+    private string? _directory;
+
+    /// <summary>The guarded router's address.</summary>
+    public Uri RouterUrl { get; private set; } = null!;
+
+    /// <summary>Starts the guardrails service and the router once, on the doubles of <paramref name="baseFixture"/>.</summary>
+    public async Task StartAsync(RouterAppFixture baseFixture)
+    {
+        await _start.WaitAsync();
+        try
+        {
+            if (_router is not null)
+            {
+                return;
+            }
+
+            _directory = TestDirectories.Create("guardrails");
+            var configPath = Path.Combine(_directory, "gateway.yaml");
+            var mockV1 = new Uri(baseFixture.MockUrl, "/v1").ToString();
+            var accounts = string.Join("\n", new[] { ("echo", "1000"), ("echo3", "3") }.Select(a => $"""
+                ---
+                type: provider-account
+                name: {a.Item1}
+                provider: openai-compatible
+                base_url: {mockV1}
+                api_key: ${"{"}MOCK_API_KEY{"}"}
+                headers: {"{"} x-mock-echo: "{a.Item2}" {"}"}
+                models:
+                  - name: m
+                    provider_model: gpt-4o-mini
+                    types: [chat, completion]
+                    price: {"{"} input_per_mtok: 0.15, output_per_mtok: 0.60 {"}"}
+                """));
+            await File.WriteAllTextAsync(configPath, $"{RouterAppFixture.GatewayYaml(baseFixture.MockUrl, RouterAppFixture.FreePort())}\n{accounts}\n---\n{Rules}\n");
+
+            _guardrails = await GrpcServiceTestHost.StartAsync(
+                typeof(GuardrailsService).Assembly,
+                new Dictionary<string, string?> { ["GATEWAY_CONFIG"] = configPath },
+                builder => GuardrailsServiceComposition.AddApplicationServices(builder),
+                app => app.MapGrpcService<GuardrailsService>());
+            _router = RouterAppFixture.BuildRouter(configPath, baseFixture.GrpcUrl.ToString().TrimEnd('/'), new Dictionary<string, string?>
+            {
+                ["services:guardrails:grpc:0"] = _guardrails.GrpcUrl,
+            });
+            await _router.StartAsync();
+            RouterUrl = new Uri(_router.Urls.First());
+        }
+        finally
+        {
+            _start.Release();
+        }
+    }
+
+    /// <summary>A client of the guarded router with the good token.</summary>
+    public HttpClient Client()
+    {
+        var client = new HttpClient { BaseAddress = RouterUrl, Timeout = TimeSpan.FromSeconds(30) };
+        client.DefaultRequestHeaders.Authorization = new("Bearer", TestPolicy.GoodToken);
+        return client;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_router is not null)
+        {
+            await _router.StopAsync();
+            await _router.DisposeAsync();
+        }
+
+        if (_guardrails is not null)
+        {
+            await _guardrails.DisposeAsync();
+        }
+
+        if (_directory is not null)
+        {
+            TestDirectories.Delete(_directory);
+        }
+    }
+}
