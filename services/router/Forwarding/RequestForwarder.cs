@@ -181,7 +181,10 @@ internal sealed class RequestForwarder(
                 var priced = catalog.TryResolve(info.Model, out var declared);
                 admitRequest.MaxTokens = info.MaxTokens ?? (priced ? declared!.Model.DefaultMaxTokens ?? declared.Model.MaxTokens : null) ?? 0;
                 // Budgets reserve the most the call can cost (n completions of max_tokens each); settled to the actual cost in (9).
-                admitRequest.MaxCostNanoUsd = priced ? RequestCost.MaxNanoUsd(declared!, admitRequest.EstimatedPromptTokens, admitRequest.MaxTokens, info.Choices) : 0;
+                // A virtual model is priced at its dearest target: which one serves is decided after admission.
+                admitRequest.MaxCostNanoUsd = priced
+                    ? RequestCost.MaxNanoUsd(declared!, admitRequest.EstimatedPromptTokens, admitRequest.MaxTokens, info.Choices)
+                    : MaxTargetCost(routes.TargetModelsOf(info.Model), admitRequest.EstimatedPromptTokens, info.MaxTokens, info.Choices);
             }
 
             var admit = await AdmitAsync(admitRequest, settings, aborted);
@@ -1241,6 +1244,19 @@ internal sealed class RequestForwarder(
     private ModelCacheConfig? CacheConfigOf(RoutePlan? plan, CatalogModel model, string requestedModel) => plan is null
         ? model.Model.Cache
         : plan.Rule.Rule.Cache ?? (catalog.TryResolve(requestedModel, out var named) ? named.Model.Cache : null);
+
+    /// <summary>The dearest maximum cost over <paramref name="targets"/> (each with its own default max_tokens); 0 for none.</summary>
+    private static long MaxTargetCost(IEnumerable<CatalogModel> targets, long promptTokens, long? maxTokens, int choices)
+    {
+        long dearest = 0;
+        foreach (var target in targets)
+        {
+            var tokens = maxTokens ?? target.Model.DefaultMaxTokens ?? target.Model.MaxTokens ?? 0;
+            dearest = Math.Max(dearest, RequestCost.MaxNanoUsd(target, promptTokens, tokens, choices));
+        }
+
+        return dearest;
+    }
 
     private static string NonEmpty(string value, string fallback) => string.IsNullOrEmpty(value) ? fallback : value;
 }

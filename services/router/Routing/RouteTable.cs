@@ -46,6 +46,13 @@ internal sealed class RouteTable
         Targets = [.. _rules.SelectMany(r => r.Targets).DistinctBy(t => t.Id)];
     }
 
+    /// <summary>
+    /// Every target a rule for <paramref name="model"/> may route to (any caller): what admission
+    /// prices a virtual model's maximum cost at, before the rule for this caller is known.
+    /// </summary>
+    public IEnumerable<CatalogModel> TargetModelsOf(string model) =>
+        _byModel.TryGetValue(model, out var rules) ? rules.SelectMany(r => r.Targets).Select(t => t.Model) : [];
+
     /// <summary>Every rule, in file order.</summary>
     public IReadOnlyList<RouteRule> Rules => _rules;
 

@@ -198,4 +198,25 @@ public sealed class LoadBalancingConfigLoaderTests
         Assert.Equal("alice", routes.Match("smart", alice, none)?.Rule.Id);
         Assert.Null(routes.Match("smart", stranger, none));
     }
+
+    [Fact]
+    public void VirtualModel_TargetModels_AreEveryTargetOfEveryRuleForIt_ForPricingBeforeTheCallerIsKnown()
+    {
+        var config = Parse("""
+            type: gateway-load-balancing-config
+            rules:
+              - id: ci-only
+                type: latency-based-routing
+                when: { subjects: [virtualaccount:ci], models: [smart] }
+                load_balance_targets: [{ target: b/m1 }]
+              - id: everyone
+                type: latency-based-routing
+                when: { models: [smart] }
+                load_balance_targets: [{ target: a/m1 }, { target: a/m2 }]
+            """);
+        var routes = new RouteTable(new ModelCatalog(config, _ => null, DateTimeOffset.UnixEpoch));
+
+        Assert.Equal(["a/m1", "a/m2", "b/m1"], routes.TargetModelsOf("smart").Select(m => m.Id).Distinct().Order());
+        Assert.Empty(routes.TargetModelsOf("a/m1"));
+    }
 }
