@@ -31,7 +31,8 @@ public sealed class AccountingMigrationsTests(PostgresServerFixture postgres)
         }
 
         // The service migrates at start.
-        await using var host = await AccountingTestHost.StartAsync(database);
+        // The clock of the records written (2025-06-01): with the real clock, retention could drop their day at once.
+        await using var host = await AccountingTestHost.StartAsync(database, new FakeTimeProvider(new DateTimeOffset(2025, 6, 1, 12, 0, 1, TimeSpan.Zero)));
         var retry = LedgerEntryTests.Valid("after");
         retry.ParentRequestId = "before"; // a router retry: its own row, linked to the first attempt
         var reply = await host.Ledger.RecordAsync(new RecordUsageRequest { Records = { retry } }, cancellationToken: ct);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Gateway.Aspire.Accounting.Grpc;
 using Gateway.Aspire.Hosting.Servers;
 using Gateway.Aspire.Testing;
@@ -23,7 +24,7 @@ public sealed class LedgerOutageTests
             await using (server)
             {
                 await server.EnsureDatabaseAsync("gatewaydb", TestContext.Current.CancellationToken);
-                await using var host = await AccountingTestHost.StartAsync(server.GetConnectionString("gatewaydb"));
+                await using var host = await AccountingTestHost.StartAsync(server.GetConnectionString("gatewaydb"), new FakeTimeProvider(new DateTimeOffset(2025, 6, 1, 12, 0, 1, TimeSpan.Zero)));
                 var ok = await host.Ledger.RecordAsync(
                     new RecordUsageRequest { Records = { LedgerEntryTests.Valid("before") } }, cancellationToken: TestContext.Current.CancellationToken);
                 Assert.Equal(1, ok.Written);
