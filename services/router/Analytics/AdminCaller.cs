@@ -32,7 +32,8 @@ internal static class AdminCaller
         }
         catch (RpcException e) when (e.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied)
         {
-            return (OpenAiError.Result(401, OpenAiError.Authentication, "invalid_admin_key", "Invalid admin key."), "");
+            // 401 for a wrong credential, 403 for a valid token that is not an admin's: as every admin call answers.
+            return (Apis.AdminApi.FromRpc(e), "");
         }
         catch (RpcException) when (!context.RequestAborted.IsCancellationRequested)
         {

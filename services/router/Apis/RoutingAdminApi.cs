@@ -1,8 +1,6 @@
-using System.Security.Cryptography;
-using System.Text;
+using Gateway.Aspire.Policy.Grpc;
+using Gateway.Aspire.Router.Analytics;
 using Gateway.Aspire.Router.Configuration;
-using Gateway.Aspire.Router.Errors;
-using Gateway.Aspire.Router.Forwarding;
 using Gateway.Aspire.Router.Routing;
 using Polly.CircuitBreaker;
 
@@ -10,9 +8,8 @@ namespace Gateway.Aspire.Router.Apis;
 
 /// <summary>
 /// Read-only admin views of routing and resilience: <c>GET /admin/v1/targets</c> and
-/// <c>GET /admin/v1/metrics/summary</c>. The router checks the admin key itself (the same
-/// <c>GATEWAY_ADMIN_KEY</c> policy checks, compared as SHA-256 digests in constant time): these
-/// views are per replica and policy has no part in them.
+/// <c>GET /admin/v1/metrics/summary</c>. The views are this replica's own numbers; the admin
+/// credential is checked by policy like every admin call (<see cref="AdminCaller"/>).
 /// </summary>
 public static class RoutingAdminApi
 {
@@ -25,9 +22,9 @@ public static class RoutingAdminApi
     }
 
     /// <summary>Every load-balance target: circuit state, availability, recent TPOT, counters (this replica).</summary>
-    internal static IResult Targets(HttpContext context, IConfiguration configuration, RouteTable routes, TargetHealthRegistry health, LatencyTracker latency)
+    internal static async Task<IResult> Targets(HttpContext context, Tokens.TokensClient tokens, RouteTable routes, TargetHealthRegistry health, LatencyTracker latency)
     {
-        if (Refuse(context, configuration) is { } refusal)
+        if ((await AdminCaller.AuthorizeAsync(context, tokens, "")).Error is { } refusal)
         {
             return refusal;
         }
@@ -55,9 +52,9 @@ public static class RoutingAdminApi
     }
 
     /// <summary>Request totals of this replica since it started.</summary>
-    internal static IResult Summary(HttpContext context, IConfiguration configuration, RoutingMetrics metrics, TargetHealthRegistry health, ModelCatalog catalog)
+    internal static async Task<IResult> Summary(HttpContext context, Tokens.TokensClient tokens, RoutingMetrics metrics, TargetHealthRegistry health, ModelCatalog catalog)
     {
-        if (Refuse(context, configuration) is { } refusal)
+        if ((await AdminCaller.AuthorizeAsync(context, tokens, "")).Error is { } refusal)
         {
             return refusal;
         }
@@ -67,28 +64,6 @@ public static class RoutingAdminApi
         return TypedResults.Json(
             new MetricsSummary(total, hits, total == 0 ? 0 : Math.Round(100.0 * hits / total, 2), metrics.TotalFailures, health.ProvidersActive(catalog)),
             RouterJsonContext.Web.MetricsSummary);
-    }
-
-    private static IResult? Refuse(HttpContext context, IConfiguration configuration)
-    {
-        var configured = configuration["GATEWAY_ADMIN_KEY"];
-        if (string.IsNullOrEmpty(configured))
-        {
-            return OpenAiError.Result(503, OpenAiError.ServiceUnavailable, "admin_disabled", "The admin API is disabled: set GATEWAY_ADMIN_KEY.");
-        }
-
-        if (ClientKey.From(context.Request) is not { } presented)
-        {
-            return OpenAiError.Result(401, OpenAiError.Authentication, "invalid_api_key", "Missing admin key: send 'Authorization: Bearer <GATEWAY_ADMIN_KEY>'.");
-        }
-
-        Span<byte> expected = stackalloc byte[SHA256.HashSizeInBytes];
-        Span<byte> actual = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(Encoding.UTF8.GetBytes(configured), expected);
-        SHA256.HashData(Encoding.UTF8.GetBytes(presented), actual);
-        return CryptographicOperations.FixedTimeEquals(expected, actual)
-            ? null
-            : OpenAiError.Result(401, OpenAiError.Authentication, "invalid_admin_key", "Invalid admin key.");
     }
 
     private static string CircuitName(CircuitState state) => state switch
