@@ -14,9 +14,12 @@ internal sealed class AccountingTestHost : IAsyncDisposable
 {
     private readonly GrpcServiceTestHost _host;
 
-    private AccountingTestHost(GrpcServiceTestHost host, string database)
+    private readonly string _spool;
+
+    private AccountingTestHost(GrpcServiceTestHost host, string database, string spool)
     {
         _host = host;
+        _spool = spool;
         Database = database;
         Ledger = new Grpc.Ledger.LedgerClient(host.Channel);
         Analytics = new Grpc.Analytics.AnalyticsClient(host.Channel);
@@ -32,11 +35,20 @@ internal sealed class AccountingTestHost : IAsyncDisposable
     /// <summary>Connection string of the service's <c>gatewaydb</c>, for assertions.</summary>
     public string Database { get; }
 
+    /// <summary>Starts the service on <paramref name="gatewaydb"/> with a ledger spool directory of its own (removed on dispose).</summary>
     public static async Task<AccountingTestHost> StartAsync(
-        string gatewaydb, TimeProvider? time = null, IReadOnlyDictionary<string, string?>? settings = null) =>
-        new(await GrpcServiceTestHost.StartAsync(
+        string gatewaydb, TimeProvider? time = null, IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        // Each host its own spool: a batch buffered by one test must never be replayed into another's database.
+        var spool = TestDirectories.Create("ledger-spool");
+        var configuration = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
+        {
+            ["ConnectionStrings:gatewaydb"] = gatewaydb,
+        };
+        configuration.TryAdd("Accounting:Ledger:SpoolDirectory", spool);
+        return new(await GrpcServiceTestHost.StartAsync(
             typeof(LedgerService).Assembly,
-            new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>()) { ["ConnectionStrings:gatewaydb"] = gatewaydb },
+            configuration,
             builder =>
             {
                 builder.AddApplicationServices();
@@ -46,7 +58,13 @@ internal sealed class AccountingTestHost : IAsyncDisposable
                 }
             },
             app => app.MapAccountingServices()),
-            gatewaydb);
+            gatewaydb,
+            spool);
+    }
 
-    public ValueTask DisposeAsync() => _host.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        TestDirectories.Delete(_spool);
+    }
 }

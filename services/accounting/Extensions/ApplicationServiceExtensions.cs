@@ -9,8 +9,8 @@ namespace Gateway.Aspire.Accounting.Extensions;
 public static class ApplicationServiceExtensions
 {
     /// <summary>
-    /// PostgreSQL (the <c>accounting</c> schema, migrated at start), gRPC, the ledger and its
-    /// partition maintenance (<see cref="LedgerOptions"/> from <c>Accounting:Ledger</c>).
+    /// PostgreSQL (the <c>accounting</c> schema, migrated at start), gRPC, the ledger, its spool for
+    /// PostgreSQL outages and their replay, and its partition maintenance (<see cref="LedgerOptions"/> from <c>Accounting:Ledger</c>).
     /// </summary>
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
@@ -21,12 +21,17 @@ public static class ApplicationServiceExtensions
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.Section).ValidateOnStart()
             .Validate(o => o.RetentionDays >= 1 && o.PartitionDaysAhead >= 1 && o.MaintenanceInterval > TimeSpan.Zero,
-                "Accounting:Ledger: RetentionDays and PartitionDaysAhead must be at least 1, MaintenanceInterval positive.");
+                "Accounting:Ledger: RetentionDays and PartitionDaysAhead must be at least 1, MaintenanceInterval positive.")
+            .Validate(o => o.SpoolDirectory.Length > 0 && o.ReplayInterval > TimeSpan.Zero && o.ReplayBatchRows >= 1,
+                "Accounting:Ledger: SpoolDirectory is required, ReplayInterval must be positive and ReplayBatchRows at least 1.");
         builder.Services.AddSingleton<LedgerPartitions>();
         builder.Services.AddSingleton<LedgerWriter>();
+        builder.Services.AddSingleton<LedgerSpool>();
         // After the migrations' hosted service (registered above): the partitioned table exists by then.
         builder.Services.AddSingleton<LedgerMaintenance>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LedgerMaintenance>());
+        builder.Services.AddSingleton<LedgerReplay>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LedgerReplay>());
         return builder;
     }
 

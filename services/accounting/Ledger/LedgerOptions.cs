@@ -24,6 +24,18 @@ public sealed record LedgerOptions
     /// both are idempotent.
     /// </summary>
     public LedgerWriteMethod WriteMethod { get; init; } = LedgerWriteMethod.Unnest;
+
+    /// <summary>
+    /// Where batches are kept (fsynced) while PostgreSQL is unavailable, until they are replayed;
+    /// relative to the content root. Must survive a restart (a volume in a container). Default: <c>data/ledger-spool</c>.
+    /// </summary>
+    public string SpoolDirectory { get; init; } = Path.Combine("data", "ledger-spool");
+
+    /// <summary>How often buffered batches are replayed into PostgreSQL. Default: 5 seconds.</summary>
+    public TimeSpan ReplayInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Most rows per replay write (one transaction). Default: 5,000.</summary>
+    public int ReplayBatchRows { get; init; } = 5_000;
 }
 
 /// <summary>How <see cref="LedgerWriter"/> sends a batch.</summary>

@@ -5,11 +5,13 @@ using Npgsql;
 namespace Gateway.Aspire.Accounting.Ledger;
 
 /// <summary>
-/// Records usage batches from the router. Acknowledges only after the batch is committed; a batch
-/// with any invalid record is refused whole (InvalidArgument naming the record), and an unreachable
-/// PostgreSQL is reported as Unavailable so the router keeps the batch and retries.
+/// Records usage batches from the router. Acknowledges only after a durable write: the batch is
+/// committed to PostgreSQL or, while PostgreSQL is unavailable, fsynced to the
+/// <see cref="LedgerSpool"/> that <see cref="LedgerReplay"/> writes back later. A batch with any
+/// invalid record is refused whole (InvalidArgument naming the record); when neither PostgreSQL
+/// nor the spool can take it, Unavailable, so the router keeps the batch and retries.
 /// </summary>
-public sealed class LedgerService(LedgerWriter writer, TimeProvider time, ILogger<LedgerService> logger)
+internal sealed class LedgerService(LedgerWriter writer, LedgerSpool spool, TimeProvider time, ILogger<LedgerService> logger)
     : Grpc.Ledger.LedgerBase
 {
     /// <summary>Most records in one batch.</summary>
@@ -31,21 +33,43 @@ public sealed class LedgerService(LedgerWriter writer, TimeProvider time, ILogge
                 ?? throw Reject(records.Count, $"record {i} (request_id '{Shorten(records[i].RequestId)}'): {error}");
         }
 
-        int written;
+        var failure = "an earlier write failed and the spool is being replayed";
+        if (!spool.Outage)
+        {
+            try
+            {
+                var written = await writer.WriteAsync(entries, time.GetUtcNow(), context.CancellationToken);
+                var reply = new RecordUsageReply { Written = written, Duplicates = entries.Length - written };
+                AccountingLog.BatchRecorded(logger, entries.Length, reply.Written, reply.Duplicates);
+                return reply;
+            }
+            catch (Exception e) when (IsUnavailable(e) && !context.CancellationToken.IsCancellationRequested)
+            {
+                // Possibly committed after all (the connection broke before the answer): the replay's
+                // duplicate is then dropped by the ledger's key.
+                spool.Outage = true;
+                failure = e.Message;
+            }
+        }
+
         try
         {
-            written = await writer.WriteAsync(entries, time.GetUtcNow(), context.CancellationToken);
+            await spool.AppendAsync(request, context.CancellationToken);
         }
-        catch (NpgsqlException e) when (e is not PostgresException || e.IsTransient)
+        catch (IOException e)
         {
-            AccountingLog.PostgresUnavailable(logger, records.Count, e.Message);
+            AccountingLog.SpoolUnavailable(logger, records.Count, e.Message);
             throw new RpcException(new Status(StatusCode.Unavailable, "The ledger database is unavailable; retry the batch later."));
         }
 
-        var reply = new RecordUsageReply { Written = written, Duplicates = entries.Length - written };
-        AccountingLog.BatchRecorded(logger, entries.Length, reply.Written, reply.Duplicates);
-        return reply;
+        AccountingLog.LedgerSpooled(logger, records.Count, failure);
+        return new RecordUsageReply { Buffered = records.Count };
     }
+
+    // Anything that says "PostgreSQL cannot take this now" rather than "this batch is wrong":
+    // connection failures, timeouts, shutdown and recovery (57P0x), too many connections.
+    private static bool IsUnavailable(Exception e) =>
+        e is TimeoutException || (e is NpgsqlException n && (n is not PostgresException || n.IsTransient));
 
     private RpcException Reject(int count, string reason)
     {
