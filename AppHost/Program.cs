@@ -20,7 +20,9 @@ var policy = builder.AddProject<Projects.Policy>("policy")
 var accounting = builder.AddProject<Projects.Accounting>("accounting")
     .WithGrpcEndpoint()
     .WithReference(gatewaydb)
-    .WaitFor(gatewaydb);
+    .WaitFor(gatewaydb)
+    // Where the ledger is buffered (fsynced) while PostgreSQL is down: beside the other local data.
+    .WithEnvironment("Accounting__Ledger__SpoolDirectory", Path.Combine(builder.Options.DataRoot, "accounting-spool"));
 
 var guardrails = builder.AddProject<Projects.Guardrails>("guardrails")
     .WithGrpcEndpoint()

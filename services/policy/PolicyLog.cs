@@ -66,4 +66,8 @@ internal static partial class PolicyLog
     [LoggerMessage(EventId = 402, EventName = "BudgetThresholdCrossed", Level = LogLevel.Warning,
         Message = "Request {RequestId} took budget {RuleId} past {Percent}% of its limit (alert delivery is pending: accounting's work)")]
     public static partial void BudgetThresholdCrossed(ILogger logger, string requestId, string ruleId, int percent);
+
+    [LoggerMessage(EventId = 410, EventName = "SpendRebuilt", Level = LogLevel.Warning,
+        Message = "Budget spend counters rebuilt from {Groups} ledger groups: {Counters} set, {Removed} removed")]
+    public static partial void SpendRebuilt(ILogger logger, int groups, int counters, int removed);
 }

@@ -17,6 +17,7 @@ public sealed class AnalyticsService(NpgsqlDataSource dataSource, ILogger<Analyt
     public const int MaxRows = 1000;
 
     private readonly UsageQueries _queries = new(dataSource);
+    private readonly SpendQueries _spend = new(dataSource);
 
     /// <inheritdoc />
     public override Task<UsageReply> Usage(UsageQuery request, ServerCallContext context)
@@ -82,6 +83,18 @@ public sealed class AnalyticsService(NpgsqlDataSource dataSource, ILogger<Analyt
         }
 
         return RunAsync(() => _queries.SearchAsync(range, request, limit, after, context.CancellationToken));
+    }
+
+    /// <inheritdoc />
+    public override Task<SpendReply> SpendTotals(SpendQuery request, ServerCallContext context)
+    {
+        var range = AnalyticsRange.Read(request.From, request.To, "");
+        if (request.MetadataKeys.Count > SpendQueries.MaxMetadataKeys || request.MetadataKeys.Any(k => k.Length is 0 or > 1024))
+        {
+            throw AnalyticsRange.Invalid("metadata_keys", $"at most {SpendQueries.MaxMetadataKeys} keys of 1-1024 characters.");
+        }
+
+        return RunAsync(() => _spend.TotalsAsync(range, request.MetadataKeys, context.CancellationToken));
     }
 
     private async Task<T> RunAsync<T>(Func<Task<T>> query)

@@ -41,6 +41,7 @@ public static class ApplicationServiceExtensions
         builder.Services.AddSingleton<RateLimiter>();
         builder.Services.AddSingleton<BudgetCounters>();
         builder.Services.AddSingleton<AdmissionCounters>();
+        builder.Services.AddSingleton<SpendRebuild>();
         builder.Services.AddHostedService<TokenStoreWarmup>();
         // After the warm-up (registration order): subscribes every replica to token invalidations.
         builder.Services.AddHostedService(sp => sp.GetRequiredService<TokenInvalidation>());
