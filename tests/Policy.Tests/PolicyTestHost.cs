@@ -62,7 +62,7 @@ internal sealed class PolicyTestHost : IAsyncDisposable
                 app.MapGrpcService<AdmissionService>();
                 app.MapGrpcService<TokensService>();
                 app.MapGrpcService<IdentitiesService>();
-                app.MapGrpcService<Budgets.SpendService>();
+                app.MapGrpcService<Gateway.Aspire.Policy.Budgets.SpendService>();
             });
         return new PolicyTestHost(host);
     }
