@@ -43,48 +43,62 @@ internal sealed class LedgerReplay(
         }
     }
 
-    /// <summary>One pass over every segment; returns the records written back (duplicates included).</summary>
+    /// <summary>
+    /// One pass: every segment, this replica's open one last; returns the records written back
+    /// (duplicates included). Stops at the first failure, leaving the rest for the next pass.
+    /// </summary>
     public async Task<int> ReplayAsync(CancellationToken cancellationToken)
     {
         var replayed = 0;
         var elapsed = Stopwatch.StartNew();
-        foreach (var path in await spool.SealAsync(cancellationToken))
+        var progress = true;
+        while (progress)
         {
-            using var segment = LedgerSpool.TryRead(path, out var torn);
-            if (segment is null)
+            progress = false;
+            foreach (var path in await spool.SealedSegmentsAsync(cancellationToken))
             {
-                // Still being written by another replica, or that replica is replaying it.
-                continue;
-            }
+                using var segment = LedgerSpool.TryRead(path, out var torn);
+                if (segment is null)
+                {
+                    // Still being written by another replica, or that replica is replaying it.
+                    continue;
+                }
 
-            if (torn > 0)
-            {
-                AccountingLog.SpoolTornTail(logger, Path.GetFileName(path), torn);
-            }
+                if (torn > 0)
+                {
+                    AccountingLog.SpoolTornTail(logger, Path.GetFileName(path), torn);
+                }
 
-            try
-            {
-                var written = await WriteAsync(segment, cancellationToken);
+                try
+                {
+                    var written = await WriteAsync(segment, cancellationToken);
+                    AccountingLog.SpoolSegmentReplayed(logger, Path.GetFileName(path), segment.Records, written);
+                }
+                catch (Exception e) when (e is NpgsqlException or TimeoutException)
+                {
+                    // Down again (or still): keep the segment; the next pass starts it over.
+                    spool.Outage = true;
+                    AccountingLog.SpoolReplayFailed(logger, Path.GetFileName(path), e.Message);
+                    Report(replayed, elapsed);
+                    return replayed;
+                }
+
+                spool.Delete(segment);
                 replayed += segment.Records;
-                AccountingLog.SpoolSegmentReplayed(logger, Path.GetFileName(path), segment.Records, written);
+                progress = true;
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException)
-            {
-                // Down again (or still): keep the segment; the next pass starts it over.
-                spool.Outage = true;
-                AccountingLog.SpoolReplayFailed(logger, Path.GetFileName(path), e.Message);
-                break;
-            }
-
-            spool.Delete(segment);
         }
 
+        Report(replayed, elapsed);
+        return replayed;
+    }
+
+    private void Report(int replayed, Stopwatch elapsed)
+    {
         if (replayed > 0)
         {
             AccountingLog.SpoolReplayed(logger, replayed, elapsed.Elapsed.TotalSeconds);
         }
-
-        return replayed;
     }
 
     private async Task<int> WriteAsync(SpoolSegment segment, CancellationToken cancellationToken)

@@ -106,24 +106,30 @@ internal sealed partial class LedgerSpool : IDisposable
     }
 
     /// <summary>
-    /// Closes this replica's open segment (the next append begins a new one) and lists every segment
-    /// in the directory, oldest first.
+    /// Every segment in the directory, oldest first, except the one this replica is writing; when
+    /// that is the only one, it is closed first (the next append begins a new one) and listed.
+    /// Closing only then keeps a long outage, whose replay passes fail, from leaving a segment per pass.
     /// </summary>
-    public async Task<IReadOnlyList<string>> SealAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<string>> SealedSegmentsAsync(CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            CloseActive();
+            var active = _active?.Name;
+            var segments = System.IO.Directory.GetFiles(Directory, "*" + Extension).Where(p => p != active).ToArray();
+            if (segments.Length == 0 && active is not null)
+            {
+                CloseActive();
+                segments = [active];
+            }
+
+            Array.Sort(segments, StringComparer.Ordinal);
+            return segments;
         }
         finally
         {
             _gate.Release();
         }
-
-        var segments = System.IO.Directory.GetFiles(Directory, "*" + Extension);
-        Array.Sort(segments, StringComparer.Ordinal);
-        return segments;
     }
 
     /// <summary>

@@ -82,7 +82,7 @@ public sealed class LedgerOutageTests
         }
 
         Assert.Equal(n, buffered);
-        var segments = await spool.SealAsync(ct);
+        var segments = await spool.SealedSegmentsAsync(ct);
         var kept = Directory.CreateTempSubdirectory("spool-copy").FullName;
         try
         {
@@ -117,6 +117,43 @@ public sealed class LedgerOutageTests
         finally
         {
             Directory.Delete(kept, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_spool_left_by_an_earlier_run_is_replayed_when_the_service_starts()
+    {
+        const int n = 1_000;
+        var ct = TestContext.Current.CancellationToken;
+        await using var postgres = await CrashablePostgresServer.StartAsync("gatewaydb", ct);
+        var spoolDirectory = TestDirectories.Create("ledger-spool-restart");
+        try
+        {
+            var settings = new Dictionary<string, string?> { ["Accounting:Ledger:SpoolDirectory"] = spoolDirectory };
+            await using (var first = await AccountingTestHost.StartAsync(postgres.GetConnectionString("gatewaydb"), _time, settings))
+            {
+                await postgres.CrashAsync();
+                foreach (var batch in Batches(n, "earlier-run"))
+                {
+                    Assert.Equal(batch.Records.Count, (await first.Ledger.RecordAsync(batch, cancellationToken: ct)).Buffered);
+                }
+            }
+
+            await postgres.RestartAsync(ct);
+            await using var second = await AccountingTestHost.StartAsync(postgres.GetConnectionString("gatewaydb"), _time, settings);
+            var spool = second.Services.GetRequiredService<LedgerSpool>();
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (spool.HasSegments)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the spool was not replayed at start within 60 s");
+                await Task.Delay(50, ct);
+            }
+
+            Assert.Equal(n, await CountAsync(second, "SELECT count(*) FROM accounting.ledger"));
+        }
+        finally
+        {
+            TestDirectories.Delete(spoolDirectory);
         }
     }
 
