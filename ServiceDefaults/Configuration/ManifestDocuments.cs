@@ -8,7 +8,17 @@ namespace Gateway.Aspire.ServiceDefaults.Configuration;
 /// <param name="Type">Its <c>type</c>.</param>
 /// <param name="Root">The document's mapping.</param>
 /// <param name="Where">"<c>gateway.yaml, document 3</c>": the prefix of every error about it.</param>
-public sealed record ManifestDocument(int Number, string Type, YamlMappingNode Root, string Where);
+public sealed record ManifestDocument(int Number, string Type, YamlMappingNode Root, string Where)
+{
+    /// <summary>
+    /// The document's own text, as written (from the line its mapping starts on to its end): what
+    /// the configuration store keeps and publishes, so comments and formatting inside it survive.
+    /// </summary>
+    public string Text { get; init; } = "";
+
+    /// <summary>Its <c>name</c>, or null when it has none.</summary>
+    public string? Name => ManifestYaml.Scalar(Root, "name", Where);
+}
 
 /// <summary>
 /// Reads the YAML manifests every service shares (<c>gateway.yaml</c>: documents separated by
@@ -66,10 +76,21 @@ public static class ManifestDocuments
 
             var type = ManifestYaml.Scalar(root, "type", where)
                 ?? throw new ManifestException($"{where} (line {root.Start.Line}): missing required field 'type'.");
-            documents.Add(new ManifestDocument(number, type, root, where));
+            documents.Add(new ManifestDocument(number, type, root, where) { Text = Slice(text, root) });
         }
 
         return documents;
+    }
+
+    /// <summary>
+    /// The source text of <paramref name="root"/>: from the start of its first line (so indentation
+    /// stays valid) to where the parser ended it, trailing blank space trimmed.
+    /// </summary>
+    private static string Slice(string text, YamlMappingNode root)
+    {
+        var start = (int)root.Start.Index - ((int)root.Start.Column - 1);
+        var end = (int)Math.Min(root.End.Index, text.Length);
+        return text[Math.Max(0, start)..end].TrimEnd() + "\n";
     }
 }
 

@@ -66,4 +66,16 @@ internal static partial class PolicyLog
     [LoggerMessage(EventId = 402, EventName = "BudgetThresholdCrossed", Level = LogLevel.Warning,
         Message = "Request {RequestId} took budget {RuleId} past {Percent}% of its limit (alert delivery is pending: accounting's work)")]
     public static partial void BudgetThresholdCrossed(ILogger logger, string requestId, string ruleId, int percent);
+
+    [LoggerMessage(EventId = 500, EventName = "ConfigPublished", Level = LogLevel.Information,
+        Message = "Published configuration version {Version} ({Length} characters)")]
+    public static partial void ConfigPublished(ILogger logger, long version, int length);
+
+    [LoggerMessage(EventId = 501, EventName = "ConfigPublishFailed", Level = LogLevel.Error,
+        Message = "Could not publish configuration version {Version} (retrying): {Error}")]
+    public static partial void ConfigPublishFailed(ILogger logger, long version, string error);
+
+    [LoggerMessage(EventId = 502, EventName = "ConfigChanged", Level = LogLevel.Information,
+        Message = "Configuration version {Version} by {Actor}: {Action} {Documents}")]
+    public static partial void ConfigChanged(ILogger logger, long version, string actor, string action, string documents);
 }

@@ -1,4 +1,5 @@
 using Gateway.Aspire.Policy.Admission;
+using Gateway.Aspire.Policy.Configuration;
 using Gateway.Aspire.Policy.Extensions;
 using Gateway.Aspire.Policy.Identities;
 using Gateway.Aspire.Policy.Tokens;
@@ -14,5 +15,6 @@ app.MapDefaultEndpoints();
 app.MapGrpcService<AdmissionService>();
 app.MapGrpcService<TokensService>();
 app.MapGrpcService<IdentitiesService>();
+app.MapGrpcService<ConfigService>();
 
 app.Run();
