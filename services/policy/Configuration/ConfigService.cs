@@ -43,7 +43,12 @@ internal sealed class ConfigService(
             Version = state.Version,
             EffectiveYaml = ManifestOverlay.ToYaml(Manifest(() => ManifestOverlay.Build(layers))),
         };
-        reply.Layers.AddRange(layers.Select(l => new ConfigLayer { Origin = l.Origin, Yaml = l.Yaml }));
+        if (file.Layer is { } fileLayer)
+        {
+            reply.Layers.Add(new ConfigLayer { Origin = fileLayer.Origin, Yaml = fileLayer.Yaml });
+        }
+
+        reply.Layers.AddRange(state.Documents.Select(d => new ConfigLayer { Origin = ConfigLayers.AppliedOrigin(d.Version), Yaml = d.Yaml, Type = d.Type, Name = d.Name }));
         return reply;
     }
 

@@ -52,6 +52,7 @@ public static class ApplicationServiceExtensions
         services.AddGrpcServiceClient<Admission.AdmissionClient>("policy");
         services.AddGrpcServiceClient<Tokens.TokensClient>("policy");
         services.AddGrpcServiceClient<Identities.IdentitiesClient>("policy");
+        services.AddGrpcServiceClient<Gateway.Aspire.Policy.Grpc.Config.ConfigClient>("policy");
         services.AddGrpcServiceClient<Ledger.LedgerClient>("accounting");
         services.AddGrpcServiceClient<Accounting.Grpc.Analytics.AnalyticsClient>("accounting");
         services.AddGrpcServiceClient<Gateway.Aspire.Guardrails.Grpc.Guardrails.GuardrailsClient>("guardrails");
