@@ -108,13 +108,14 @@ internal sealed record ConfigDiff(IReadOnlyList<DocumentChange> Documents, strin
                 script.Add((' ', a[x++]));
                 y++;
             }
-            else if (y < b.Length && (x == a.Length || lcs[x, y + 1] >= lcs[x + 1, y]))
+            else if (x < a.Length && (y == b.Length || lcs[x + 1, y] >= lcs[x, y + 1]))
             {
-                script.Add(('+', b[y++]));
+                // Removals first, as diff tools show them: the old line above its replacement.
+                script.Add(('-', a[x++]));
             }
             else
             {
-                script.Add(('-', a[x++]));
+                script.Add(('+', b[y++]));
             }
         }
 

@@ -29,7 +29,7 @@ public static class ConfigApi
     public const int MaxManifestBytes = 1 << 20;
 
     /// <summary>How often a change is validated again when another one lands meanwhile.</summary>
-    public const int MaxAttempts = 3;
+    public const int MaxAttempts = 5;
 
     private static readonly string[] s_yamlMediaTypes = ["application/yaml", "text/yaml", "application/x-yaml", "text/x-yaml"];
 
