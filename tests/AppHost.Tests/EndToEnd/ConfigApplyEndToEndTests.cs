@@ -190,6 +190,7 @@ public sealed class ConfigApplyEndToEndTests(ConfigApplyEndToEndTests.ConfigAppF
             when: { models: [ref-virtual] }
             load_balance_targets:
               - target: mock/no-such-model
+                weight: 100
         """, "target 'mock/no-such-model' is not a model of any provider-account")]
     [InlineData("""
         type: gateway-guardrails-config
