@@ -1,4 +1,5 @@
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace Gateway.Aspire.ServiceDefaults.Configuration;
@@ -8,7 +9,17 @@ namespace Gateway.Aspire.ServiceDefaults.Configuration;
 /// <param name="Type">Its <c>type</c>.</param>
 /// <param name="Root">The document's mapping.</param>
 /// <param name="Where">"<c>gateway.yaml, document 3</c>": the prefix of every error about it.</param>
-public sealed record ManifestDocument(int Number, string Type, YamlMappingNode Root, string Where);
+public sealed record ManifestDocument(int Number, string Type, YamlMappingNode Root, string Where)
+{
+    /// <summary>
+    /// The document's own text, as written (from the line its mapping starts on to its end): what
+    /// the configuration store keeps and publishes, so comments and formatting inside it survive.
+    /// </summary>
+    public string Text { get; init; } = "";
+
+    /// <summary>Its <c>name</c>, or null when it has none.</summary>
+    public string? Name => ManifestYaml.Scalar(Root, "name", Where);
+}
 
 /// <summary>
 /// Reads the YAML manifests every service shares (<c>gateway.yaml</c>: documents separated by
@@ -39,13 +50,19 @@ public static class ManifestDocuments
     {
         var file = Path.GetFileName(path);
         var stream = new YamlStream();
+        var parser = new DocumentEnds(new Parser(new StringReader(text)));
         try
         {
-            stream.Load(new StringReader(text));
+            stream.Load(parser);
         }
         catch (YamlException e)
         {
             throw new ManifestException($"{file}: invalid YAML at line {e.Start.Line}: {e.Message}", e);
+        }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet's scanner fails this way on some malformed input (e.g. an unclosed '[' followed by more lines).
+            throw new ManifestException($"{file}: invalid YAML after line {parser.Current?.End.Line ?? 1}: look for an unclosed bracket or quote.", e);
         }
 
         var documents = new List<ManifestDocument>();
@@ -66,10 +83,43 @@ public static class ManifestDocuments
 
             var type = ManifestYaml.Scalar(root, "type", where)
                 ?? throw new ManifestException($"{where} (line {root.Start.Line}): missing required field 'type'.");
-            documents.Add(new ManifestDocument(number, type, root, where));
+            documents.Add(new ManifestDocument(number, type, root, where) { Text = Slice(text, root, parser.Ends[number - 1]) });
         }
 
         return documents;
+    }
+
+    /// <summary>
+    /// The source text of <paramref name="root"/>: from the start of its first line (so indentation
+    /// stays valid) to where its document ends, trailing blank space trimmed.
+    /// </summary>
+    private static string Slice(string text, YamlMappingNode root, long end)
+    {
+        var start = (int)(root.Start.Index - (root.Start.Column - 1));
+        return text[Math.Max(0, start)..(int)Math.Min(end, text.Length)].TrimEnd() + "\n";
+    }
+
+    /// <summary>
+    /// Records where each document ends while YamlDotNet loads the stream: its nodes only know where
+    /// they start, and a document's text runs to the next <c>---</c> (or <c>...</c>, or the end).
+    /// </summary>
+    private sealed class DocumentEnds(IParser inner) : IParser
+    {
+        /// <summary>The offset at which each document (empty ones too) ends.</summary>
+        public List<long> Ends { get; } = [];
+
+        public ParsingEvent? Current => inner.Current;
+
+        public bool MoveNext()
+        {
+            var moved = inner.MoveNext();
+            if (moved && inner.Current is DocumentEnd end)
+            {
+                Ends.Add(end.Start.Index);
+            }
+
+            return moved;
+        }
     }
 }
 

@@ -70,4 +70,16 @@ internal static partial class PolicyLog
     [LoggerMessage(EventId = 410, EventName = "SpendRebuilt", Level = LogLevel.Warning,
         Message = "Budget spend counters rebuilt from {Groups} ledger groups: {Counters} set, {Removed} removed")]
     public static partial void SpendRebuilt(ILogger logger, int groups, int counters, int removed);
+
+    [LoggerMessage(EventId = 500, EventName = "ConfigPublished", Level = LogLevel.Information,
+        Message = "Published configuration version {Version} ({Length} characters)")]
+    public static partial void ConfigPublished(ILogger logger, long version, int length);
+
+    [LoggerMessage(EventId = 501, EventName = "ConfigPublishFailed", Level = LogLevel.Error,
+        Message = "Could not publish configuration version {Version} (retrying): {Error}")]
+    public static partial void ConfigPublishFailed(ILogger logger, long version, string error);
+
+    [LoggerMessage(EventId = 502, EventName = "ConfigChanged", Level = LogLevel.Information,
+        Message = "Configuration version {Version} by {Actor}: {Action} {Documents}")]
+    public static partial void ConfigChanged(ILogger logger, long version, string actor, string action, string documents);
 }

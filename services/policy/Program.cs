@@ -1,5 +1,6 @@
 using Gateway.Aspire.Policy.Admission;
 using Gateway.Aspire.Policy.Budgets;
+using Gateway.Aspire.Policy.Configuration;
 using Gateway.Aspire.Policy.Extensions;
 using Gateway.Aspire.Policy.Identities;
 using Gateway.Aspire.Policy.Tokens;
@@ -16,5 +17,6 @@ app.MapGrpcService<AdmissionService>();
 app.MapGrpcService<TokensService>();
 app.MapGrpcService<IdentitiesService>();
 app.MapGrpcService<SpendService>();
+app.MapGrpcService<ConfigService>();
 
 app.Run();

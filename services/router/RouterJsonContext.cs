@@ -24,6 +24,8 @@ namespace Gateway.Aspire.Router;
 [JsonSerializable(typeof(UserResponse))]
 [JsonSerializable(typeof(TeamResponse))]
 [JsonSerializable(typeof(VirtualAccountResponse))]
+[JsonSerializable(typeof(ConfigChangeResponse))]
+[JsonSerializable(typeof(ConfigHistoryResponse))]
 [JsonSerializable(typeof(AdminList<TokenResponse>), TypeInfoPropertyName = "AdminListTokenResponse")]
 [JsonSerializable(typeof(AdminList<UserResponse>), TypeInfoPropertyName = "AdminListUserResponse")]
 [JsonSerializable(typeof(AdminList<TeamResponse>), TypeInfoPropertyName = "AdminListTeamResponse")]

@@ -5,6 +5,7 @@ using Gateway.Aspire.Guardrails.Grpc;
 using Gateway.Aspire.Guardrails.Moderation;
 using Gateway.Aspire.Guardrails.Pii;
 using Gateway.Aspire.Guardrails.Rules;
+using Gateway.Aspire.ServiceDefaults.Configuration;
 using Google.Protobuf;
 using Grpc.Core;
 
@@ -131,6 +132,20 @@ internal sealed class GuardrailsService(
         }
 
         GuardrailsLog.StreamChecked(logger, request.RequestId, request.Model, request.Api, deltas, nameof(Verdict.Allow));
+    }
+
+    /// <inheritdoc />
+    public override Task<ValidateConfigReply> ValidateConfig(ValidateConfigRequest request, ServerCallContext context)
+    {
+        try
+        {
+            var documents = ManifestOverlay.Build(request.Layers.Select(l => new ManifestLayer(l.Origin, l.Yaml)));
+            return Task.FromResult(new ValidateConfigReply { Rules = GuardrailsConfigLoader.Read(documents).Rules.Count });
+        }
+        catch (ManifestException e)
+        {
+            throw InvalidArgument(e.Message);
+        }
     }
 
     /// <inheritdoc />

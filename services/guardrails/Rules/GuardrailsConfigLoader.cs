@@ -34,7 +34,8 @@ internal static class GuardrailsConfigLoader
     /// <summary>Parses configuration text; <paramref name="path"/> is only used in messages.</summary>
     public static GuardrailRules Parse(string text, string path) => Read(ManifestDocuments.Parse(text, path));
 
-    private static GuardrailRules Read(IReadOnlyList<ManifestDocument> documents)
+    /// <summary>Reads documents already split (e.g. the effective configuration of an apply, each document keeping its own label).</summary>
+    public static GuardrailRules Read(IReadOnlyList<ManifestDocument> documents)
     {
         var rules = new List<GuardrailRule>();
         foreach (var document in documents.Where(d => d.Type == DocumentType))

@@ -30,11 +30,14 @@ public static class BudgetConfigLoader
     public static BudgetRules Load(string path) => Parse(File.ReadAllText(path), path);
 
     /// <summary>Parses configuration text; <paramref name="path"/> is only used in messages.</summary>
-    public static BudgetRules Parse(string text, string path)
+    public static BudgetRules Parse(string text, string path) => Parse(ManifestDocuments.Parse(text, path));
+
+    /// <summary>Reads documents already split (e.g. the effective configuration of an apply, each document keeping its own label).</summary>
+    public static BudgetRules Parse(IEnumerable<ManifestDocument> documents)
     {
         var rules = new List<BudgetRule>();
         BudgetRule? global = null;
-        foreach (var (root, where) in RuleDocuments.OfType(text, path, DocumentType))
+        foreach (var (root, where) in RuleDocuments.OfType(documents, DocumentType))
         {
             RejectUnknown(root, where, "type", "name", "rules", "daily_limit_usd", "warning_threshold_percent");
             if (ReadGlobal(root, where) is { } daily)

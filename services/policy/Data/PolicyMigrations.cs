@@ -67,5 +67,28 @@ internal static class PolicyMigrations
             CREATE INDEX tokens_user ON policy.tokens (user_id) WHERE user_id IS NOT NULL;
             CREATE INDEX tokens_virtual_account ON policy.tokens (virtual_account_id) WHERE virtual_account_id IS NOT NULL;
             """),
+        new(10, "configuration manifests", """
+            -- One row per change of the applied configuration (the history); version is the live version.
+            CREATE TABLE policy.config_versions (
+                version bigint PRIMARY KEY CHECK (version > 0),
+                applied_at timestamptz NOT NULL,
+                -- admin-key or user:<name>
+                applied_by text NOT NULL,
+                action text NOT NULL CHECK (action IN ('apply', 'remove')),
+                -- The body applied, or <type>/<name> removed.
+                documents text NOT NULL,
+                diff text NOT NULL);
+            -- The applied documents in force, keyed as they are replaced: by type and name.
+            CREATE TABLE policy.config_documents (
+                type text NOT NULL,
+                name text NOT NULL,
+                yaml text NOT NULL,
+                -- The version that last changed it.
+                version bigint NOT NULL REFERENCES policy.config_versions (version),
+                -- Overlay order (first applied first); kept when the document is replaced, because
+                -- rule order across documents is first-match order.
+                position bigint NOT NULL,
+                PRIMARY KEY (type, name));
+            """),
     ];
 }

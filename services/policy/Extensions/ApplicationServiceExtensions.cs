@@ -1,5 +1,6 @@
 using Gateway.Aspire.Policy.Admission;
 using Gateway.Aspire.Policy.Budgets;
+using Gateway.Aspire.Policy.Configuration;
 using Gateway.Aspire.Policy.Data;
 using Gateway.Aspire.Policy.Identities;
 using Gateway.Aspire.Policy.RateLimiting;
@@ -13,7 +14,7 @@ public static class ApplicationServiceExtensions
 {
     /// <summary>
     /// Redis (token cache and its invalidation channel), PostgreSQL (the <c>policy</c> schema, migrated
-    /// at start), gRPC and the token, identity and admission services; the rate-limit rules and budgets of <c>GATEWAY_CONFIG</c> (when set), loaded
+    /// at start), gRPC and the token, identity, admission and configuration services; the rate-limit rules and budgets of <c>GATEWAY_CONFIG</c> (when set), loaded
     /// and validated now so an invalid file fails the start with the file, document and field named.
     /// </summary>
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
@@ -43,6 +44,14 @@ public static class ApplicationServiceExtensions
         builder.Services.AddSingleton<AdmissionCounters>();
         builder.Services.AddSingleton<SpendRebuild>();
         builder.Services.AddHostedService<TokenStoreWarmup>();
+
+        // Manifests applied through the admin API: stored with their history, published to Redis
+        // (at start too, after the migrations: hosted services start in registration order).
+        builder.Services.AddSingleton(ConfigFile.Read(fullPath));
+        builder.Services.AddSingleton<ConfigStore>();
+        builder.Services.AddSingleton<ConfigPublisher>();
+        builder.Services.AddSingleton<ConfigPublication>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ConfigPublication>());
         // After the warm-up (registration order): subscribes every replica to token invalidations.
         builder.Services.AddHostedService(sp => sp.GetRequiredService<TokenInvalidation>());
         return builder;

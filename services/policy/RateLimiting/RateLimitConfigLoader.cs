@@ -29,10 +29,13 @@ public static class RateLimitConfigLoader
     public static RateLimitRules Load(string path) => Parse(File.ReadAllText(path), path);
 
     /// <summary>Parses configuration text; <paramref name="path"/> is only used in messages.</summary>
-    public static RateLimitRules Parse(string text, string path)
+    public static RateLimitRules Parse(string text, string path) => Parse(ManifestDocuments.Parse(text, path));
+
+    /// <summary>Reads documents already split (e.g. the effective configuration of an apply, each document keeping its own label).</summary>
+    public static RateLimitRules Parse(IEnumerable<ManifestDocument> documents)
     {
         var rules = new List<RateLimitRule>();
-        foreach (var (root, where) in RuleDocuments.OfType(text, path, DocumentType))
+        foreach (var (root, where) in RuleDocuments.OfType(documents, DocumentType))
         {
             RejectUnknown(root, where, "type", "name", "rules");
             if (Child(root, "rules") is not YamlSequenceNode ruleNodes)

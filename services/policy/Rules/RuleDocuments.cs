@@ -8,9 +8,9 @@ namespace Gateway.Aspire.Policy.Rules;
 public static class RuleDocuments
 {
     /// <summary>Every document of <paramref name="type"/>: its mapping and the prefix of its errors (file, document, name).</summary>
-    public static IEnumerable<(YamlMappingNode Root, string Where)> OfType(string text, string path, string type)
+    public static IEnumerable<(YamlMappingNode Root, string Where)> OfType(IEnumerable<ManifestDocument> documents, string type)
     {
-        foreach (var document in ManifestDocuments.Parse(text, path))
+        foreach (var document in documents)
         {
             if (document.Type == type)
             {

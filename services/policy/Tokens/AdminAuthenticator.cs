@@ -20,12 +20,16 @@ public sealed class AdminAuthenticator(
         ? null
         : SHA256.HashData(Encoding.UTF8.GetBytes(options.Value.AdminKey));
 
+    /// <summary>How the admin key appears as the actor of a change (e.g. in the configuration history).</summary>
+    public const string AdminKeyActor = "admin-key";
+
     /// <summary>
-    /// Returns when the call carries an admin credential; otherwise throws <see cref="RpcException"/>:
+    /// Returns who is calling (<c>user:&lt;name&gt;</c> for an admin user's token,
+    /// <see cref="AdminKeyActor"/> for the admin key) when the call carries an admin credential; otherwise throws <see cref="RpcException"/>:
     /// <see cref="StatusCode.Unauthenticated"/> when it is missing or invalid (or is a key while none
     /// is configured), <see cref="StatusCode.PermissionDenied"/> for a valid token that is not an admin's.
     /// </summary>
-    public async ValueTask AuthenticateAsync(ServerCallContext context)
+    public async ValueTask<string> AuthenticateAsync(ServerCallContext context)
     {
         var presented = BearerValue(context.RequestHeaders.GetValue("authorization"));
         if (presented is null)
@@ -52,7 +56,7 @@ public sealed class AdminAuthenticator(
                     "This token is not an admin's: the admin API needs GATEWAY_ADMIN_KEY or a personal token of a user with admin=true."));
             }
 
-            return;
+            return "user:" + (record.User ?? record.Name);
         }
 
         if (_adminKeyHash is null)
@@ -69,6 +73,8 @@ public sealed class AdminAuthenticator(
             PolicyLog.AdminKeyRejected(logger, context.Method);
             throw new RpcException(new Status(StatusCode.Unauthenticated, "Invalid admin credential: neither the admin key nor a live token."));
         }
+
+        return AdminKeyActor;
     }
 
     private static string? BearerValue(string? header)

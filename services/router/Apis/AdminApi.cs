@@ -17,7 +17,7 @@ public static class AdminApi
     /// <summary>How long an admin call may take in policy.</summary>
     public static readonly TimeSpan PolicyDeadline = TimeSpan.FromSeconds(10);
 
-    /// <summary>Maps every <c>/admin/v1</c> endpoint: tokens, identities, the routing views (<see cref="RoutingAdminApi"/>), the usage analytics (<see cref="AnalyticsApi"/>) and the spend rebuild (<see cref="SpendAdminApi"/>).</summary>
+    /// <summary>Maps every <c>/admin/v1</c> endpoint: tokens, identities, the routing views (<see cref="RoutingAdminApi"/>), the usage analytics (<see cref="AnalyticsApi"/>), the spend rebuild (<see cref="SpendAdminApi"/>) and configuration manifests (<see cref="ConfigApi"/>).</summary>
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
         var admin = app.MapGroup("/admin/v1");
@@ -26,6 +26,7 @@ public static class AdminApi
         app.MapRoutingAdminApi();
         app.MapAnalyticsApi();
         app.MapSpendAdminApi();
+        admin.MapConfigApi();
         return app;
     }
 
@@ -85,19 +86,21 @@ public static class AdminApi
             return (null, missing);
         }
 
-        var options = new CallOptions(
-            new Metadata { { "authorization", "Bearer " + ClientKey.From(context.Request) } },
-            DateTime.UtcNow + PolicyDeadline,
-            context.RequestAborted);
         try
         {
-            return (await call(options), null);
+            return (await call(CallOptionsFor(context)), null);
         }
         catch (RpcException e) when (!context.RequestAborted.IsCancellationRequested)
         {
             return (null, FromRpc(e));
         }
     }
+
+    /// <summary>A policy call on behalf of the caller: their credential, <see cref="PolicyDeadline"/>, cancelled with the request.</summary>
+    internal static CallOptions CallOptionsFor(HttpContext context) => new(
+        new Metadata { { "authorization", "Bearer " + ClientKey.From(context.Request) } },
+        DateTime.UtcNow + PolicyDeadline,
+        context.RequestAborted);
 
     /// <summary>
     /// Policy's status as HTTP: Unauthenticated 401, PermissionDenied 403, InvalidArgument 400,

@@ -82,7 +82,24 @@ public static partial class GatewayConfigLoader
     {
         try
         {
-            return ParseDocuments(text, path, environment);
+            return Parse(ManifestDocuments.Parse(text, path), path, environment);
+        }
+        catch (ManifestException e) when (e is not GatewayConfigException)
+        {
+            throw new GatewayConfigException(e.Message, e);
+        }
+    }
+
+    /// <summary>
+    /// Validates documents already split (the effective configuration of an apply: the file's
+    /// documents overlaid by applied ones, each keeping its own label); <paramref name="path"/> is
+    /// recorded as the configuration's path.
+    /// </summary>
+    public static GatewayConfig Parse(IReadOnlyList<ManifestDocument> documents, string path, Func<string, string?> environment)
+    {
+        try
+        {
+            return ParseDocuments(documents, path, environment);
         }
         catch (ManifestException e) when (e is not GatewayConfigException)
         {
@@ -91,13 +108,13 @@ public static partial class GatewayConfigLoader
         }
     }
 
-    private static GatewayConfig ParseDocuments(string text, string path, Func<string, string?> environment)
+    private static GatewayConfig ParseDocuments(IReadOnlyList<ManifestDocument> documents, string path, Func<string, string?> environment)
     {
         var file = System.IO.Path.GetFileName(path);
         var accounts = new List<ProviderAccount>();
         var rules = new List<Routing.LoadBalancingRule>();
         var hasGuardrailsRules = false;
-        foreach (var document in ManifestDocuments.Parse(text, path))
+        foreach (var document in documents)
         {
             switch (document.Type)
             {

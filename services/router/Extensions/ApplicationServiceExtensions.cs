@@ -53,6 +53,7 @@ public static class ApplicationServiceExtensions
         services.AddGrpcServiceClient<Tokens.TokensClient>("policy");
         services.AddGrpcServiceClient<Identities.IdentitiesClient>("policy");
         services.AddGrpcServiceClient<Spend.SpendClient>("policy");
+        services.AddGrpcServiceClient<Gateway.Aspire.Policy.Grpc.Config.ConfigClient>("policy");
         services.AddGrpcServiceClient<Ledger.LedgerClient>("accounting");
         services.AddGrpcServiceClient<Accounting.Grpc.Analytics.AnalyticsClient>("accounting");
         services.AddGrpcServiceClient<Gateway.Aspire.Guardrails.Grpc.Guardrails.GuardrailsClient>("guardrails");
