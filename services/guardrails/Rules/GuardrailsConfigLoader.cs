@@ -23,7 +23,7 @@ namespace Gateway.Aspire.Guardrails.Rules;
 internal static class GuardrailsConfigLoader
 {
     /// <summary>The document type this loader owns.</summary>
-    public const string DocumentType = "gateway-guardrails-config";
+    public const string DocumentType = GuardrailRuleScope.DocumentType;
 
     private static readonly string[] s_subjectPrefixes = ["user:", "team:", "virtualaccount:"];
     private static readonly string[] s_checkFields = ["check", "action", "types", "categories", "threshold", "name", "patterns", "keywords", "allow", "restore"];
@@ -87,7 +87,7 @@ internal static class GuardrailsConfigLoader
 
         var onError = Scalar(map, "on_error", where) switch
         {
-            null => input.Concat(output).Any(c => c.Action != GuardrailAction.Flag) ? OnErrorMode.FailClosed : OnErrorMode.FailOpen,
+            null => GuardrailRuleScope.DefaultFailsOpen(input.Concat(output).Select(c => GuardrailNames.Of(c.Action))) ? OnErrorMode.FailOpen : OnErrorMode.FailClosed,
             "fail_closed" => OnErrorMode.FailClosed,
             "fail_open" => OnErrorMode.FailOpen,
             var other => throw new ManifestException($"{where}: unknown on_error '{other}'. Known: fail_closed, fail_open."),
