@@ -40,6 +40,12 @@ public class GuardrailsAppFixture : IAsyncDisposable
             when: { metadata: { guard: output-mask } }
             output:
               - { check: pii, action: mask }
+          - id: flags
+            when: { metadata: { guard: flag } }
+            input:
+              - { check: prompt_injection, action: flag }
+            output:
+              - { check: deny_list, action: flag, name: codenames, keywords: [Project Falcon] }
         """;
 
     /// <summary>The gateway-guardrails-config document both services read. Default: <see cref="Rules"/>.</summary>
