@@ -26,7 +26,7 @@ internal static class GuardrailsConfigLoader
     public const string DocumentType = GuardrailRuleScope.DocumentType;
 
     private static readonly string[] s_subjectPrefixes = ["user:", "team:", "virtualaccount:"];
-    private static readonly string[] s_checkFields = ["check", "action", "types", "categories", "threshold", "name", "patterns", "keywords", "allow", "restore"];
+    private static readonly string[] s_checkFields = ["check", "action", "types", "categories", "threshold", "name", "patterns", "keywords", "allow", "restore", "model", "timeout_ms"];
 
     /// <summary>Loads the rules of <paramref name="path"/>.</summary>
     public static GuardrailRules Load(string path) => Read(ManifestDocuments.Load(path));
@@ -197,10 +197,10 @@ internal static class GuardrailsConfigLoader
         RejectUnknown(map, where, s_checkFields);
         RejectFields(map, where, checkName, kind switch
         {
-            CheckKind.Pii => ["categories", "threshold", "name", "patterns", "keywords", "allow"],
+            CheckKind.Pii => ["categories", "threshold", "name", "patterns", "keywords", "allow", "model", "timeout_ms"],
             CheckKind.Moderation => ["types", "name", "patterns", "keywords", "allow", "restore"],
-            CheckKind.PromptInjection => ["types", "categories", "name", "patterns", "keywords", "allow", "restore"],
-            _ => ["types", "categories", "threshold", "restore"],
+            CheckKind.PromptInjection => ["types", "categories", "name", "patterns", "keywords", "allow", "restore", "model", "timeout_ms"],
+            _ => ["types", "categories", "threshold", "restore", "model", "timeout_ms"],
         });
 
         var actionName = Scalar(map, "action", where) ?? throw Missing(map, where, "action");
@@ -318,7 +318,28 @@ internal static class GuardrailsConfigLoader
                     $"{where}, line {other.Start.Line}: 'threshold' must be a number from 0 to 1 or a mapping of category to number.");
         }
 
-        return check with { Categories = categories, Threshold = threshold, CategoryThresholds = perCategory };
+        var model = Scalar(map, "model", where);
+        if (model is not null && (model.Length == 0 || !model.Contains('/', StringComparison.Ordinal)))
+        {
+            throw new ManifestException($"{where}: 'model' must be a catalog model '<account>/<model>' serving /v1/moderations (got '{model}').");
+        }
+
+        var timeoutMs = Scalar(map, "timeout_ms", where);
+        if (timeoutMs is not null && (model is null || !int.TryParse(timeoutMs, NumberStyles.None, CultureInfo.InvariantCulture, out var ms) || ms is < 1 or > 60_000))
+        {
+            throw new ManifestException(model is null
+                ? $"{where}: 'timeout_ms' applies only with 'model'."
+                : $"{where}: 'timeout_ms' must be a whole number of milliseconds from 1 to 60000 (got '{timeoutMs}').");
+        }
+
+        return check with
+        {
+            Categories = categories,
+            Threshold = threshold,
+            CategoryThresholds = perCategory,
+            ModerationModel = model,
+            ModerationTimeout = timeoutMs is null ? check.ModerationTimeout : TimeSpan.FromMilliseconds(int.Parse(timeoutMs, CultureInfo.InvariantCulture)),
+        };
     }
 
     private static ModerationCategory Category(string name, string where) =>

@@ -75,6 +75,7 @@ internal sealed class RequestForwarder(
     ModelCatalog catalog,
     Admission.AdmissionClient admission,
     Guardrails.Grpc.Guardrails.GuardrailsClient guardrails,
+    ExternalModerationClient externalModeration,
     UpstreamInvoker upstream,
     UsageQueue usageQueue,
     TokenEstimator estimator,
@@ -301,6 +302,12 @@ internal sealed class RequestForwarder(
                 try
                 {
                     check = await guardrails.CheckInputAsync(checkRequest, deadline: DateTime.UtcNow + settings.GuardrailsTimeout, cancellationToken: aborted);
+                    if (check.ModerationNeeded.Count > 0)
+                    {
+                        // A rule moderates with a catalog model: the router asks it, then guardrails decides.
+                        checkRequest.ExternalModeration.Add(await externalModeration.ClassifyAsync(check.ModerationNeeded, requestId, aborted));
+                        check = await guardrails.CheckInputAsync(checkRequest, deadline: DateTime.UtcNow + settings.GuardrailsTimeout, cancellationToken: aborted);
+                    }
                 }
                 catch (RpcException e) when (!aborted.IsCancellationRequested)
                 {
@@ -998,6 +1005,11 @@ internal sealed class RequestForwarder(
             try
             {
                 reply = await guardrails.CheckOutputAsync(call, deadline: DateTime.UtcNow + settings.GuardrailsTimeout, cancellationToken: aborted);
+                if (reply.ModerationNeeded.Count > 0)
+                {
+                    call.ExternalModeration.Add(await externalModeration.ClassifyAsync(reply.ModerationNeeded, requestId, aborted));
+                    reply = await guardrails.CheckOutputAsync(call, deadline: DateTime.UtcNow + settings.GuardrailsTimeout, cancellationToken: aborted);
+                }
             }
             catch (RpcException e) when (!aborted.IsCancellationRequested)
             {

@@ -40,6 +40,18 @@ public class GuardrailsAppFixture : IAsyncDisposable
             when: { metadata: { guard: output-mask } }
             output:
               - { check: pii, action: mask }
+          - id: external
+            when: { metadata: { guard: external } }
+            input:
+              - { check: moderation, action: block, categories: [violence], model: mod/omni }
+          - id: external-broken
+            when: { metadata: { guard: external-broken } }
+            input:
+              - { check: moderation, action: block, categories: [violence], model: modbroken/omni }
+          - id: external-slow
+            when: { metadata: { guard: external-slow } }
+            input:
+              - { check: moderation, action: block, categories: [violence], model: modslow/omni, timeout_ms: 200 }
           - id: flags
             when: { metadata: { guard: flag } }
             input:
@@ -89,6 +101,21 @@ public class GuardrailsAppFixture : IAsyncDisposable
                     provider_model: gpt-4o-mini
                     types: [chat, completion]
                     price: {"{"} input_per_mtok: 0.15, output_per_mtok: 0.60 {"}"}
+                """));
+            // Moderation models on the mock, which flags violence exactly when a text says "attack":
+            // healthy, answering 500, and answering after 2 s.
+            accounts += "\n" + string.Join("\n", new[] { ("mod", ""), ("modbroken", "x-mock-status: \"500\""), ("modslow", "x-mock-latency-ms: \"2000\"") }.Select(a => $"""
+                ---
+                type: provider-account
+                name: {a.Item1}
+                provider: openai-compatible
+                base_url: {mockV1}
+                api_key: ${"{"}MOCK_API_KEY{"}"}
+                headers: {"{"} {a.Item2} {"}"}
+                models:
+                  - name: omni
+                    provider_model: omni-moderation-latest
+                    types: [moderation]
                 """));
             await File.WriteAllTextAsync(configPath, $"{RouterAppFixture.GatewayYaml(baseFixture.MockUrl, RouterAppFixture.FreePort())}\n{accounts}\n---\n{RulesDocument}\n");
 
