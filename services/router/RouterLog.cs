@@ -15,6 +15,12 @@ internal static partial class RouterLog
     [LoggerMessage(12, LogLevel.Information, "Request {RequestId} blocked by guardrail {Guardrail} ({Category})", EventName = "GuardrailBlocked")]
     public static partial void GuardrailBlocked(ILogger logger, string requestId, string guardrail, string category);
 
+    [LoggerMessage(13, LogLevel.Warning, "Guardrails unreachable for request {RequestId} ({Stage}): {Outcome} by the rules' on_error {Rules}", EventName = "GuardrailsOnError")]
+    public static partial void GuardrailsOnError(ILogger logger, string requestId, string stage, string outcome, string rules);
+
+    [LoggerMessage(14, LogLevel.Warning, "Moderation model {Model} failed for request {RequestId} ({Reason}); the built-in classifier decides", EventName = "ExternalModerationFailed")]
+    public static partial void ExternalModerationFailed(ILogger logger, string requestId, string model, string reason);
+
     [LoggerMessage(20, LogLevel.Warning, "Upstream {Account} unreachable for request {RequestId}: {Error}", EventName = "UpstreamUnreachable")]
     public static partial void UpstreamUnreachable(ILogger logger, string account, string requestId, HttpRequestError error);
 

@@ -19,10 +19,16 @@ internal static partial class LatencyHistogram
     public static void Run(int size, int calls)
     {
         var scanner = new PiiScanner();
+        Run("Scan", "all detectors", size, calls, text => scanner.Scan(text).Count);
+    }
+
+    /// <summary>Times <paramref name="calls"/> calls of <paramref name="check"/> on a <paramref name="size"/>-character prompt and prints the percentiles.</summary>
+    public static void Run(string name, string what, int size, int calls, Func<string, int> check)
+    {
         var text = Prompts.OfSize(size);
         for (var i = 0; i < Math.Max(20, calls / 10); i++)
         {
-            scanner.Scan(text);
+            check(text);
         }
 
         var wall = new double[calls];
@@ -32,12 +38,12 @@ internal static partial class LatencyHistogram
         {
             var cpuStart = threadClock ? ThreadCpuMicroseconds() : 0;
             var start = Stopwatch.GetTimestamp();
-            scanner.Scan(text);
+            check(text);
             wall[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
             cpu[i] = threadClock ? ThreadCpuMicroseconds() - cpuStart : double.NaN;
         }
 
-        Console.WriteLine($"Scan of {text.Length} characters, all detectors, {calls} calls (µs):");
+        Console.WriteLine($"{name} of {text.Length} characters, {what}, {calls} calls (µs):");
         Console.WriteLine("          wall   thread-cpu");
         Array.Sort(wall);
         Array.Sort(cpu);

@@ -189,7 +189,7 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
         command.CommandText = $"""
             SELECT request_id, started_at, user_id, team, virtual_account, token_name, requested_model, served_model,
                 provider, status_code, error_type, prompt_tokens, completion_tokens, cached_tokens, cost_usd, latency_ms,
-                ttft_ms, streamed, metadata::text
+                ttft_ms, streamed, metadata::text, guardrails::text
             FROM accounting.ledger WHERE started_at >= @from AND started_at < @to{filters}
             ORDER BY started_at DESC, request_id DESC
             LIMIT {(limit + 1).ToString(CultureInfo.InvariantCulture)}
@@ -246,6 +246,11 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
             {
                 row.Metadata[property.Name] = property.Value.GetString() ?? "";
             }
+        }
+
+        if (!reader.IsDBNull(19))
+        {
+            Gateway.Aspire.Accounting.Ledger.LedgerMetadata.ReadFindings(reader.GetString(19), row.Guardrails);
         }
 
         return row;

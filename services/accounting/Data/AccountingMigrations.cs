@@ -155,5 +155,10 @@ internal static class AccountingMigrations
             CREATE INDEX ledger_user_started_at ON accounting.ledger (user_id, started_at);
             CREATE INDEX ledger_model_started_at ON accounting.ledger (requested_model, started_at);
             """),
+        new(17, "ledger guardrail findings", """
+            -- What guardrails found or could not check for the call: [{rule, check, category, action,
+            -- count, stage}], never content. Null when nothing was found (and for rows before this).
+            ALTER TABLE accounting.ledger ADD COLUMN guardrails jsonb NULL;
+            """),
     ];
 }

@@ -31,6 +31,9 @@ public sealed record LedgerEntry(
     /// <summary>Longest request id accepted.</summary>
     public const int MaxRequestIdLength = 128;
 
+    /// <summary>Most guardrail findings accepted per record.</summary>
+    public const int MaxGuardrailFindings = 256;
+
     /// <summary>Most metadata entries accepted (the router allows fewer).</summary>
     public const int MaxMetadataEntries = 64;
 
@@ -53,6 +56,9 @@ public sealed record LedgerEntry(
 
     /// <summary>The caller's metadata as a JSON object; null when there was none.</summary>
     public string? MetadataJson { get; init; }
+
+    /// <summary>The call's guardrail findings as a JSON array; null when there were none.</summary>
+    public string? GuardrailsJson { get; init; }
 
     /// <summary>(latency − ttft) / (completion tokens − 1) for streams; null when it cannot be measured.</summary>
     public double? TimePerOutputTokenMs { get; init; }
@@ -125,6 +131,7 @@ public sealed record LedgerEntry(
             Team = NullIfEmpty(record.Team),
             VirtualAccount = NullIfEmpty(record.VirtualAccount),
             MetadataJson = LedgerMetadata.ToJson(record.Metadata),
+            GuardrailsJson = LedgerMetadata.ToJson(record.Guardrails),
             // The first token's wait is TTFT; the rest arrived over the remaining time.
             TimePerOutputTokenMs = record.Streamed && ttft is { } first && record.CompletionTokens >= 2 && record.LatencyMs >= first
                 ? (record.LatencyMs - first) / (record.CompletionTokens - 1)
@@ -171,6 +178,11 @@ public sealed record LedgerEntry(
         if (CheckIdentity(record) is { } identityError)
         {
             return identityError;
+        }
+
+        if (CheckGuardrails(record) is { } guardrailsError)
+        {
+            return guardrailsError;
         }
 
         if (CheckTokens(record) is { } tokenError)
@@ -228,6 +240,27 @@ public sealed record LedgerEntry(
             if (key.Contains('\0', StringComparison.Ordinal) || value.Contains('\0', StringComparison.Ordinal))
             {
                 return "metadata must not contain NUL characters (PostgreSQL jsonb cannot hold them)";
+            }
+        }
+
+        return null;
+    }
+
+    private static string? CheckGuardrails(UsageRecord record)
+    {
+        if (record.Guardrails.Count > MaxGuardrailFindings)
+        {
+            return $"guardrails has {record.Guardrails.Count} findings; at most {MaxGuardrailFindings} are accepted";
+        }
+
+        foreach (var finding in record.Guardrails)
+        {
+            foreach (var value in (ReadOnlySpan<string>)[finding.Rule, finding.Check, finding.Category, finding.Action, finding.Stage])
+            {
+                if (value.Length > MaxValueLength || value.Contains('\0', StringComparison.Ordinal))
+                {
+                    return $"guardrails findings' fields must be at most {MaxValueLength} characters without NUL characters";
+                }
             }
         }
 

@@ -24,7 +24,7 @@ public sealed class LedgerWriter(NpgsqlDataSource dataSource, LedgerPartitions p
         prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, usage_estimated,
         cost_usd, latency_ms, ttft_ms, status_code, error_type, streamed,
         user_id, team, virtual_account, metadata, time_per_output_token_ms, cache_savings_usd,
-        cache_hit, parent_request_id
+        cache_hit, parent_request_id, guardrails
         """;
 
     private const string StagingTable = """
@@ -34,7 +34,7 @@ public sealed class LedgerWriter(NpgsqlDataSource dataSource, LedgerPartitions p
             cache_write_tokens int, reasoning_tokens int, usage_estimated bool, cost_usd numeric, latency_ms float8,
             ttft_ms float8, status_code int, error_type text, streamed bool, user_id text, team text,
             virtual_account text, metadata jsonb, time_per_output_token_ms float8, cache_savings_usd numeric,
-            cache_hit bool, parent_request_id text)
+            cache_hit bool, parent_request_id text, guardrails jsonb)
         ON COMMIT DROP
         """;
 
@@ -43,7 +43,7 @@ public sealed class LedgerWriter(NpgsqlDataSource dataSource, LedgerPartitions p
             $9::int[], $10::int[], $11::int[], $12::int[], $13::int[], $14::bool[],
             $15::numeric[], $16::float8[], $17::float8[], $18::int[], $19::text[], $20::bool[],
             $21::text[], $22::text[], $23::text[], $24::jsonb[], $25::float8[], $26::numeric[],
-            $27::bool[], $28::text[])
+            $27::bool[], $28::text[], $29::jsonb[])
         """;
 
     private static readonly string s_copySql = InsertSql("ledger_staging");
@@ -176,6 +176,7 @@ public sealed class LedgerWriter(NpgsqlDataSource dataSource, LedgerPartitions p
         await importer.WriteAsync(e.CacheSavingsUsd, NpgsqlDbType.Numeric, cancellationToken);
         await importer.WriteAsync(e.CacheHit, NpgsqlDbType.Boolean, cancellationToken);
         await WriteNullableAsync(importer, e.ParentRequestId, NpgsqlDbType.Text, cancellationToken);
+        await WriteNullableAsync(importer, e.GuardrailsJson, NpgsqlDbType.Jsonb, cancellationToken);
     }
 
     private static Task WriteNullableAsync(NpgsqlBinaryImporter importer, string? value, NpgsqlDbType type, CancellationToken cancellationToken) =>
@@ -209,12 +210,16 @@ public sealed class LedgerWriter(NpgsqlDataSource dataSource, LedgerPartitions p
         p.Add(Array(entries, e => e.User));
         p.Add(Array(entries, e => e.Team));
         p.Add(Array(entries, e => e.VirtualAccount));
-        p.Add(new NpgsqlParameter<string?[]> { TypedValue = [.. entries.Select(e => e.MetadataJson)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+        p.Add(Jsonb(entries, e => e.MetadataJson));
         p.Add(Array(entries, e => e.TimePerOutputTokenMs));
         p.Add(Array(entries, e => e.CacheSavingsUsd));
         p.Add(Array(entries, e => e.CacheHit));
         p.Add(Array(entries, e => e.ParentRequestId));
+        p.Add(Jsonb(entries, e => e.GuardrailsJson));
     }
+
+    private static NpgsqlParameter<string?[]> Jsonb(IReadOnlyList<LedgerEntry> entries, Func<LedgerEntry, string?> select) =>
+        new() { TypedValue = [.. entries.Select(select)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb };
 
     private static NpgsqlParameter<T[]> Array<T>(IReadOnlyList<LedgerEntry> entries, Func<LedgerEntry, T> select)
     {

@@ -30,7 +30,10 @@ internal sealed class GuardrailEvaluator(IEnumerable<IContentCheck> checks, PiiC
     /// Masks use <paramref name="maskSession"/>; on a response, texts are finally restored from
     /// <paramref name="restoreSession"/> when a pii check asks for it (after every other check, so no
     /// check sees the restored values). Throws <see cref="GuardrailFailedException"/> for a failing
-    /// check of a fail-closed rule.
+    /// check of a fail-closed rule. A moderation check with a <c>model</c> uses <paramref name="external"/>:
+    /// on a first call it records the text as needed and is skipped; on the second it uses the model's
+    /// scores, or the built-in classifier when the model failed (reported as a <c>fallback</c> finding).
+    /// Without <paramref name="external"/> the built-in classifier decides.
     /// </summary>
     public GuardrailBlock? Evaluate(
         IReadOnlyList<GuardrailRule> rules,
@@ -40,7 +43,8 @@ internal sealed class GuardrailEvaluator(IEnumerable<IContentCheck> checks, PiiC
         PiiMaskSession? restoreSession,
         FindingsBuilder findings,
         string requestId,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        ExternalModerationScores? external = null)
     {
         var restore = false;
         foreach (var rule in rules)
@@ -49,7 +53,7 @@ internal sealed class GuardrailEvaluator(IEnumerable<IContentCheck> checks, PiiC
             {
                 try
                 {
-                    if (Run(rule, check, texts, maskSession, findings, cancellationToken) is { } block)
+                    if (Run(rule, check, texts, maskSession, findings, external, cancellationToken) is { } block)
                     {
                         return block;
                     }
@@ -87,7 +91,9 @@ internal sealed class GuardrailEvaluator(IEnumerable<IContentCheck> checks, PiiC
         findings.Add(rule, check, "error", "fail_open");
     }
 
-    private GuardrailBlock? Run(GuardrailRule rule, GuardrailCheck check, BodyTexts texts, PiiMaskSession maskSession, FindingsBuilder findings, CancellationToken cancellationToken)
+    private GuardrailBlock? Run(
+        GuardrailRule rule, GuardrailCheck check, BodyTexts texts, PiiMaskSession maskSession, FindingsBuilder findings,
+        ExternalModerationScores? external, CancellationToken cancellationToken)
     {
         var action = GuardrailNames.Of(check.Action);
         foreach (var text in texts.Texts)
@@ -113,7 +119,30 @@ internal sealed class GuardrailEvaluator(IEnumerable<IContentCheck> checks, PiiC
                 continue;
             }
 
-            var hits = For(check.Kind).Find(check, text.Value, cancellationToken);
+            IReadOnlyList<CheckHit> hits;
+            if (check.ModerationModel is { } model && external is not null)
+            {
+                if (!external.Supplied)
+                {
+                    external.Need(model, text.Value, check.ModerationTimeout);
+                    continue;
+                }
+
+                if (external.Scores(model, text.Value) is { } scores)
+                {
+                    hits = ModerationCheck.Hits(check, scores, text.Value.Length);
+                }
+                else
+                {
+                    findings.Add(rule, check, "model_unavailable", "fallback");
+                    hits = For(check.Kind).Find(check, text.Value, cancellationToken);
+                }
+            }
+            else
+            {
+                hits = For(check.Kind).Find(check, text.Value, cancellationToken);
+            }
+
             foreach (var hit in hits)
             {
                 findings.Add(rule, check, hit.Category, action);

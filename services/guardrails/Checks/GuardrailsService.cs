@@ -50,7 +50,8 @@ internal sealed class GuardrailsService(
         {
             var texts = ReadTexts(request.Body, request.Api, BodyDirection.Request);
             var session = PiiMaskSession.FromPlaceholders(new Dictionary<string, string>()); // the agreed API has no public constructor
-            Check(reply, matching, BodyDirection.Request, texts, session, restoreSession: null, request.RequestId, BlockedInputMessage, context);
+            Check(reply, matching, BodyDirection.Request, texts, session, restoreSession: null, request.RequestId, BlockedInputMessage,
+                new ExternalModerationScores(request.ExternalModeration), context);
             if (reply.Verdict == Verdict.Modify && matching.Any(rule => rule.Output.Any(check => check.Restore)))
             {
                 foreach (var (placeholder, value) in session.Placeholders)
@@ -81,7 +82,8 @@ internal sealed class GuardrailsService(
             // Two sessions: new values the model wrote get fresh placeholders that stay masked; only
             // the request's own values (the placeholders passed in) are restored.
             Check(reply, matching, BodyDirection.Response, texts, PiiMaskSession.FromPlaceholders(request.Placeholders),
-                PiiMaskSession.FromPlaceholders(request.Placeholders), request.RequestId, BlockedOutputMessage, context);
+                PiiMaskSession.FromPlaceholders(request.Placeholders), request.RequestId, BlockedOutputMessage,
+                new ExternalModerationScores(request.ExternalModeration), context);
         }
 
         GuardrailsLog.OutputChecked(logger, request.RequestId, request.Model, request.Api, request.Body.Length, reply.Verdict.ToString());
@@ -202,17 +204,26 @@ internal sealed class GuardrailsService(
         PiiMaskSession? restoreSession,
         string requestId,
         string blockedMessage,
+        ExternalModerationScores external,
         ServerCallContext context)
     {
         var findings = new FindingsBuilder();
         GuardrailBlock? block;
         try
         {
-            block = evaluator.Evaluate(matching, direction, texts, maskSession, restoreSession, findings, requestId, context.CancellationToken);
+            block = evaluator.Evaluate(matching, direction, texts, maskSession, restoreSession, findings, requestId, context.CancellationToken, external);
         }
         catch (GuardrailFailedException e)
         {
             throw FailedClosed(e);
+        }
+
+        if (block is null && external.Needed.Count > 0)
+        {
+            // A moderation model must see these texts first: no verdict yet, the router asks it and calls again.
+            reply.Verdict = Verdict.Unspecified;
+            reply.ModerationNeeded.Add(external.Needed);
+            return;
         }
 
         findings.MoveTo(reply.Findings);

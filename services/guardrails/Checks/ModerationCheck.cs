@@ -14,8 +14,11 @@ internal sealed class ModerationCheck(ModerationClassifier classifier) : IConten
 
     /// <inheritdoc />
     public IReadOnlyList<CheckHit> Find(GuardrailCheck check, string text, CancellationToken cancellationToken)
+        => Hits(check, classifier.Classify(text, cancellationToken), text.Length);
+
+    /// <summary>What <paramref name="check"/> makes of <paramref name="scores"/> (built-in or a moderation model's), strongest first.</summary>
+    public static IReadOnlyList<CheckHit> Hits(GuardrailCheck check, ModerationScores scores, int textLength)
     {
-        var scores = classifier.Classify(text, cancellationToken);
         var hits = new List<(CheckHit Hit, double Score)>();
         var categories = check.Categories ?? Enum.GetValues<ModerationCategory>();
         foreach (var category in categories)
@@ -26,7 +29,7 @@ internal sealed class ModerationCheck(ModerationClassifier classifier) : IConten
             var score = scores.Score(category);
             if (score > 0 && score >= threshold)
             {
-                hits.Add((new CheckHit(ModerationCategories.Names[(int)category], 0, text.Length), score));
+                hits.Add((new CheckHit(ModerationCategories.Names[(int)category], 0, textLength), score));
             }
         }
 

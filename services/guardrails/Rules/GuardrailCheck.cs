@@ -92,6 +92,15 @@ internal sealed record GuardrailCheck
     /// <summary>moderation <c>threshold</c> written as a mapping of category to number; wins over <see cref="Threshold"/>. Default empty.</summary>
     public IReadOnlyDictionary<ModerationCategory, double> CategoryThresholds { get; init; } = new Dictionary<ModerationCategory, double>();
 
+    /// <summary>
+    /// moderation <c>model</c>: a catalog model (<c>&lt;account&gt;/&lt;model&gt;</c> serving /v1/moderations) the
+    /// router asks instead of the built-in classifier, which stays the fallback. Default: null (built-in only).
+    /// </summary>
+    public string? ModerationModel { get; init; }
+
+    /// <summary>moderation <c>timeout_ms</c>: how long the router waits for <see cref="ModerationModel"/>. Default: 2 seconds.</summary>
+    public TimeSpan ModerationTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>deny_list patterns, keywords, built-in topic patterns and allow-list, compiled. Null for other checks.</summary>
     public DenyList? DenyList { get; init; }
 

@@ -1,3 +1,5 @@
+using Gateway.Aspire.ServiceDefaults.Configuration;
+
 namespace Gateway.Aspire.Guardrails.Rules;
 
 /// <summary>
@@ -36,26 +38,7 @@ internal sealed record GuardrailRule
     public string Source { get; init; } = "";
 
     /// <summary>Whether a call by <paramref name="subjects"/> to <paramref name="model"/> with <paramref name="metadata"/> matches.</summary>
-    public bool Matches(IReadOnlyCollection<string> subjects, string model, IReadOnlyDictionary<string, string> metadata)
-    {
-        if (Subjects.Count > 0 && !Subjects.Any(subjects.Contains))
-        {
-            return false;
-        }
-
-        if (Models.Count > 0 && !Models.Any(pattern => ModelGlob.IsMatch(pattern, model)))
-        {
-            return false;
-        }
-
-        foreach (var (key, value) in Metadata)
-        {
-            if (!metadata.TryGetValue(key, out var actual) || !string.Equals(actual, value, StringComparison.Ordinal))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    /// <remarks>The shared <see cref="GuardrailRuleScope.WhenMatches"/>: the router decides fail modes with the very same test.</remarks>
+    public bool Matches(IReadOnlyCollection<string> subjects, string model, IReadOnlyDictionary<string, string> metadata) =>
+        GuardrailRuleScope.WhenMatches(Subjects, Models, Metadata, subjects, model, metadata);
 }

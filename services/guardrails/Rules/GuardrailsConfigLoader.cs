@@ -23,10 +23,10 @@ namespace Gateway.Aspire.Guardrails.Rules;
 internal static class GuardrailsConfigLoader
 {
     /// <summary>The document type this loader owns.</summary>
-    public const string DocumentType = "gateway-guardrails-config";
+    public const string DocumentType = GuardrailRuleScope.DocumentType;
 
     private static readonly string[] s_subjectPrefixes = ["user:", "team:", "virtualaccount:"];
-    private static readonly string[] s_checkFields = ["check", "action", "types", "categories", "threshold", "name", "patterns", "keywords", "allow", "restore"];
+    private static readonly string[] s_checkFields = ["check", "action", "types", "categories", "threshold", "name", "patterns", "keywords", "allow", "restore", "model", "timeout_ms"];
 
     /// <summary>Loads the rules of <paramref name="path"/>.</summary>
     public static GuardrailRules Load(string path) => Read(ManifestDocuments.Load(path));
@@ -88,7 +88,7 @@ internal static class GuardrailsConfigLoader
 
         var onError = Scalar(map, "on_error", where) switch
         {
-            null => input.Concat(output).Any(c => c.Action != GuardrailAction.Flag) ? OnErrorMode.FailClosed : OnErrorMode.FailOpen,
+            null => GuardrailRuleScope.DefaultFailsOpen(input.Concat(output).Select(c => GuardrailNames.Of(c.Action))) ? OnErrorMode.FailOpen : OnErrorMode.FailClosed,
             "fail_closed" => OnErrorMode.FailClosed,
             "fail_open" => OnErrorMode.FailOpen,
             var other => throw new ManifestException($"{where}: unknown on_error '{other}'. Known: fail_closed, fail_open."),
@@ -198,10 +198,10 @@ internal static class GuardrailsConfigLoader
         RejectUnknown(map, where, s_checkFields);
         RejectFields(map, where, checkName, kind switch
         {
-            CheckKind.Pii => ["categories", "threshold", "name", "patterns", "keywords", "allow"],
+            CheckKind.Pii => ["categories", "threshold", "name", "patterns", "keywords", "allow", "model", "timeout_ms"],
             CheckKind.Moderation => ["types", "name", "patterns", "keywords", "allow", "restore"],
-            CheckKind.PromptInjection => ["types", "categories", "name", "patterns", "keywords", "allow", "restore"],
-            _ => ["types", "categories", "threshold", "restore"],
+            CheckKind.PromptInjection => ["types", "categories", "name", "patterns", "keywords", "allow", "restore", "model", "timeout_ms"],
+            _ => ["types", "categories", "threshold", "restore", "model", "timeout_ms"],
         });
 
         var actionName = Scalar(map, "action", where) ?? throw Missing(map, where, "action");
@@ -319,7 +319,28 @@ internal static class GuardrailsConfigLoader
                     $"{where}, line {other.Start.Line}: 'threshold' must be a number from 0 to 1 or a mapping of category to number.");
         }
 
-        return check with { Categories = categories, Threshold = threshold, CategoryThresholds = perCategory };
+        var model = Scalar(map, "model", where);
+        if (model is not null && (model.Length == 0 || !model.Contains('/', StringComparison.Ordinal)))
+        {
+            throw new ManifestException($"{where}: 'model' must be a catalog model '<account>/<model>' serving /v1/moderations (got '{model}').");
+        }
+
+        var timeoutMs = Scalar(map, "timeout_ms", where);
+        if (timeoutMs is not null && (model is null || !int.TryParse(timeoutMs, NumberStyles.None, CultureInfo.InvariantCulture, out var ms) || ms is < 1 or > 60_000))
+        {
+            throw new ManifestException(model is null
+                ? $"{where}: 'timeout_ms' applies only with 'model'."
+                : $"{where}: 'timeout_ms' must be a whole number of milliseconds from 1 to 60000 (got '{timeoutMs}').");
+        }
+
+        return check with
+        {
+            Categories = categories,
+            Threshold = threshold,
+            CategoryThresholds = perCategory,
+            ModerationModel = model,
+            ModerationTimeout = timeoutMs is null ? check.ModerationTimeout : TimeSpan.FromMilliseconds(int.Parse(timeoutMs, CultureInfo.InvariantCulture)),
+        };
     }
 
     private static ModerationCategory Category(string name, string where) =>

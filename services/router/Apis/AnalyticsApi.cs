@@ -344,6 +344,20 @@ public static class AnalyticsApi
         }
 
         w.WriteEndObject();
+        w.WriteStartArray("guardrails");
+        foreach (var finding in row.Guardrails)
+        {
+            w.WriteStartObject();
+            w.WriteString("rule", finding.Rule);
+            WriteText(w, "check", finding.Check);
+            w.WriteString("category", finding.Category);
+            w.WriteString("action", finding.Action);
+            w.WriteNumber("count", finding.Count);
+            w.WriteString("stage", finding.Stage);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
         w.WriteEndObject();
     }
 

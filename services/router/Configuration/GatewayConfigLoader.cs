@@ -113,7 +113,7 @@ public static partial class GatewayConfigLoader
         var file = System.IO.Path.GetFileName(path);
         var accounts = new List<ProviderAccount>();
         var rules = new List<Routing.LoadBalancingRule>();
-        var hasGuardrailsRules = false;
+        var guardrailRules = new List<GuardrailRuleScope>();
         foreach (var document in documents)
         {
             switch (document.Type)
@@ -124,10 +124,10 @@ public static partial class GatewayConfigLoader
                 case Routing.LoadBalancingConfigLoader.DocumentType:
                     rules.AddRange(Routing.LoadBalancingConfigLoader.ReadDocument(document));
                     break;
-                case "gateway-guardrails-config":
-                    // Validated by the guardrails service; the router calls it only when some rule exists.
-                    hasGuardrailsRules |= document.Root.Children.TryGetValue(new YamlScalarNode("rules"), out var guardrailRules)
-                        && guardrailRules is YamlSequenceNode { Children.Count: > 0 };
+                case GuardrailRuleScope.DocumentType:
+                    // Validated by the guardrails service; the router calls it only when some rule exists,
+                    // and applies the rules' on_error itself when it cannot reach it.
+                    guardrailRules.AddRange(GuardrailRuleScope.Read([document]));
                     break;
                 case var owned when s_otherServicesTypes.Contains(owned):
                     // Owned, loaded and strictly validated by another service (policy, guardrails) from this same file.
@@ -145,7 +145,7 @@ public static partial class GatewayConfigLoader
         }
 
         Routing.LoadBalancingConfigLoader.Validate(rules, accounts);
-        return new GatewayConfig { Path = System.IO.Path.GetFullPath(path), ProviderAccounts = accounts, LoadBalancingRules = rules, HasGuardrailsRules = hasGuardrailsRules };
+        return new GatewayConfig { Path = System.IO.Path.GetFullPath(path), ProviderAccounts = accounts, LoadBalancingRules = rules, GuardrailRules = guardrailRules };
     }
 
     private static ProviderAccount ReadProviderAccount(YamlMappingNode root, string where, Func<string, string?> environment)

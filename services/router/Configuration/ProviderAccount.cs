@@ -129,10 +129,14 @@ public sealed record GatewayConfig
     public IReadOnlyList<Routing.LoadBalancingRule> LoadBalancingRules { get; init; } = [];
 
     /// <summary>
-    /// Whether a <c>gateway-guardrails-config</c> document has at least one rule (the guardrails
-    /// service validates them; the router only needs to know whether to call it). Default: false.
+    /// The scope of every <c>gateway-guardrails-config</c> rule (whom it applies to, input/output,
+    /// <c>on_error</c>): the guardrails service validates and runs them; the router needs only whether
+    /// to call it and what to do when it cannot. Default: none.
     /// </summary>
-    public bool HasGuardrailsRules { get; init; }
+    public IReadOnlyList<Gateway.Aspire.ServiceDefaults.Configuration.GuardrailRuleScope> GuardrailRules { get; init; } = [];
+
+    /// <summary>Whether a <c>gateway-guardrails-config</c> document has at least one rule.</summary>
+    public bool HasGuardrailsRules => GuardrailRules.Count > 0;
 }
 
 /// <summary>The configuration is invalid; the message names the file, document and field.</summary>

@@ -59,6 +59,7 @@ public static class ApplicationServiceExtensions
         services.AddGrpcServiceClient<Gateway.Aspire.Guardrails.Grpc.Guardrails.GuardrailsClient>("guardrails");
 
         services.AddSingleton<UpstreamInvoker>();
+        services.AddSingleton<ExternalModerationClient>();
         services.AddSingleton<IRequestForwarder, RequestForwarder>();
         services.AddSingleton<UsageQueue>();
         services.AddSingleton(TokenEstimator.Shared);

@@ -23,7 +23,8 @@ namespace Gateway.Aspire.Router.Forwarding;
 /// that verdict: it goes into the finishing chunk (OpenAI) or a delta event just before the stop
 /// (Anthropic). Events without text pass through unchanged. Only built when CheckInput asked for output
 /// checks, so ordinary streams keep their byte-for-byte relay. When the guardrails service fails
-/// mid-stream, the stream ends (fail closed), like a block.
+/// mid-stream, <see cref="OnError"/> applies the rules' <c>on_error</c>: fail closed ends the stream
+/// like a block; fail open relays the rest unchecked (text the service was holding back is lost with it).
 /// </remarks>
 internal sealed class OutputStreamGuard : IAsyncDisposable
 {
@@ -34,6 +35,7 @@ internal sealed class OutputStreamGuard : IAsyncDisposable
     private readonly ArrayBufferWriter<byte> _pending = new(4096);
     private readonly HashSet<int> _open = [];
     private bool _contextSent;
+    private bool _unchecked;
     private bool _legacyCompletions;
     private readonly CheckOutputRequest _context;
 
@@ -53,12 +55,24 @@ internal sealed class OutputStreamGuard : IAsyncDisposable
     /// <summary>The message of the error event that ends the stream; never echoes the content.</summary>
     public string StopMessage { get; private set; } = "";
 
+    /// <summary>Where findings of the verdicts go (the request's ledger findings). Default: a list of its own.</summary>
+    public List<Accounting.Grpc.GuardrailFinding> Findings { get; init; } = [];
+
+    /// <summary>Decides what a failed call means (the rules' <c>on_error</c>). Default: none, so every failure ends the stream.</summary>
+    public Func<RpcException, GuardrailsOutage>? OnError { get; init; }
+
     /// <summary>The guardrail that blocked (<c>rule/check</c>) and its category, for the log.</summary>
     public (string Guardrail, string Category) BlockedBy { get; private set; }
 
     /// <summary>Takes the next bytes of the stream and writes every complete event to <paramref name="output"/>; false when the stream must end.</summary>
     public async ValueTask<bool> WriteAsync(ReadOnlyMemory<byte> bytes, PipeWriter output)
     {
+        if (_unchecked)
+        {
+            output.Write(bytes.Span);
+            return true;
+        }
+
         _pending.Write(bytes.Span);
         var consumed = 0;
         try
@@ -75,6 +89,15 @@ internal sealed class OutputStreamGuard : IAsyncDisposable
         }
         catch (RpcException e) when (!_aborted.IsCancellationRequested)
         {
+            if (OnError?.Invoke(e) is { FailedOpen: true })
+            {
+                // Every rule on the answer fails open: the rest goes out as the provider sent it.
+                _unchecked = true;
+                output.Write(_pending.WrittenSpan[consumed..]);
+                _pending.ResetWrittenCount();
+                return true;
+            }
+
             StopCode = "guardrails_unavailable";
             StopMessage = $"The gateway could not check the rest of this answer ({e.StatusCode}); it is incomplete.";
             return false;
@@ -99,7 +122,7 @@ internal sealed class OutputStreamGuard : IAsyncDisposable
     {
         try
         {
-            if (StopCode.Length == 0 && _contextSent)
+            if (StopCode.Length == 0 && _contextSent && !_unchecked)
             {
                 await _call.RequestStream.CompleteAsync();
             }
@@ -311,6 +334,7 @@ internal sealed class OutputStreamGuard : IAsyncDisposable
         }
 
         var verdict = _call.ResponseStream.Current;
+        GuardrailsOutage.AddFindings(Findings, verdict.Findings, GuardrailStage.Output);
         if (verdict.Verdict == Verdict.Block)
         {
             StopCode = "guardrail_blocked";

@@ -75,6 +75,7 @@ internal sealed class RequestForwarder(
     ModelCatalog catalog,
     Admission.AdmissionClient admission,
     Guardrails.Grpc.Guardrails.GuardrailsClient guardrails,
+    ExternalModerationClient externalModeration,
     UpstreamInvoker upstream,
     UsageQueue usageQueue,
     TokenEstimator estimator,
@@ -139,6 +140,8 @@ internal sealed class RequestForwarder(
         var attemptStartTimestamp = startTimestamp;
         System.Text.StringBuilder? attemptsLog = null;
         CheckOutputRequest? outputCheck = null;
+        // What guardrails found (flags, masks, blocks) or skipped by on_error; goes with the final ledger record.
+        var guardrailFindings = new List<GuardrailFinding>();
         try
         {
             // (3) Body: read once, parse once.
@@ -299,16 +302,32 @@ internal sealed class RequestForwarder(
                 try
                 {
                     check = await guardrails.CheckInputAsync(checkRequest, deadline: DateTime.UtcNow + settings.GuardrailsTimeout, cancellationToken: aborted);
+                    if (check.ModerationNeeded.Count > 0)
+                    {
+                        // A rule moderates with a catalog model: the router asks it, then guardrails decides.
+                        checkRequest.ExternalModeration.Add(await externalModeration.ClassifyAsync(check.ModerationNeeded, requestId, aborted));
+                        check = await guardrails.CheckInputAsync(checkRequest, deadline: DateTime.UtcNow + settings.GuardrailsTimeout, cancellationToken: aborted);
+                    }
                 }
                 catch (RpcException e) when (!aborted.IsCancellationRequested)
                 {
-                    // Fail closed: a guardrail that cannot run must not be skipped silently. Rules'
-                    // on_error (fail_open) is applied inside the service, which then answers allow;
-                    // an unreachable service is always 503.
-                    RouterLog.GuardrailsUnavailable(logger, requestId, e.StatusCode);
-                    await Fail(503, OpenAiError.ServiceUnavailable, "guardrails_unavailable", "The gateway cannot check this request right now; retry shortly.");
-                    return;
+                    // The matching rules' on_error decide: one that fails closed refuses (503); when all
+                    // fail open the request goes on unchecked (the answer is still checked if a rule asks).
+                    var outage = OnGuardrailsError(e, GuardrailStage.Input, checkRequest.Subjects, model.Id);
+                    if (!outage.FailedOpen)
+                    {
+                        await Fail(503, OpenAiError.ServiceUnavailable, "guardrails_unavailable", outage.Message(GuardrailStage.Input));
+                        return;
+                    }
+
+                    check = new CheckReply
+                    {
+                        Verdict = Verdict.Allow,
+                        CheckOutput = GuardrailsOutage.AnyOutputRule(catalog.Config.GuardrailRules, checkRequest.Subjects, model.Id, metadata),
+                    };
                 }
+
+                GuardrailsOutage.AddFindings(guardrailFindings, check.Findings, GuardrailStage.Input);
 
                 if (check.Verdict == Verdict.Block)
                 {
@@ -358,8 +377,10 @@ internal sealed class RequestForwarder(
                     Settle(0, 0); // no provider tokens or money were spent
                     metrics.CacheHit();
                     metrics.RequestAnswered(hit.StatusCode);
-                    await usageQueue.EnqueueAsync(Attributed(CacheHitRecord.Create(hit, requestId, startedAt, identity.TokenId, identity.TokenName, info.Model,
-                        time.GetElapsedTime(startTimestamp).TotalMilliseconds, 0)));
+                    var hitRecord = Attributed(CacheHitRecord.Create(hit, requestId, startedAt, identity.TokenId, identity.TokenName, info.Model,
+                        time.GetElapsedTime(startTimestamp).TotalMilliseconds, 0));
+                    hitRecord.Guardrails.Add(guardrailFindings);
+                    await usageQueue.EnqueueAsync(hitRecord);
                     return;
                 }
 
@@ -824,7 +845,11 @@ internal sealed class RequestForwarder(
                 var output = capture?.Tee(response.BodyWriter) ?? response.BodyWriter;
                 // Output guardrails filter the client-format events before `output`; without them the relay stays byte for byte.
                 await using var guard = outputCheck is null ? null
-                    : new OutputStreamGuard(guardrails, OutputContext(outputCheck, attemptModel), api.Format, settings.GuardrailsTimeout, aborted);
+                    : new OutputStreamGuard(guardrails, OutputContext(outputCheck, attemptModel), api.Format, settings.GuardrailsTimeout, aborted)
+                    {
+                        Findings = guardrailFindings,
+                        OnError = e => OnGuardrailsError(e, GuardrailStage.Output, outputCheck.Subjects, attemptModel.Id),
+                    };
                 var staged = guard is null ? null : new ArrayBufferWriter<byte>(4096);
                 try
                 {
@@ -980,12 +1005,20 @@ internal sealed class RequestForwarder(
             try
             {
                 reply = await guardrails.CheckOutputAsync(call, deadline: DateTime.UtcNow + settings.GuardrailsTimeout, cancellationToken: aborted);
+                if (reply.ModerationNeeded.Count > 0)
+                {
+                    call.ExternalModeration.Add(await externalModeration.ClassifyAsync(reply.ModerationNeeded, requestId, aborted));
+                    reply = await guardrails.CheckOutputAsync(call, deadline: DateTime.UtcNow + settings.GuardrailsTimeout, cancellationToken: aborted);
+                }
             }
             catch (RpcException e) when (!aborted.IsCancellationRequested)
             {
-                RouterLog.GuardrailsUnavailable(logger, requestId, e.StatusCode);
-                return ((503, OpenAiError.ServiceUnavailable, "guardrails_unavailable", "The gateway cannot check this answer right now; retry shortly."), default);
+                var outage = OnGuardrailsError(e, GuardrailStage.Output, call.Subjects, attemptModel.Id);
+                return outage.FailedOpen ? (null, answer)
+                    : ((503, OpenAiError.ServiceUnavailable, "guardrails_unavailable", outage.Message(GuardrailStage.Output)), default);
             }
+
+            GuardrailsOutage.AddFindings(guardrailFindings, reply.Findings, GuardrailStage.Output);
 
             if (reply.Verdict == Verdict.Block)
             {
@@ -995,6 +1028,22 @@ internal sealed class RequestForwarder(
             }
 
             return (null, reply.Verdict == Verdict.Modify ? reply.Body.Memory : answer);
+        }
+
+        // A guardrails call failed: the applying rules' on_error decide (logged, counted, and recorded in the ledger).
+        GuardrailsOutage OnGuardrailsError(RpcException e, GuardrailStage stage, IReadOnlyCollection<string> subjects, string checkedModel)
+        {
+            RouterLog.GuardrailsUnavailable(logger, requestId, e.StatusCode);
+            var outage = GuardrailsOutage.Decide(e, catalog.Config.GuardrailRules, stage, subjects, checkedModel, metadata);
+            if (GuardrailsOutage.IsUnreachable(e))
+            {
+                metrics.GuardrailsUnreachable(GuardrailsOutage.Name(stage), outage.FailedOpen);
+                RouterLog.GuardrailsOnError(logger, requestId, GuardrailsOutage.Name(stage), outage.FailedOpen ? "fail_open" : "fail_closed",
+                    string.Join(", ", outage.Findings.Select(f => f.Rule)));
+            }
+
+            guardrailFindings.AddRange(outage.Findings);
+            return outage;
         }
 
         // Headers are gone, so the status cannot change: the failure goes in the stream as the last
@@ -1077,7 +1126,7 @@ internal sealed class RequestForwarder(
                 metrics.RequestAnswered(status);
             }
 
-            return usageQueue.EnqueueAsync(Attributed(new UsageRecord
+            var record = Attributed(new UsageRecord
             {
                 RequestId = attemptId,
                 ParentRequestId = parentId,
@@ -1099,7 +1148,14 @@ internal sealed class RequestForwarder(
                 ErrorType = errorType,
                 Streamed = info.Stream,
                 Price = model.Price,
-            }));
+            });
+            if (final)
+            {
+                // The request's findings go with the record that answered the client, once.
+                record.Guardrails.Add(guardrailFindings);
+            }
+
+            return usageQueue.EnqueueAsync(record);
         }
 
         // Who called, as policy names them: a personal token's user, a virtual account (a token from

@@ -10,7 +10,8 @@ namespace Gateway.Aspire.Router.Routing;
 /// <remarks>
 /// Instruments: <c>gateway.router.requests</c> (every model request answered), <c>gateway.router.failures</c>
 /// (answered with a 5xx), <c>gateway.router.cache.hits</c>, and per target <c>gateway.router.target.attempts</c>
-/// (tag <c>outcome</c>), <c>.failures</c>, <c>.retries</c>, <c>.fallbacks</c>, <c>.circuit_opened</c>, and the
+/// (tag <c>outcome</c>), <c>.failures</c>, <c>.retries</c>, <c>.fallbacks</c>, <c>.circuit_opened</c>, <c>gateway.router.guardrails.unreachable</c>
+/// (tags <c>stage</c>, <c>outcome</c>: fail_open or fail_closed), and the
 /// gauge <c>gateway.router.target.circuit_state</c> (0 closed, 1 open, 2 half-open, 3 isolated).
 /// </remarks>
 internal sealed class RoutingMetrics
@@ -26,6 +27,7 @@ internal sealed class RoutingMetrics
     private readonly Counter<long> _retries;
     private readonly Counter<long> _fallbacks;
     private readonly Counter<long> _circuitOpened;
+    private readonly Counter<long> _guardrailsUnreachable;
     private long _totalRequests;
     private long _totalFailures;
     private long _totalCacheHits;
@@ -42,6 +44,8 @@ internal sealed class RoutingMetrics
         _retries = Meter.CreateCounter<long>("gateway.router.target.retries", description: "Retries on a target.");
         _fallbacks = Meter.CreateCounter<long>("gateway.router.target.fallbacks", description: "Fallbacks away from a target.");
         _circuitOpened = Meter.CreateCounter<long>("gateway.router.target.circuit_opened", description: "Times a target's circuit opened.");
+        _guardrailsUnreachable = Meter.CreateCounter<long>("gateway.router.guardrails.unreachable",
+            description: "Guardrails calls that could not be made, by stage (input, output) and outcome (fail_open, fail_closed).");
     }
 
     /// <summary>The meter (for the circuit-state gauge and tests).</summary>
@@ -93,6 +97,10 @@ internal sealed class RoutingMetrics
 
     /// <summary>Counts a circuit opening.</summary>
     public void CircuitOpened(string target) => _circuitOpened.Add(1, new KeyValuePair<string, object?>("target", target));
+
+    /// <summary>Counts a guardrails call that could not be made and what the rules' on_error made of it.</summary>
+    public void GuardrailsUnreachable(string stage, bool failedOpen) =>
+        _guardrailsUnreachable.Add(1, new KeyValuePair<string, object?>("stage", stage), new KeyValuePair<string, object?>("outcome", failedOpen ? "fail_open" : "fail_closed"));
 
     private static string OutcomeName(AttemptKind kind) => kind switch
     {

@@ -79,6 +79,12 @@ public sealed class AnalyticsServiceTests(PostgresServerFixture postgres) : IAsy
         record.LatencyMs = 100 + i * 10;
         record.Streamed = i % 2 == 1;
         record.TimeToFirstTokenMs = record.Streamed ? 20 + i : 0;
+        if (i % 4 == 0)
+        {
+            record.Guardrails.Add(new GuardrailFinding { Rule = "safety", Check = "prompt_injection", Category = "jailbreak", Action = "flag", Count = 1, Stage = "input" });
+            record.Guardrails.Add(new GuardrailFinding { Rule = "pii", Check = "pii", Category = "email", Action = "mask", Count = 2, Stage = "input" });
+        }
+
         return record;
     }
 
@@ -181,6 +187,12 @@ public sealed class AnalyticsServiceTests(PostgresServerFixture postgres) : IAsy
         }, cancellationToken: Cancellation);
         var row = Assert.Single(one.Rows);
         Assert.Equal(("user-1", "team-0", "va-1", "p1"), (row.User, row.Team, row.VirtualAccount, row.Metadata["project"]));
+        // The guardrail findings come back as recorded, in order; rows without any have none.
+        Assert.Equal(_records[4].Guardrails, row.Guardrails);
+        Assert.Empty(Assert.Single((await Analytics.SearchRequestsAsync(new RequestSearch
+        {
+            From = Timestamp.FromDateTimeOffset(s_day), To = Timestamp.FromDateTimeOffset(s_day.AddDays(3)), RequestId = "req-005",
+        }, cancellationToken: Cancellation)).Rows).Guardrails);
     }
 
     [Theory]

@@ -16,16 +16,18 @@ public sealed class LedgerCopyWriteTests(PostgresServerFixture postgres)
             new Dictionary<string, string?> { ["Accounting:Ledger:WriteMethod"] = "Copy" });
         var records = Enumerable.Range(0, 30).Select(i => LedgerEntryTests.Valid($"copy-{i}")).ToList();
         records[3].Metadata["project"] = "search";
+        records[4].Guardrails.Add(new GuardrailFinding { Rule = "safety", Check = "moderation", Category = "violence", Action = "flag", Count = 1, Stage = "output" });
 
         var first = await host.Ledger.RecordAsync(new RecordUsageRequest { Records = { records.Take(20) } }, cancellationToken: ct);
         var second = await host.Ledger.RecordAsync(new RecordUsageRequest { Records = { records.Skip(10) } }, cancellationToken: ct);
         var third = await host.Ledger.RecordAsync(new RecordUsageRequest { Records = { records, records[0] } }, cancellationToken: ct);
 
         Assert.Equal((20, 10, 0), (first.Written, second.Written, third.Written));
-        Assert.Equal("30 30000 search", await PostgresServerFixture.ScalarAsync<string>(database, """
+        Assert.Equal("30 30000 search violence", await PostgresServerFixture.ScalarAsync<string>(database, """
             SELECT (SELECT count(*) FROM accounting.ledger) || ' '
                 || (SELECT prompt_tokens FROM accounting.usage_hourly WHERE dimension = 'all') || ' '
-                || (SELECT metadata ->> 'project' FROM accounting.ledger WHERE request_id = 'copy-3')
+                || (SELECT metadata ->> 'project' FROM accounting.ledger WHERE request_id = 'copy-3') || ' '
+                || (SELECT guardrails -> 0 ->> 'category' FROM accounting.ledger WHERE request_id = 'copy-4')
             """));
     }
 }

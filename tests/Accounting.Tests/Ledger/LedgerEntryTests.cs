@@ -109,6 +109,8 @@ public sealed class LedgerEntryTests
     [InlineData("started_at", "started_at is required")]
     [InlineData("status_code", "status_code must be an HTTP status (100-599)")]
     [InlineData("latency", "latency_ms must be a finite number ≥ 0")]
+    [InlineData("many_findings", "guardrails has 257 findings; at most 256 are accepted")]
+    [InlineData("nul_in_finding", "guardrails findings' fields must be at most 1024 characters without NUL characters")]
     public void InvalidRecord_IsRejectedWithAReason(string defect, string expected)
     {
         var record = Valid();
@@ -132,10 +134,23 @@ public sealed class LedgerEntryTests
             case "started_at": record.StartedAt = null; break;
             case "status_code": record.StatusCode = 0; break;
             case "latency": record.LatencyMs = double.NaN; break;
+            case "many_findings": record.Guardrails.Add(Enumerable.Repeat(new GuardrailFinding { Rule = "r", Action = "flag" }, 257)); break;
+            case "nul_in_finding": record.Guardrails.Add(new GuardrailFinding { Rule = "r\0", Action = "flag" }); break;
         }
 
         Assert.Null(LedgerEntry.From(record, out var error));
         Assert.Equal(expected, error);
+    }
+
+    [Fact]
+    public void GuardrailFindings_AreKeptAsAJsonArray_AndNoneIsNull()
+    {
+        var record = Valid();
+        Assert.Null(LedgerEntry.From(record, out _)!.GuardrailsJson);
+
+        record.Guardrails.Add(new GuardrailFinding { Rule = "safety", Check = "moderation", Category = "hate", Action = "flag", Count = 1, Stage = "output" });
+        Assert.Equal("""[{"rule":"safety","check":"moderation","category":"hate","action":"flag","count":1,"stage":"output"}]""",
+            LedgerEntry.From(record, out _)!.GuardrailsJson);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Gateway.Aspire.Guardrails.Rules;
+using Gateway.Aspire.ServiceDefaults.Configuration;
 
 namespace Gateway.Aspire.Guardrails.Tests.Rules;
 

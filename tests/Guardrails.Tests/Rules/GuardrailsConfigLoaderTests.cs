@@ -93,6 +93,25 @@ public sealed class GuardrailsConfigLoaderTests
     }
 
     [Fact]
+    public void Moderation_ReadsItsModelAndTimeout_WithATwoSecondDefault()
+    {
+        var rules = GuardrailsConfigLoader.Parse("""
+            type: gateway-guardrails-config
+            rules:
+              - id: m
+                input:
+                  - { check: moderation, action: block, model: openai/omni-moderation-latest, timeout_ms: 750 }
+                  - { check: moderation, action: flag, model: openai/omni-moderation-latest }
+                  - { check: moderation, action: flag }
+            """, "g.yaml");
+
+        var checks = Assert.Single(rules.Rules).Input;
+        Assert.Equal(("openai/omni-moderation-latest", TimeSpan.FromMilliseconds(750)), (checks[0].ModerationModel, checks[0].ModerationTimeout));
+        Assert.Equal(TimeSpan.FromSeconds(2), checks[1].ModerationTimeout);
+        Assert.Null(checks[2].ModerationModel);
+    }
+
+    [Fact]
     public void OnError_DefaultsToFailOpen_WhenTheRuleOnlyFlags()
     {
         var rules = GuardrailsConfigLoader.Parse("type: gateway-guardrails-config\nrules:\n  - id: watch\n    input: [{ check: prompt_injection, action: flag }]\n", "g.yaml");
@@ -126,6 +145,10 @@ public sealed class GuardrailsConfigLoaderTests
     [InlineData("{ check: deny_list, action: block, patterns: [\"(unclosed\"] }", "invalid regular expression in 'patterns': \"(unclosed\"")]
     [InlineData("{ check: deny_list, action: block, patterns: [\"secret(?=s)\"] }", "\"secret(?=s)\": it uses a construct that cannot run in linear time")]
     [InlineData("{ check: deny_list, action: block, patterns: [x], allow: [\"[z-a]\"] }", "invalid regular expression in 'allow': \"[z-a]\"")]
+    [InlineData("{ check: moderation, action: block, model: omni }", "'model' must be a catalog model '<account>/<model>'")]
+    [InlineData("{ check: moderation, action: block, timeout_ms: 100 }", "'timeout_ms' applies only with 'model'")]
+    [InlineData("{ check: moderation, action: block, model: openai/omni, timeout_ms: 0 }", "'timeout_ms' must be a whole number of milliseconds from 1 to 60000")]
+    [InlineData("{ check: pii, action: mask, model: openai/omni }", "'model' does not apply to check 'pii'")]
     public void InvalidCheck_IsRejectedWithTheReason(string check, string reason)
     {
         var e = Invalid($"  - id: r\n    input:\n      - {check}\n");

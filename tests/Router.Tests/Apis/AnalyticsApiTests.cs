@@ -110,6 +110,8 @@ public sealed class AnalyticsApiTests(RouterAppFixture app)
         var row = first.GetProperty("data")[0];
         Assert.Equal(("req-1", "2025-06-01T12:00:00Z", "x"), (row.GetProperty("request_id").GetString(), row.GetProperty("started_at").GetString(),
             row.GetProperty("metadata").GetProperty("project").GetString()));
+        Assert.Equal("""[{"rule":"safety","check":"prompt_injection","category":"jailbreak","action":"flag","count":1,"stage":"input"}]""",
+            row.GetProperty("guardrails").GetRawText());
         var search = TestAnalyticsService.Searches.Last(s => s.Limit == 10);
         Assert.Equal(("ada", "mock/gpt-4o-mini", 200), (search.User, search.Model, search.StatusCode));
     }

@@ -68,6 +68,36 @@ public sealed class GatewayConfigLoaderTests
     }
 
     [Fact]
+    public void Guardrails_rules_scope_and_on_error_are_read_for_when_the_service_is_down()
+    {
+        const string Rules = """
+            ---
+            type: gateway-guardrails-config
+            name: g
+            rules:
+              - id: mask
+                when: { subjects: ["team:web"], models: ["openai/*"], metadata: { env: prod } }
+                input: [{ check: pii, action: mask }]
+              - id: flags
+                output: [{ check: moderation, action: flag }]
+              - id: open
+                input: [{ check: deny_list, action: block, keywords: [x] }]
+                on_error: fail_open
+            """;
+        var rules = GatewayConfigLoader.Parse(Valid + "\n" + Rules, "gateway.yaml", s_env).GuardrailRules;
+
+        Assert.Equal(["mask", "flags", "open"], rules.Select(r => r.Id));
+        // Defaults: a rule that masks or blocks fails closed; one that only flags fails open.
+        Assert.Equal([false, true, true], rules.Select(r => r.FailOpen));
+        Assert.Equal([true, false, true], rules.Select(r => r.HasInput));
+        Assert.Equal([false, true, false], rules.Select(r => r.HasOutput));
+        var prod = new Dictionary<string, string> { ["env"] = "prod" };
+        Assert.True(rules[0].Matches(["user:ada", "team:web"], "openai/gpt-4o", prod));
+        Assert.False(rules[0].Matches(["team:web"], "anthropic/sonnet", prod));
+        Assert.False(rules[0].Matches(["team:web"], "openai/gpt-4o", new Dictionary<string, string>()));
+    }
+
+    [Fact]
     public void Catalog_resolves_account_slash_model_with_url_key_and_prices()
     {
         var catalog = new ModelCatalog(GatewayConfigLoader.Parse(Valid, "gateway.yaml", s_env), s_env, DateTimeOffset.UnixEpoch);

@@ -13,7 +13,7 @@ namespace Gateway.Aspire.Router.Tests.Forwarding;
 /// doubles. Accounts <c>echo</c> and <c>echo3</c> make the mock answer with the last user message
 /// verbatim (what the provider received), in one piece or streamed three characters at a time.
 /// </summary>
-public sealed class GuardrailsAppFixture : IAsyncDisposable
+public class GuardrailsAppFixture : IAsyncDisposable
 {
     /// <summary>The rules under test; each selected by <c>x-gateway-metadata</c> <c>guard</c>.</summary>
     public const string Rules = """
@@ -40,7 +40,31 @@ public sealed class GuardrailsAppFixture : IAsyncDisposable
             when: { metadata: { guard: output-mask } }
             output:
               - { check: pii, action: mask }
+          - id: external
+            when: { metadata: { guard: external } }
+            input:
+              - { check: moderation, action: block, categories: [violence], model: mod/omni }
+          - id: external-broken
+            when: { metadata: { guard: external-broken } }
+            input:
+              - { check: moderation, action: block, categories: [violence], model: modbroken/omni }
+          - id: external-slow
+            when: { metadata: { guard: external-slow } }
+            input:
+              - { check: moderation, action: block, categories: [violence], model: modslow/omni, timeout_ms: 200 }
+          - id: flags
+            when: { metadata: { guard: flag } }
+            input:
+              - { check: prompt_injection, action: flag }
+            output:
+              - { check: deny_list, action: flag, name: codenames, keywords: [Project Falcon] }
         """;
+
+    /// <summary>The gateway-guardrails-config document both services read. Default: <see cref="Rules"/>.</summary>
+    protected virtual string RulesDocument => Rules;
+
+    /// <summary>Whether the guardrails service runs; when false the router's guardrails address is a closed port. Default: true.</summary>
+    protected virtual bool GuardrailsRunning => true;
 
     private readonly SemaphoreSlim _start = new(1, 1);
     private GrpcServiceTestHost? _guardrails;
@@ -78,16 +102,35 @@ public sealed class GuardrailsAppFixture : IAsyncDisposable
                     types: [chat, completion]
                     price: {"{"} input_per_mtok: 0.15, output_per_mtok: 0.60 {"}"}
                 """));
-            await File.WriteAllTextAsync(configPath, $"{RouterAppFixture.GatewayYaml(baseFixture.MockUrl, RouterAppFixture.FreePort())}\n{accounts}\n---\n{Rules}\n");
+            // Moderation models on the mock, which flags violence exactly when a text says "attack":
+            // healthy, answering 500, and answering after 2 s.
+            accounts += "\n" + string.Join("\n", new[] { ("mod", ""), ("modbroken", "x-mock-status: \"500\""), ("modslow", "x-mock-latency-ms: \"2000\"") }.Select(a => $"""
+                ---
+                type: provider-account
+                name: {a.Item1}
+                provider: openai-compatible
+                base_url: {mockV1}
+                api_key: ${"{"}MOCK_API_KEY{"}"}
+                headers: {"{"} {a.Item2} {"}"}
+                models:
+                  - name: omni
+                    provider_model: omni-moderation-latest
+                    types: [moderation]
+                """));
+            await File.WriteAllTextAsync(configPath, $"{RouterAppFixture.GatewayYaml(baseFixture.MockUrl, RouterAppFixture.FreePort())}\n{accounts}\n---\n{RulesDocument}\n");
 
-            _guardrails = await GrpcServiceTestHost.StartAsync(
-                typeof(GuardrailsService).Assembly,
-                new Dictionary<string, string?> { ["GATEWAY_CONFIG"] = configPath },
-                builder => GuardrailsServiceComposition.AddApplicationServices(builder),
-                app => app.MapGrpcService<GuardrailsService>());
+            if (GuardrailsRunning)
+            {
+                _guardrails = await GrpcServiceTestHost.StartAsync(
+                    typeof(GuardrailsService).Assembly,
+                    new Dictionary<string, string?> { ["GATEWAY_CONFIG"] = configPath },
+                    builder => GuardrailsServiceComposition.AddApplicationServices(builder),
+                    app => app.MapGrpcService<GuardrailsService>());
+            }
+
             _router = RouterAppFixture.BuildRouter(configPath, baseFixture.GrpcUrl.ToString().TrimEnd('/'), new Dictionary<string, string?>
             {
-                ["services:guardrails:grpc:0"] = _guardrails.GrpcUrl,
+                ["services:guardrails:grpc:0"] = _guardrails?.GrpcUrl ?? $"http://127.0.0.1:{RouterAppFixture.FreePort()}",
             });
             await _router.StartAsync();
             RouterUrl = new Uri(_router.Urls.First());

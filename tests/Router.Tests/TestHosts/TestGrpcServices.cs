@@ -236,6 +236,7 @@ public sealed class TestAnalyticsService : Gateway.Aspire.Accounting.Grpc.Analyt
             RequestId = "req-1", StartedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(new DateTimeOffset(2025, 6, 1, 12, 0, 0, TimeSpan.Zero)),
             User = "ada", RequestedModel = "mock/gpt-4o-mini", ServedModel = "mock/gpt-4o-mini", Provider = "openai-compatible",
             StatusCode = 200, CostUsd = "0.5", LatencyMs = 12.5, Metadata = { ["project"] = "x" },
+            Guardrails = { new GuardrailFinding { Rule = "safety", Check = "prompt_injection", Category = "jailbreak", Action = "flag", Count = 1, Stage = "input" } },
         };
         return Task.FromResult(new RequestPage { Rows = { row }, NextCursor = request.Cursor.Length == 0 ? "next-page" : "" });
     }

@@ -1,11 +1,12 @@
-namespace Gateway.Aspire.Guardrails.Rules;
+namespace Gateway.Aspire.ServiceDefaults.Configuration;
 
 /// <summary>
 /// <c>when.models</c> patterns: a model id such as <c>openai/gpt-4o</c>, where <c>*</c> stands for
 /// any run of characters (<c>*</c>, <c>openai/*</c>, <c>*/gpt-4o*</c>). Ordinal and case-sensitive,
-/// like the catalog's ids.
+/// like the catalog's ids. Shared by the guardrails service (its rules) and the router (the same rules' scope,
+/// for when guardrails cannot be reached).
 /// </summary>
-internal static class ModelGlob
+public static class ModelGlob
 {
     /// <summary>Whether <paramref name="model"/> matches <paramref name="pattern"/>.</summary>
     /// <remarks>The classic two-pointer wildcard match: on a mismatch it retries from the last <c>*</c>, so it is O(n·m) at worst and never exponential.</remarks>
