@@ -37,17 +37,23 @@ public static class AlertQueue
     /// <summary>Field: who the alert is about, human-readable (<c>team=research</c>, <c>model=openai/gpt-4o</c>); empty for a rule-wide budget.</summary>
     public const string Scope = "scope";
 
-    /// <summary>Field: the threshold crossed, in percent of the budget (budget alerts) or in the rule's unit.</summary>
+    /// <summary>Field: the threshold crossed: percent of the budget, error-rate percent, or latency milliseconds.</summary>
     public const string Threshold = "threshold";
 
     /// <summary>Field: the measured value (budget: spent nano-USD; error rate: percent; latency: milliseconds), invariant culture.</summary>
     public const string Value = "value";
 
-    /// <summary>Field: the budget's limit in nano-USD, or the rule's threshold value.</summary>
+    /// <summary>Field: budget alerts, the limit in nano-USD.</summary>
     public const string Limit = "limit";
 
-    /// <summary>Field: when the budget period ends, or the window in seconds for model alerts (Unix ms / seconds).</summary>
+    /// <summary>Field: budget alerts, when the period ends (Unix milliseconds).</summary>
     public const string PeriodEnd = "period_end";
+
+    /// <summary>Field: model alerts, the window measured, in seconds.</summary>
+    public const string Window = "window";
+
+    /// <summary>Field: model alerts, the requests in the window.</summary>
+    public const string Requests = "requests";
 
     /// <summary>Field: when the alert was raised, Unix milliseconds.</summary>
     public const string Time = "time";
