@@ -19,8 +19,9 @@ var policy = builder.AddProject<Projects.Policy>("policy")
 
 var accounting = builder.AddProject<Projects.Accounting>("accounting")
     .WithGrpcEndpoint()
-    .WithReference(gatewaydb)
-    .WaitFor(gatewaydb)
+    .WithReference(redis).WithReference(gatewaydb) // the alert queue, the ledger
+    .WaitFor(redis).WaitFor(gatewaydb)
+    .WithEnvironment("GATEWAY_CONFIG", gatewayConfig.Path) // accounting owns the gateway-alerts-config documents
     // Where the ledger is buffered (fsynced) while PostgreSQL is down: beside the other local data.
     .WithEnvironment("Accounting__Ledger__SpoolDirectory", Path.Combine(builder.Options.DataRoot, "accounting-spool"));
 

@@ -50,4 +50,36 @@ internal static partial class AccountingLog
     [LoggerMessage(EventId = 136, EventName = "SpoolRecordInvalid", Level = LogLevel.Error,
         Message = "A spooled record ({RequestId}) no longer passes validation and is skipped: {Reason}")]
     public static partial void SpoolRecordInvalid(ILogger logger, string requestId, string reason);
+
+    [LoggerMessage(EventId = 140, EventName = "AlertDelivered", Level = LogLevel.Information,
+        Message = "Alert {AlertId} ({Kind}) delivered to {Targets} target(s)")]
+    public static partial void AlertDelivered(ILogger logger, string alertId, string kind, int targets);
+
+    [LoggerMessage(EventId = 141, EventName = "AlertDeliveryFailed", Level = LogLevel.Warning,
+        Message = "Alert {AlertId}: {TargetType} target {Target} failed ({Reason}); retrying: {Retry}")]
+    public static partial void AlertDeliveryFailed(ILogger logger, string alertId, string targetType, string target, string reason, bool retry);
+
+    [LoggerMessage(EventId = 142, EventName = "AlertTargetRejected", Level = LogLevel.Error,
+        Message = "Alert {AlertId}: {TargetType} target skipped: {Reason}")]
+    public static partial void AlertTargetRejected(ILogger logger, string alertId, string targetType, string reason);
+
+    [LoggerMessage(EventId = 143, EventName = "AlertAbandoned", Level = LogLevel.Error,
+        Message = "Alert {AlertId} ({Kind}) given up: {Pending} target(s) still failing after {Attempts} attempts")]
+    public static partial void AlertAbandoned(ILogger logger, string alertId, string kind, int pending, int attempts);
+
+    [LoggerMessage(EventId = 144, EventName = "AlertMalformed", Level = LogLevel.Warning,
+        Message = "Alert queue entry {AlertId} is not an alert this version understands; dropped")]
+    public static partial void AlertMalformed(ILogger logger, string alertId);
+
+    [LoggerMessage(EventId = 145, EventName = "AlertQueueUnavailable", Level = LogLevel.Warning,
+        Message = "Redis unavailable for the alert queue; retrying: {Error}")]
+    public static partial void AlertQueueUnavailable(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 146, EventName = "ModelAlertRaised", Level = LogLevel.Warning,
+        Message = "Alert rule {Rule}: {Kind} for {Model} at {Value:0.###}")]
+    public static partial void ModelAlertRaised(ILogger logger, string rule, string kind, string model, double value);
+
+    [LoggerMessage(EventId = 147, EventName = "AlertEvaluationFailed", Level = LogLevel.Warning,
+        Message = "Alert rules not evaluated this interval: {Error}")]
+    public static partial void AlertEvaluationFailed(ILogger logger, string error);
 }

@@ -1,3 +1,4 @@
+using Gateway.Aspire.Accounting.Alerts;
 using Gateway.Aspire.Accounting.Analytics;
 using Gateway.Aspire.Accounting.Data;
 using Gateway.Aspire.Accounting.Ledger;
@@ -32,7 +33,44 @@ public static class ApplicationServiceExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LedgerMaintenance>());
         builder.Services.AddSingleton<LedgerReplay>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LedgerReplay>());
+        builder.AddAlerts();
         return builder;
+    }
+
+    /// <summary>
+    /// Alert delivery (<see cref="AlertDispatcher"/>, options from <c>Accounting:Alerts</c>) and the
+    /// error-rate and latency rules of <c>GATEWAY_CONFIG</c> (<see cref="ModelAlertEvaluator"/>), when a
+    /// <c>redis</c> connection string is set: the alert queue lives there. Rules without Redis fail the start.
+    /// </summary>
+    private static void AddAlerts(this IHostApplicationBuilder builder)
+    {
+        var configPath = builder.Configuration["GATEWAY_CONFIG"];
+        var rules = string.IsNullOrWhiteSpace(configPath) ? [] : ModelAlertConfigLoader.Load(Path.GetFullPath(configPath));
+        if (builder.Configuration.GetConnectionString("redis") is null)
+        {
+            if (rules.Count > 0)
+            {
+                throw new InvalidOperationException(
+                    $"{ModelAlertConfigLoader.DocumentType} rules need Redis (the alert queue): set ConnectionStrings__redis.");
+            }
+
+            return;
+        }
+
+        builder.AddRedisClient("redis");
+        builder.Services.AddOptions<AlertOptions>().BindConfiguration(AlertOptions.Section).ValidateOnStart()
+            .Validate(o => o.PollInterval > TimeSpan.Zero && o.RetryDelay > TimeSpan.Zero && o.MaxRetryDelay < o.ClaimIdle && o.MaxAttempts >= 1
+                    && o.RequestTimeout > TimeSpan.Zero && o.EvaluationInterval > TimeSpan.Zero,
+                "Accounting:Alerts: intervals must be positive, MaxRetryDelay below ClaimIdle, MaxAttempts at least 1.");
+        builder.Services.AddSingleton<AlertSender>();
+        builder.Services.AddSingleton<AlertEventPublisher>();
+        builder.Services.AddHostedService<AlertDispatcher>();
+        builder.Services.AddSingleton(rules);
+        builder.Services.AddSingleton<ModelAlertEvaluator>();
+        if (rules.Count > 0)
+        {
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelAlertEvaluator>());
+        }
     }
 
     /// <summary>The gRPC services: Ledger (writes) and Analytics (queries).</summary>

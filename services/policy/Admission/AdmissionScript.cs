@@ -1,4 +1,5 @@
 using System.Globalization;
+using Gateway.Aspire.ServiceDefaults.Alerts;
 using StackExchange.Redis;
 
 namespace Gateway.Aspire.Policy.Admission;
@@ -16,7 +17,16 @@ internal sealed record RateLimitCharge(string Key, long Limit, long WindowMs, in
 /// <param name="LimitNanoUsd">The budget.</param>
 /// <param name="Enforced">Whether an exhausted budget refuses the call (else it only counts).</param>
 /// <param name="ExpiresAt">When the counter may go: a day after its period ends, so late settlements still find it.</param>
-internal sealed record BudgetCharge(string Key, long LimitNanoUsd, bool Enforced, DateTimeOffset ExpiresAt);
+/// <param name="Alert">What the script needs to queue this budget's alerts.</param>
+internal sealed record BudgetCharge(string Key, long LimitNanoUsd, bool Enforced, DateTimeOffset ExpiresAt, BudgetAlertCharge Alert);
+
+/// <summary>The alert part of a <see cref="BudgetCharge"/>.</summary>
+/// <param name="Levels">"<c>percent level notify</c>" triples, space-separated: each threshold's spend in nano-USD and whether its targets are told (100 is always present: the exceeded event).</param>
+/// <param name="Rule">The budget's id.</param>
+/// <param name="Scope">The <c>budget_applies_per</c> values, readable; empty for a rule-wide budget.</param>
+/// <param name="TargetsJson">The rule's notification targets as JSON.</param>
+/// <param name="PeriodEnd">When the period ends.</param>
+internal sealed record BudgetAlertCharge(string Levels, string Rule, string Scope, string TargetsJson, DateTimeOffset PeriodEnd);
 
 /// <summary>What <see cref="AdmissionScript.RunAsync"/> found and did.</summary>
 /// <param name="RateLimitFits">Whether the call fit the rate limit (true without one).</param>
@@ -37,6 +47,8 @@ internal sealed record AdmissionScriptResult(
 /// The one Lua script of an admission: the rate-limit rule's sliding window (<see cref="RateLimiting.SlidingWindowScripts"/>
 /// explains the algorithm and its error bound) and every budget counter the call touches are checked
 /// first, and only if all of them allow the call is anything counted — one atomic step, one round trip.
+/// The same step queues budget alerts on <see cref="AlertQueue.Stream"/>, once per threshold, counter
+/// and period (a <c>SET NX</c> flag next to the counter, expiring with it).
 /// </summary>
 /// <remarks>
 /// Keys and arguments vary in number (one key per budget that applies), so the script takes
@@ -44,6 +56,8 @@ internal sealed record AdmissionScriptResult(
 /// still sends EVALSHA once the server knows the script and EVAL only after its script cache was
 /// flushed. Budget amounts are integer nano-USD strings handed to INCRBY as they are (a Lua number
 /// would turn 1e15 into "1e+15"); comparisons in Lua are exact up to 2^53 nano-USD (~9 million USD).
+/// The alert flags are derived from the counters' keys rather than passed in <c>KEYS</c>: fine on one
+/// Redis (or a primary with replicas), not on Redis Cluster, which this script does not target anyway.
 /// </remarks>
 internal static class AdmissionScript
 {
@@ -54,6 +68,7 @@ internal static class AdmissionScript
         local fits, used, current = 1, 0, 0
         local limit, window, buckets, cost, width
         local live = {}
+        local now_spent = {}
         if has_rl then
           offset = 1
           limit = tonumber(ARGV[3])
@@ -91,7 +106,7 @@ internal static class AdmissionScript
         for i = 1, count do
           local s = tonumber(redis.call('GET', KEYS[offset + i]) or '0')
           spent[i] = s
-          local a = 9 + (i - 1) * 3
+          local a = 9 + (i - 1) * 8
           if blocked < 0 and ARGV[a + 1] == '1' and s + charge > tonumber(ARGV[a]) then
             blocked = i - 1
           end
@@ -108,8 +123,33 @@ internal static class AdmissionScript
             end
           end
           for i = 1, count do
-            redis.call('INCRBY', KEYS[offset + i], budget_cost)
-            redis.call('PEXPIREAT', KEYS[offset + i], ARGV[9 + (i - 1) * 3 + 2])
+            now_spent[i] = redis.call('INCRBY', KEYS[offset + i], budget_cost)
+            redis.call('PEXPIREAT', KEYS[offset + i], ARGV[9 + (i - 1) * 8 + 2])
+          end
+        end
+        -- Alerts: each level the counter has reached is raised once per counter (scope and period):
+        -- SET NX decides, so concurrent calls, replicas and restarts never raise it twice, and a level
+        -- reached through a settlement is raised by the next admission. A refusal by a hard budget
+        -- is its 100 % level (exceeded).
+        local alerts = KEYS[offset + count + 1]
+        for i = 1, count do
+          local a = 9 + (i - 1) * 8
+          local reached = now_spent[i] or spent[i]
+          for pct, level, notify in string.gmatch(ARGV[a + 3], '(%d+) (%d+) (%d)') do
+            if tonumber(level) <= reached or (pct == '100' and blocked == i - 1) then
+              local flag = KEYS[offset + i] .. ':alert:' .. pct
+              if redis.call('SET', flag, '1', 'NX') then
+                redis.call('PEXPIREAT', flag, ARGV[a + 2])
+                local kind = 'model.budget.warning'
+                if pct == '100' then kind = 'model.budget.exceeded' end
+                local targets = '[]'
+                if notify == '1' then targets = ARGV[a + 6] end
+                redis.call('XADD', alerts, 'MAXLEN', '~', ARGV[9 + count * 8], '*',
+                  'kind', kind, 'rule', ARGV[a + 4], 'scope', ARGV[a + 5], 'threshold', pct,
+                  'value', string.format('%d', reached), 'limit', ARGV[a], 'period_end', ARGV[a + 7],
+                  'time', ARGV[1], 'targets', targets)
+              end
+            end
           end
         end
         local reset, retry = 0, 0
@@ -157,8 +197,8 @@ internal static class AdmissionScript
     public static async Task<AdmissionScriptResult> RunAsync(
         IDatabase redis, DateTimeOffset now, RateLimitCharge? rateLimit, IReadOnlyList<BudgetCharge> budgets, long budgetCostNanoUsd)
     {
-        var keys = new RedisKey[(rateLimit is null ? 0 : 1) + budgets.Count];
-        var args = new RedisValue[8 + budgets.Count * 3];
+        var keys = new RedisKey[(rateLimit is null ? 0 : 1) + budgets.Count + 1];
+        var args = new RedisValue[8 + budgets.Count * 8 + 1];
         args[0] = now.ToUnixTimeMilliseconds();
         args[1] = rateLimit is null ? 0 : 1;
         var k = 0;
@@ -179,11 +219,21 @@ internal static class AdmissionScript
         args[7] = budgets.Count;
         for (var i = 0; i < budgets.Count; i++)
         {
-            keys[k++] = budgets[i].Key;
-            args[8 + i * 3] = budgets[i].LimitNanoUsd;
-            args[9 + i * 3] = budgets[i].Enforced ? 1 : 0;
-            args[10 + i * 3] = budgets[i].ExpiresAt.ToUnixTimeMilliseconds();
+            var (key, limit, enforced, expiresAt, alert) = budgets[i];
+            keys[k++] = key;
+            var a = 8 + i * 8;
+            args[a] = limit;
+            args[a + 1] = enforced ? 1 : 0;
+            args[a + 2] = expiresAt.ToUnixTimeMilliseconds();
+            args[a + 3] = alert.Levels;
+            args[a + 4] = alert.Rule;
+            args[a + 5] = alert.Scope;
+            args[a + 6] = alert.TargetsJson;
+            args[a + 7] = alert.PeriodEnd.ToUnixTimeMilliseconds();
         }
+
+        keys[k] = AlertQueue.Stream;
+        args[^1] = AlertQueue.MaxLength;
 
         var result = (RedisResult[])(await redis.ScriptEvaluateAsync(Script, keys, args))!;
         var spent = new long[budgets.Count];

@@ -1,25 +1,68 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+
 namespace Gateway.Aspire.Policy.Budgets;
 
 /// <summary>
-/// A rule's <c>alerts</c>: percentages of the limit to alert at and where to send them. Parsed and
-/// validated now and reported by admission as thresholds are crossed; delivery to the targets is the
-/// accounting service's later work.
+/// A rule's <c>alerts</c>: percentages of the limit to alert at and where to send them. Admission
+/// queues one alert per threshold, scope and period (<see cref="Admission.AdmissionScript"/>); the
+/// accounting service delivers it to <see cref="Targets"/>.
 /// </summary>
 /// <param name="Thresholds">Percentages of <c>limit_to</c>, 1–100, ascending, e.g. [75, 90, 100].</param>
-/// <param name="Targets"><c>notification_target</c>.</param>
-public sealed record BudgetAlerts(IReadOnlyList<int> Thresholds, IReadOnlyList<NotificationTarget> Targets);
+/// <param name="Targets"><c>notification_target</c>; may be empty (the alerts then only reach the event feed).</param>
+public sealed record BudgetAlerts(IReadOnlyList<int> Thresholds, IReadOnlyList<NotificationTarget> Targets)
+{
+    /// <summary>The targets as the alert queue carries them (a JSON array), built once at load.</summary>
+    public string TargetsJson { get; } = NotificationTarget.ToJson(Targets);
+}
 
 /// <summary>
-/// One <c>notification_target</c> (TrueFoundry's shape): <c>type</c> <c>email</c> (with
-/// <c>to_emails</c>), <c>slack-webhook</c> or <c>slack-bot</c> (with <c>channels</c>), and the
-/// <c>notification_channel</c> that delivers it.
+/// One <c>notification_target</c>: <c>{type: webhook, url}</c> (a generic JSON POST),
+/// <c>{type: slack-webhook, url}</c> (Slack's incoming-webhook payload) or <c>{type: email, to: [...]}</c>
+/// (SMTP, when accounting has a server configured).
 /// </summary>
-/// <param name="Type">email, slack-webhook or slack-bot.</param>
-/// <param name="NotificationChannel">The configured channel that sends the alert.</param>
-/// <param name="ToEmails">Recipients of an email target; empty otherwise.</param>
-/// <param name="Channels">Slack channels of a slack-bot target; empty otherwise.</param>
-public sealed record NotificationTarget(string Type, string NotificationChannel, IReadOnlyList<string> ToEmails, IReadOnlyList<string> Channels)
+/// <param name="Type">webhook, slack-webhook or email.</param>
+/// <param name="Url">The webhook URL (absolute http/https, or a whole <c>${ENV}</c> reference accounting resolves); null for email.</param>
+/// <param name="To">Recipients of an email target; empty otherwise.</param>
+public sealed record NotificationTarget(string Type, string? Url, IReadOnlyList<string> To)
 {
-    /// <summary>The target types TrueFoundry defines.</summary>
-    public static readonly IReadOnlyList<string> Types = ["email", "slack-webhook", "slack-bot"];
+    /// <summary>The target types accounting can deliver.</summary>
+    public static readonly IReadOnlyList<string> Types = ["webhook", "slack-webhook", "email"];
+
+    /// <summary>The JSON array the alert queue carries: <c>[{"type":"webhook","url":"..."},{"type":"email","to":["..."]}]</c>.</summary>
+    public static string ToJson(IReadOnlyList<NotificationTarget> targets)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartArray();
+            foreach (var target in targets)
+            {
+                json.WriteStartObject();
+                json.WriteString("type", target.Type);
+                if (target.Url is not null)
+                {
+                    json.WriteString("url", target.Url);
+                }
+
+                if (target.To.Count > 0)
+                {
+                    json.WriteStartArray("to");
+                    foreach (var to in target.To)
+                    {
+                        json.WriteStringValue(to);
+                    }
+
+                    json.WriteEndArray();
+                }
+
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
 }

@@ -18,11 +18,15 @@ namespace Gateway.Aspire.Policy.Budgets;
 /// <c>audit_mode</c>), plus <c>mode: hard | soft</c> (the same switch by name: <c>audit_mode: true</c> is
 /// <c>soft</c>; a rule sets one or the other) and the global shorthand at the top of a document:
 /// <c>daily_limit_usd</c> (a hard budget over every model call, per UTC day) with an optional
-/// <c>warning_threshold_percent</c>; only one document may set it. Rule ids are literal and unique
+/// <c>warning_threshold_percent</c> and <c>notification_target</c> (it alerts at the warning and at
+/// 100 %); only one document may set it. Targets: <c>webhook</c> and <c>slack-webhook</c> with a
+/// <c>url</c>, <c>email</c> with <c>to</c> (or TrueFoundry's <c>to_emails</c>). Rule ids are literal and unique
 /// across documents, as for rate limits.
 /// </remarks>
-public static class BudgetConfigLoader
+public static partial class BudgetConfigLoader
 {
+    private static readonly System.Text.RegularExpressions.Regex s_envReference = EnvReference();
+
     /// <summary>The document type this loader owns.</summary>
     public const string DocumentType = "gateway-budget-config";
 
@@ -39,7 +43,7 @@ public static class BudgetConfigLoader
         BudgetRule? global = null;
         foreach (var (root, where) in RuleDocuments.OfType(documents, DocumentType))
         {
-            RejectUnknown(root, where, "type", "name", "rules", "daily_limit_usd", "warning_threshold_percent");
+            RejectUnknown(root, where, "type", "name", "rules", "daily_limit_usd", "warning_threshold_percent", "notification_target");
             if (ReadGlobal(root, where) is { } daily)
             {
                 global = global is null
@@ -69,18 +73,21 @@ public static class BudgetConfigLoader
         var warningText = Scalar(root, "warning_threshold_percent", where);
         if (Scalar(root, "daily_limit_usd", where) is not { } limitText)
         {
-            return warningText is null
+            return warningText is null && Child(root, "notification_target") is null
                 ? null
-                : throw new ManifestException($"{where}: 'warning_threshold_percent' needs 'daily_limit_usd'.");
+                : throw new ManifestException($"{where}: 'warning_threshold_percent' and 'notification_target' need 'daily_limit_usd'.");
         }
 
-        var thresholds = warningText is null ? [] : new[] { ReadPercent(warningText, where, "warning_threshold_percent") };
+        // The warning and the stop (100 %) are the global limit's two thresholds; both go to its targets.
+        var warning = warningText is null ? (int?)null : ReadPercent(warningText, where, "warning_threshold_percent");
+        var targets = ReadTargets(root, where);
+        int[] thresholds = warning is null or 100 ? [100] : [warning.Value, 100];
         return new BudgetRule
         {
             Id = BudgetRules.GlobalDailyId,
             LimitUsd = ReadUsd(limitText, where, "daily_limit_usd"),
             Period = BudgetPeriod.Day,
-            Alerts = thresholds.Length == 0 ? null : new BudgetAlerts(thresholds, []),
+            Alerts = warning is null && targets.Count == 0 ? null : new BudgetAlerts(thresholds, targets),
             Source = where,
         };
     }
@@ -158,21 +165,23 @@ public static class BudgetConfigLoader
             throw new ManifestException($"{where}: 'thresholds' must be distinct percentages in ascending order, e.g. [75, 90, 100].");
         }
 
-        var targets = new List<NotificationTarget>();
-        if (Child(alerts, "notification_target") is { } targetsNode)
-        {
-            if (targetsNode is not YamlSequenceNode list)
-            {
-                throw new ManifestException($"{where}, line {targetsNode.Start.Line}: 'notification_target' must be a list of targets.");
-            }
+        var targets = ReadTargets(alerts, where);
+        return new BudgetAlerts(thresholds, targets);
+    }
 
-            foreach (var item in list.Children)
-            {
-                targets.Add(ReadTarget(item, $"{where}, notification_target[{list.Children.IndexOf(item)}]"));
-            }
+    private static IReadOnlyList<NotificationTarget> ReadTargets(YamlMappingNode map, string where)
+    {
+        if (Child(map, "notification_target") is not { } node)
+        {
+            return [];
         }
 
-        return new BudgetAlerts(thresholds, targets);
+        if (node is not YamlSequenceNode list)
+        {
+            throw new ManifestException($"{where}, line {node.Start.Line}: 'notification_target' must be a list of targets.");
+        }
+
+        return [.. list.Children.Select((item, i) => ReadTarget(item, $"{where}, notification_target[{i}]"))];
     }
 
     private static NotificationTarget ReadTarget(YamlNode node, string where)
@@ -185,15 +194,53 @@ public static class BudgetConfigLoader
         var type = Scalar(map, "type", where) ?? throw Missing(map, where, "type");
         if (!NotificationTarget.Types.Contains(type))
         {
-            throw new ManifestException($"{where}: unknown type '{type}'. Known: {string.Join(", ", NotificationTarget.Types)}.");
+            throw new ManifestException($"{where}: unknown type '{type}'. Known: {string.Join(", ", NotificationTarget.Types)}"
+                + (type == "slack-bot" ? " (Slack bots are not supported: use a slack-webhook with its url)." : "."));
         }
 
-        // Each type takes exactly its own fields, so a recipient list on the wrong type is an error, not silence.
-        var extra = type switch { "email" => "to_emails", "slack-bot" => "channels", _ => null };
-        RejectUnknown(map, where, extra is null ? ["type", "notification_channel"] : ["type", "notification_channel", extra]);
-        var channel = Scalar(map, "notification_channel", where) ?? throw Missing(map, where, "notification_channel");
-        var recipients = extra is null ? [] : ScalarList(map, extra, where) is { Count: > 0 } values ? values : throw Missing(map, where, extra);
-        return new NotificationTarget(type, channel, type == "email" ? recipients : [], type == "slack-bot" ? recipients : []);
+        // Each type takes exactly its own fields, so a recipient list on a webhook is an error, not silence.
+        if (type != "email")
+        {
+            RejectUnknown(map, where, "type", "url");
+            return new NotificationTarget(type, ReadUrl(Scalar(map, "url", where) ?? throw Missing(map, where, "url"), where), []);
+        }
+
+        // TrueFoundry writes the recipients as to_emails: accepted as another name for to.
+        RejectUnknown(map, where, "type", "to", "to_emails");
+        if (Child(map, "to") is not null && Child(map, "to_emails") is not null)
+        {
+            throw new ManifestException($"{where}: set 'to' or 'to_emails', not both.");
+        }
+
+        var to = ScalarList(map, "to", where) ?? ScalarList(map, "to_emails", where);
+        if (to is not { Count: > 0 })
+        {
+            throw Missing(map, where, "to");
+        }
+
+        foreach (var address in to)
+        {
+            if (!System.Net.Mail.MailAddress.TryCreate(address, out var parsed) || parsed.Address != address)
+            {
+                throw new ManifestException($"{where}: 'to' must be e-mail addresses (got '{address}').");
+            }
+        }
+
+        return new NotificationTarget(type, null, to);
+    }
+
+    // A webhook URL often embeds a secret (Slack's do): ${ENV} references keep it out of the file and
+    // the config store; accounting resolves them from its environment when it delivers. Either the
+    // whole value is one reference, or the URL with its references filled in is absolute http(s).
+    private static string ReadUrl(string text, string where)
+    {
+        var filled = s_envReference.Replace(text, "x");
+        var valid = s_envReference.Match(text) is { Success: true, Index: 0 } whole && whole.Length == text.Length
+            || (!text.StartsWith("${", StringComparison.Ordinal) && !filled.Contains("${", StringComparison.Ordinal)
+                && Uri.TryCreate(filled, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps));
+        return valid
+            ? text
+            : throw new ManifestException($"{where}: 'url' must be an absolute http(s) URL or a whole ${{ENV_VAR}} reference (got '{text}').");
     }
 
     private static decimal ReadUsd(string text, string where, string field) =>
@@ -205,4 +252,7 @@ public static class BudgetConfigLoader
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var percent) && percent is >= 1 and <= 100
             ? percent
             : throw new ManifestException($"{where}: '{field}' must be whole percentages from 1 to 100 (got '{text}').");
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\$\{[A-Za-z_][A-Za-z0-9_]*\}")]
+    private static partial System.Text.RegularExpressions.Regex EnvReference();
 }

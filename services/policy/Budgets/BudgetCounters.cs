@@ -38,6 +38,10 @@ public sealed class BudgetCounters(BudgetRules budgets, IConnectionMultiplexer r
     /// <summary>Redis key prefix of the counters.</summary>
     public const string KeyPrefix = "policy:budget:";
 
+    // Each rule's alert levels in the script's form, built once: the hot path only looks them up.
+    private readonly Dictionary<string, string> _alertLevels = budgets.Rules.Append(budgets.GlobalDaily).OfType<BudgetRule>()
+        .ToDictionary(r => r.Id, AlertLevels, StringComparer.Ordinal);
+
     // Settlements come seconds after admission; a day covers the longest stream and a late retry.
     private static readonly TimeSpan s_keepAfterPeriod = TimeSpan.FromDays(1);
 
@@ -107,10 +111,30 @@ public sealed class BudgetCounters(BudgetRules budgets, IConnectionMultiplexer r
     internal static string CounterKey(BudgetRule rule, AdmissionCall call, DateTimeOffset periodStart) =>
         string.Create(CultureInfo.InvariantCulture, $"{KeyPrefix}{rule.Id}:{rule.Period.Name}:{periodStart:yyyy-MM-dd}{RuleScope.KeySuffix(rule.AppliesPer, rule.When.Subjects, call)}");
 
-    private static BudgetTouch Touch(BudgetRule rule, bool enforced, AdmissionCall call, DateTimeOffset now)
+    private BudgetTouch Touch(BudgetRule rule, bool enforced, AdmissionCall call, DateTimeOffset now)
     {
         var (start, end) = rule.Period.Containing(now);
-        return new BudgetTouch(rule, new BudgetCharge(CounterKey(rule, call, start), rule.LimitNanoUsd, enforced, end + s_keepAfterPeriod), end);
+        var alert = new BudgetAlertCharge(
+            _alertLevels[rule.Id], rule.Id, RuleScope.Label(rule.AppliesPer, rule.When.Subjects, call), rule.Alerts?.TargetsJson ?? "[]", end);
+        return new BudgetTouch(rule, new BudgetCharge(CounterKey(rule, call, start), rule.LimitNanoUsd, enforced, end + s_keepAfterPeriod, alert), end);
+    }
+
+    /// <summary>
+    /// "<c>percent level notify</c>" triples for <see cref="AdmissionScript"/>: each threshold (its
+    /// targets told) and 100 % (the exceeded event; targets told only when 100 is a threshold).
+    /// Levels round up, so "reached" means spend ≥ exactly that percentage of the limit.
+    /// </summary>
+    internal static string AlertLevels(BudgetRule rule)
+    {
+        var thresholds = rule.Alerts?.Thresholds ?? [];
+        var levels = thresholds.Select(t => (Percent: t, Notify: true));
+        if (!thresholds.Contains(100))
+        {
+            levels = levels.Append((100, false));
+        }
+
+        return string.Join(' ', levels.Select(l => string.Create(CultureInfo.InvariantCulture,
+            $"{l.Percent} {decimal.Ceiling((decimal)rule.LimitNanoUsd * l.Percent / 100m)} {(l.Notify ? 1 : 0)}")));
     }
 
     // The highest threshold t with before < t% of the limit <= after (percent math in decimal: no overflow, no rounding).

@@ -59,21 +59,29 @@ public static class RuleScope
         var values = new StringBuilder();
         foreach (var entry in entries)
         {
-            // Callers without a user (virtual accounts) or team (older tokens) share the empty value.
-            var value = entry switch
-            {
-                "model" => call.Model,
-                "virtualaccount" => call.VirtualAccount,
-                "user" => call.User,
-                "team" => CounterTeam(ruleSubjects, call.Teams),
-                _ => call.Metadata.TryGetValue(entry["metadata.".Length..], out var v) ? v : "",
-            };
-            values.Append(entry).Append('=').Append(value).Append('\u001f');
+            values.Append(entry).Append('=').Append(Value(entry, ruleSubjects, call)).Append('\u001f');
         }
 
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(values.ToString()));
         return ":" + Convert.ToHexStringLower(hash, 0, 16);
     }
+
+    /// <summary>
+    /// The values the call is counted under, readable (<c>team=research, metadata.project=x</c>), for
+    /// alerts; empty when <paramref name="entries"/> is.
+    /// </summary>
+    public static string Label(IReadOnlyList<string> entries, IReadOnlyList<string> ruleSubjects, AdmissionCall call) =>
+        string.Join(", ", entries.Select(entry => $"{entry}={Value(entry, ruleSubjects, call)}"));
+
+    // Callers without a user (virtual accounts) or team (older tokens) share the empty value.
+    private static string Value(string entry, IReadOnlyList<string> ruleSubjects, AdmissionCall call) => entry switch
+    {
+        "model" => call.Model,
+        "virtualaccount" => call.VirtualAccount,
+        "user" => call.User,
+        "team" => CounterTeam(ruleSubjects, call.Teams),
+        _ => call.Metadata.TryGetValue(entry["metadata.".Length..], out var v) ? v : "",
+    };
 
     /// <summary>
     /// The team whose counter a call by a member of several teams counts against: the first of its

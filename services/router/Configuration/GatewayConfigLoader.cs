@@ -21,7 +21,7 @@ namespace Gateway.Aspire.Router.Configuration;
 public static partial class GatewayConfigLoader
 {
     /// <summary>Types other services own and validate from the same file; the router only lets them through.</summary>
-    private static readonly string[] s_otherServicesTypes = ["gateway-rate-limiting-config", "gateway-budget-config", "gateway-guardrails-config"];
+    private static readonly string[] s_otherServicesTypes = ["gateway-rate-limiting-config", "gateway-budget-config", "gateway-guardrails-config", "gateway-alerts-config"];
 
     private static readonly string[] s_modelTypes = ["chat", "completion", "embedding", "moderation", "rerank", "image", "audio"];
 

@@ -30,7 +30,7 @@ public sealed class GatewayModelTests : IDisposable
         Assert.Equal(["http", "grpc"], policy.Endpoints.Select(e => e.Name));
         Assert.Equal("Http2", policy.Endpoints[1].Protocols);
 
-        Assert.Equal(["gatewaydb"], Project(app, "accounting").References.Select(r => r.Name));
+        Assert.Equal(["redis", "gatewaydb"], Project(app, "accounting").References.Select(r => r.Name));
         Assert.Equal(["http", "grpc"], Project(app, "guardrails").Endpoints.Select(e => e.Name));
 
         var router = Project(app, "router");

@@ -105,7 +105,7 @@ public sealed class GatewayAppLifecycleTests
         {
             ("gatewaydb", new[] { "postgres" }),
             ("policy", new[] { "redis", "gatewaydb" }),
-            ("accounting", new[] { "gatewaydb" }),
+            ("accounting", new[] { "redis", "gatewaydb" }),
             ("router", new[] { "policy", "accounting", "guardrails", "mock-upstream" }),
         })
         {

@@ -37,13 +37,12 @@ public sealed class BudgetConfigLoaderTests
                   thresholds: [75, 90, 100]
                   notification_target:
                     - type: email
-                      notification_channel: budget-alerts
                       to_emails: [lead@example.com]
-                    - type: slack-bot
-                      notification_channel: tfy-slack-bot
-                      channels: ["#spend"]
+                    - type: webhook
+                      url: https://hooks.example.com/budget
                     - type: slack-webhook
-                      notification_channel: hooks
+                      url: ${SLACK_WEBHOOK_URL}
+                    - { type: email, to: [a@example.com, b@example.com] }
               - id: audit-weekly
                 limit_to: 0.25
                 unit: cost_per_week
@@ -66,8 +65,13 @@ public sealed class BudgetConfigLoaderTests
         Assert.True(team.Hard);
         Assert.Equal([75, 90, 100], team.Alerts!.Thresholds);
         Assert.Equal(
-            [("email", "budget-alerts", "lead@example.com", ""), ("slack-bot", "tfy-slack-bot", "", "#spend"), ("slack-webhook", "hooks", "", "")],
-            team.Alerts.Targets.Select(t => (t.Type, t.NotificationChannel, string.Join(",", t.ToEmails), string.Join(",", t.Channels))));
+            [("email", null, "lead@example.com"), ("webhook", "https://hooks.example.com/budget", ""), ("slack-webhook", "${SLACK_WEBHOOK_URL}", ""),
+                ("email", null, "a@example.com,b@example.com")],
+            team.Alerts.Targets.Select(t => (t.Type, t.Url, string.Join(",", t.To))));
+        Assert.Equal(
+            """[{"type":"email","to":["lead@example.com"]},{"type":"webhook","url":"https://hooks.example.com/budget"},"""
+                + """{"type":"slack-webhook","url":"${SLACK_WEBHOOK_URL}"},{"type":"email","to":["a@example.com","b@example.com"]}]""",
+            team.Alerts.TargetsJson);
         Assert.Contains("rule 'team-monthly'", team.Source, StringComparison.Ordinal);
 
         Assert.Same(BudgetPeriod.Week, budgets.Rules[1].Period);
@@ -80,7 +84,8 @@ public sealed class BudgetConfigLoaderTests
         Assert.Equal(500m, global.LimitUsd);
         Assert.Same(BudgetPeriod.Day, global.Period);
         Assert.True(global.Hard);
-        Assert.Equal([80], global.Alerts!.Thresholds);
+        Assert.Equal([80, 100], global.Alerts!.Thresholds);
+        Assert.Empty(global.Alerts.Targets);
     }
 
     [Fact]
@@ -114,10 +119,19 @@ public sealed class BudgetConfigLoaderTests
     [InlineData("rules: [{ id: a, limit_to: 1, unit: cost_per_day, alerts: { thresholds: [0] } }]", "whole percentages from 1 to 100 (got '0')")]
     [InlineData("rules: [{ id: a, limit_to: 1, unit: cost_per_day, alerts: { thresholds: [101] } }]", "(got '101')")]
     [InlineData("rules: [{ id: a, limit_to: 1, unit: cost_per_day, alerts: { notification_target: [] } }]", "missing required field 'thresholds'")]
-    [InlineData("rules: [{ id: a, limit_to: 1, unit: cost_per_day, alerts: { thresholds: [50], notification_target: [{ type: pager, notification_channel: x }] } }]", "unknown type 'pager'")]
-    [InlineData("rules: [{ id: a, limit_to: 1, unit: cost_per_day, alerts: { thresholds: [50], notification_target: [{ type: email, notification_channel: x }] } }]", "missing required field 'to_emails'")]
-    [InlineData("rules: [{ id: a, limit_to: 1, unit: cost_per_day, alerts: { thresholds: [50], notification_target: [{ type: slack-webhook, notification_channel: x, to_emails: [a@b.c] }] } }]", "unknown field 'to_emails'")]
-    [InlineData("warning_threshold_percent: 80\nrules: []", "'warning_threshold_percent' needs 'daily_limit_usd'")]
+    [InlineData("rules: [{ id: a, limit_to: 1, unit: cost_per_day, alerts: { thresholds: [50], notification_target: [{ type: pager, url: x }] } }]", "unknown type 'pager'")]
+    [InlineData("rules: [{ id: a, limit_to: 1, unit: cost_per_day, alerts: { thresholds: [50], notification_target: [{ type: slack-bot, channels: [x] }] } }]", "use a slack-webhook with its url")]
+    [InlineData("rules: [{ id: a, limit_to: 1, unit: cost_per_day, alerts: { thresholds: [50], notification_target: [{ type: email }] } }]", "missing required field 'to'")]
+    [InlineData("rules: [{ id: a, limit_to: 1, unit: cost_per_day, alerts: { thresholds: [50], notification_target: [{ type: email, to: [nobody] }] } }]", "'to' must be e-mail addresses (got 'nobody')")]
+    [InlineData("rules: [{ id: a, limit_to: 1, unit: cost_per_day, alerts: { thresholds: [50], notification_target: [{ type: email, to: [a@b.c], to_emails: [a@b.c] }] } }]", "set 'to' or 'to_emails', not both")]
+    [InlineData("rules: [{ id: a, limit_to: 1, unit: cost_per_day, alerts: { thresholds: [50], notification_target: [{ type: slack-webhook, url: 'https://x', to: [a@b.c] }] } }]", "unknown field 'to'")]
+    [InlineData("rules: [{ id: a, limit_to: 1, unit: cost_per_day, alerts: { thresholds: [50], notification_target: [{ type: webhook }] } }]", "missing required field 'url'")]
+    [InlineData("rules: [{ id: a, limit_to: 1, unit: cost_per_day, alerts: { thresholds: [50], notification_target: [{ type: webhook, url: 'ftp://x/y' }] } }]", "absolute http(s) URL or a whole ${ENV_VAR} reference (got 'ftp://x/y')")]
+    [InlineData("rules: [{ id: a, limit_to: 1, unit: cost_per_day, alerts: { thresholds: [50], notification_target: [{ type: webhook, url: '${A}/${B}' }] } }]", "absolute http(s) URL")]
+    [InlineData("rules: [{ id: a, limit_to: 1, unit: cost_per_day, alerts: { thresholds: [50], notification_target: [{ type: webhook, url: 'https://x/${bad name}' }] } }]", "absolute http(s) URL")]
+    [InlineData("rules: [{ id: a, limit_to: 1, unit: cost_per_day, alerts: { thresholds: [50], notification_target: { type: webhook } } }]", "'notification_target' must be a list of targets")]
+    [InlineData("notification_target: [{ type: webhook, url: 'https://x' }]\nrules: []", "need 'daily_limit_usd'")]
+    [InlineData("warning_threshold_percent: 80\nrules: []", "'warning_threshold_percent' and 'notification_target' need 'daily_limit_usd'")]
     [InlineData("daily_limit_usd: 10\nwarning_threshold_percent: 120", "(got '120')")]
     [InlineData("daily_limit_usd: lots", "'daily_limit_usd' must be an amount of USD")]
     [InlineData("budgets: []", "unknown field 'budgets'")]

@@ -234,7 +234,7 @@ public sealed class BudgetCountersTests(RedisServerFixture redis) : IAsyncLifeti
 
         Assert.Equal([true, true, true, false], outcomes.Select(o => o.Blocked is null));
         Assert.Equal(BudgetRules.GlobalDailyId, outcomes[3].Blocked!.Rule.Id);
-        Assert.Equal([0, 60, 0], outcomes.Take(3).Select(o => o.Budgets[1].CrossedThresholdPercent));
+        Assert.Equal([0, 60, 100], outcomes.Take(3).Select(o => o.Budgets[1].CrossedThresholdPercent));
         Assert.Equal(["generous", BudgetRules.GlobalDailyId], outcomes[0].Budgets.Select(b => b.Rule.Id));
     }
 

@@ -1,0 +1,185 @@
+using System.Collections.Concurrent;
+using Gateway.Aspire.ServiceDefaults.Alerts;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Gateway.Aspire.Accounting.Alerts;
+
+/// <summary>
+/// Delivers the alert queue (<see cref="AlertQueue.Stream"/>): every accounting replica reads it in
+/// the consumer group <see cref="AlertQueue.Group"/>, so each alert goes to one replica, which sends
+/// it to every target, retrying with exponential backoff, and acknowledges it only when done.
+/// </summary>
+/// <remarks>
+/// At least once, and once in practice: an entry a replica left unacknowledged (it stopped
+/// mid-delivery) is taken over by another after <see cref="AlertOptions.ClaimIdle"/>; a replica
+/// renews its claim while it backs off, so a slow retry is never taken from it. A per-target
+/// "delivered" marker keeps a taken-over or retried entry from reaching the same target twice; only a
+/// stop between a target's 2xx and writing its marker can repeat that one target. Budget alerts are
+/// also published on the event feed (once, under the same kind of marker).
+/// </remarks>
+public sealed class AlertDispatcher(
+    IConnectionMultiplexer redis, AlertSender sender, AlertEventPublisher events, IOptions<AlertOptions> options, TimeProvider time, ILogger<AlertDispatcher> logger)
+    : BackgroundService
+{
+    private const int BatchSize = 50;
+
+    // Markers outlive any retry schedule by far.
+    private static readonly TimeSpan s_markerLifetime = TimeSpan.FromDays(7);
+
+    // Unique per process and host instance: two hosts in one test process are two consumers.
+    private readonly string _consumer = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}"[..^24];
+    private readonly ConcurrentDictionary<string, Task> _inFlight = new(StringComparer.Ordinal);
+    private bool _groupReady;
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                foreach (var entry in await ReadAsync(settings))
+                {
+                    var id = entry.Id.ToString();
+                    if (!_inFlight.ContainsKey(id))
+                    {
+                        _inFlight[id] = Task.Run(async () =>
+                        {
+                            try
+                            {
+                                await DeliverAsync(entry, settings, stoppingToken);
+                            }
+                            finally
+                            {
+                                _inFlight.TryRemove(id, out _);
+                            }
+                        }, CancellationToken.None);
+                    }
+                }
+            }
+            catch (Exception e) when (e is RedisException or RedisTimeoutException)
+            {
+                _groupReady &= e is not RedisServerException { Message: var m } || !m.Contains("NOGROUP", StringComparison.Ordinal);
+                AccountingLog.AlertQueueUnavailable(logger, e.Message);
+            }
+
+            try
+            {
+                await Task.Delay(settings.PollInterval, time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        // Deliveries cut short stay pending: another replica (or the next start) takes them over.
+        await Task.WhenAll(_inFlight.Values);
+    }
+
+    private async Task<List<StreamEntry>> ReadAsync(AlertOptions settings)
+    {
+        var database = redis.GetDatabase();
+        if (!_groupReady)
+        {
+            try
+            {
+                await database.StreamCreateConsumerGroupAsync(AlertQueue.Stream, AlertQueue.Group, "0-0", createStream: true);
+            }
+            catch (RedisServerException e) when (e.Message.Contains("BUSYGROUP", StringComparison.Ordinal))
+            {
+                // Another replica (or an earlier start) created it.
+            }
+
+            _groupReady = true;
+        }
+
+        // Entries a stopped replica left behind first, then new ones.
+        var abandoned = await database.StreamAutoClaimAsync(
+            AlertQueue.Stream, AlertQueue.Group, _consumer, (long)settings.ClaimIdle.TotalMilliseconds, "0-0", BatchSize);
+        var entries = abandoned.ClaimedEntries.Where(e => !e.IsNull).ToList();
+        entries.AddRange(await database.StreamReadGroupAsync(AlertQueue.Stream, AlertQueue.Group, _consumer, StreamPosition.NewMessages, BatchSize));
+        return entries;
+    }
+
+    private async Task DeliverAsync(StreamEntry entry, AlertOptions settings, CancellationToken stoppingToken)
+    {
+        var database = redis.GetDatabase();
+        var id = entry.Id.ToString();
+        if (AlertEntry.From(entry) is not { } alert)
+        {
+            AccountingLog.AlertMalformed(logger, id);
+            await database.StreamAcknowledgeAsync(AlertQueue.Stream, AlertQueue.Group, entry.Id);
+            return;
+        }
+
+        try
+        {
+            var pending = Enumerable.Range(0, alert.Targets.Count).ToList();
+            for (var attempt = 1; ; attempt++)
+            {
+                if (alert.Kind is AlertQueue.BudgetWarning or AlertQueue.BudgetExceeded)
+                {
+                    await OnceAsync(database, id, "event", () => events.PublishAsync(alert.ToJson()));
+                }
+
+                foreach (var index in pending.ToArray())
+                {
+                    var marker = $"{AlertQueue.DeliveredKeyPrefix}{id}:{index}";
+                    var result = await database.KeyExistsAsync(marker)
+                        ? DeliveryResult.Delivered
+                        : await sender.SendAsync(alert, alert.Targets[index], stoppingToken);
+                    if (result != DeliveryResult.Retry)
+                    {
+                        await database.StringSetAsync(marker, (int)result, s_markerLifetime);
+                        pending.Remove(index);
+                    }
+                }
+
+                if (pending.Count == 0 || attempt >= settings.MaxAttempts)
+                {
+                    if (pending.Count > 0)
+                    {
+                        AccountingLog.AlertAbandoned(logger, id, alert.Kind, pending.Count, attempt);
+                    }
+                    else
+                    {
+                        AccountingLog.AlertDelivered(logger, id, alert.Kind, alert.Targets.Count);
+                    }
+
+                    await database.StreamAcknowledgeAsync(AlertQueue.Stream, AlertQueue.Group, entry.Id);
+                    return;
+                }
+
+                var delay = TimeSpan.FromTicks(Math.Min(settings.MaxRetryDelay.Ticks, settings.RetryDelay.Ticks << Math.Min(attempt - 1, 20)));
+                await Task.Delay(delay, time, stoppingToken);
+
+                // Still ours? Renewing the claim resets its idle time; empty means it was acknowledged elsewhere.
+                if ((await database.StreamClaimIdsOnlyAsync(AlertQueue.Stream, AlertQueue.Group, _consumer, 0, [entry.Id])).Length == 0)
+                {
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping: the entry stays pending for the next replica.
+        }
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        {
+            AccountingLog.AlertQueueUnavailable(logger, e.Message);
+        }
+    }
+
+    private static async Task OnceAsync(IDatabase database, string id, string what, Func<Task> action)
+    {
+        var marker = $"{AlertQueue.DeliveredKeyPrefix}{id}:{what}";
+        if (!await database.KeyExistsAsync(marker))
+        {
+            await action();
+            await database.StringSetAsync(marker, 1, s_markerLifetime);
+        }
+    }
+}
