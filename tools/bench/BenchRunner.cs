@@ -13,6 +13,9 @@ internal sealed class PathResult
 
     public Dictionary<string, long> CpuTicks { get; } = [];
 
+    /// <summary>Bytes allocated by each .NET service during the segments (from its /metrics).</summary>
+    public Dictionary<string, long> AllocatedBytes { get; } = [];
+
     public long MachineBusyTicks { get; set; }
 
     public long MachineTotalTicks { get; set; }
@@ -121,6 +124,7 @@ internal static class BenchRunner
 
         var bodies = await Bodies.WriteAsync(app.Directory);
         var phase = new Phase(app, processes, bodies, useWrk, options.MaxRequestsPerSegment) { RssBefore = ProcessStats.Sample(processes).RssKb };
+        using var allocations = AllocationStats.For(app);
         var rssPeak = new Dictionary<string, long>(phase.RssBefore);
 
         // Warm-up: JIT tiers, connection pools, policy's token cache, all on both paths; at concurrency 8 whatever the phase's cases are.
@@ -150,11 +154,13 @@ internal static class BenchRunner
                 var order = round % 2 == 1 ? new[] { Direct, Gateway } : [Gateway, Direct];
                 foreach (var path in order)
                 {
+                    var allocatedBefore = await allocations.SampleAsync();
                     var before = ProcessStats.Sample(processes);
                     var machineBefore = ProcessStats.MachineTicks();
                     var (load, generator) = await phase.RunSegmentAsync(scenario, path, options.SegmentDuration);
                     var machineAfter = ProcessStats.MachineTicks();
                     var after = ProcessStats.Sample(processes);
+                    var allocatedAfter = await allocations.SampleAsync();
 
                     var target = results[scenario.Key][path];
                     target.Load.Merge(load);
@@ -164,6 +170,14 @@ internal static class BenchRunner
                     foreach (var (name, ticks) in after.CpuTicks)
                     {
                         target.CpuTicks[name] = target.CpuTicks.GetValueOrDefault(name) + ticks - before.CpuTicks.GetValueOrDefault(name);
+                    }
+
+                    foreach (var (name, bytes) in allocatedAfter)
+                    {
+                        if (allocatedBefore.TryGetValue(name, out var start))
+                        {
+                            target.AllocatedBytes[name] = target.AllocatedBytes.GetValueOrDefault(name) + bytes - start;
+                        }
                     }
 
                     foreach (var (name, rss) in after.RssKb)

@@ -130,6 +130,21 @@ internal static class Report
         }
 
         o.AppendLine();
+        o.AppendLine("### Allocated per request (KB, from each service's /metrics: `dotnet.gc.heap.total_allocated`; independent of machine load)");
+        o.AppendLine();
+        o.AppendLine("| case | path | router | policy | accounting | guardrails |");
+        o.AppendLine("|---|---|--:|--:|--:|--:|");
+        foreach (var key in new[] { "c1-0ms", "sat-0ms", "stream-c1", "pii-sat-0ms" })
+        {
+            var s = BenchRunner.Scenarios.First(x => x.Key == key);
+            var p = r[key][BenchRunner.Gateway];
+            var n = Math.Max(1, p.Load.Requests);
+            var cells = new[] { "router", "policy", "accounting", "guardrails" }
+                .Select(name => p.AllocatedBytes.TryGetValue(name, out var b) ? (b / 1024.0 / n).ToString("F1", CultureInfo.InvariantCulture) : "–");
+            o.AppendLine(CultureInfo.InvariantCulture, $"| {s.Title} | gateway | {string.Join(" | ", cells)} |");
+        }
+
+        o.AppendLine();
         o.AppendLine(CultureInfo.InvariantCulture, $"### Memory (RSS, MB; {Machine})");
         o.AppendLine();
         o.AppendLine("| process | after start-up | peak (sampled after each segment) | after the run | target |");
