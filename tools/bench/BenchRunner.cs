@@ -133,6 +133,9 @@ internal static class BenchRunner
         var warmStream = scenarios.FirstOrDefault(s => s.Stream && s.ChunkDelayMs == 0);
         foreach (var path in new[] { Direct, Gateway })
         {
+            // One untimed request first: on a busy machine a cold service (JIT, the guardrails' detectors)
+            // can take longer than a whole warm-up segment, which wrk would then report as zero requests.
+            await HttpLoad.RunAsync(phase.Spec(warmChat with { Concurrency = 1 }, path, TimeSpan.FromMinutes(1)) with { MaxRequests = 1 });
             var (warm, _) = await phase.RunSegmentAsync(warmChat, path, options.WarmUp);
             var streamed = warmStream is null ? new LoadResult() : (await phase.RunSegmentAsync(warmStream, path, TimeSpan.FromSeconds(1))).Result;
             if (warm.Errors + streamed.Errors > 0 || warm.Requests == 0)
