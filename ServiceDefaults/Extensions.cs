@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -22,6 +23,12 @@ public static class ServiceDefaultsExtensions
 
     /// <summary>Tag of health checks that only say the process is alive.</summary>
     public const string LiveTag = "live";
+
+    /// <summary>
+    /// Configuration key (<c>Telemetry__Tracing</c> in the environment) that turns tracing on or off;
+    /// default: on exactly when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set, the only place traces go.
+    /// </summary>
+    public const string TracingSetting = "Telemetry:Tracing";
 
     /// <summary>
     /// Adds OpenTelemetry, default health checks, service discovery and resilient HttpClient defaults.
@@ -52,14 +59,21 @@ public static class ServiceDefaultsExtensions
             logging.IncludeScopes = true;
         });
 
-        builder.Services.AddOpenTelemetry()
+        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        var telemetry = builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddMeter(GatewayTelemetry.MeterPrefix + "*")
-                .AddPrometheusExporter())
-            .WithTracing(tracing => tracing
+                .AddPrometheusExporter());
+
+        // Traces only go out through OTLP. Listening without an exporter still creates and tags an
+        // Activity per request and per outgoing call in every service, for nothing (docs/perf/README.md,
+        // "What was changed"). Telemetry:Tracing overrides.
+        if (builder.Configuration.GetValue<bool?>(TracingSetting) ?? otlp)
+        {
+            telemetry.WithTracing(tracing => tracing
                 .AddSource(builder.Environment.ApplicationName)
                 .AddSource(GatewayTelemetry.ActivitySourcePrefix + "*")
                 .AddAspNetCoreInstrumentation(options =>
@@ -68,10 +82,11 @@ public static class ServiceDefaultsExtensions
                 // Grpc.Net.Client emits activities under this source name natively.
                 .AddSource("Grpc.Net.Client")
                 .AddHttpClientInstrumentation());
+        }
 
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        if (otlp)
         {
-            builder.Services.AddOpenTelemetry().UseOtlpExporter();
+            telemetry.UseOtlpExporter();
         }
 
         return builder;

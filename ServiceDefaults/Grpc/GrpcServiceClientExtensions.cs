@@ -30,6 +30,10 @@ public static class GrpcServiceClientExtensions
 #pragma warning disable EXTEXP0001 // Experimental, but the supported way to opt one client out of the defaults.
         builder.RemoveAllResilienceHandlers();
 #pragma warning restore EXTEXP0001
+        // HttpClientFactory's two logging handlers wrap every call (a log scope and start/stop
+        // messages, both filtered out at the default levels but paid for): on the router that is
+        // every Admit and Settle. gRPC logs calls itself (Grpc.Net.Client category).
+        builder.RemoveAllLoggers();
         return builder;
     }
 }

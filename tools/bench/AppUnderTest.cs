@@ -25,7 +25,23 @@ internal sealed class AppUnderTest : IAsyncDisposable
     private readonly string _directory;
     private DistributedApplication? _app;
 
-    private AppUnderTest(string directory) => _directory = directory;
+    private AppUnderTest(string directory, bool piiGuardrails)
+    {
+        _directory = directory;
+        PiiGuardrails = piiGuardrails;
+    }
+
+    /// <summary>Name of the bench token's virtual account; the rate-limit, budget and guardrails rules apply to it.</summary>
+    public const string VirtualAccount = "bench";
+
+    /// <summary>Id of the bench's token rate-limit rule (large enough never to refuse: the cost of counting is measured).</summary>
+    public const string RateLimitRule = "bench-tokens";
+
+    /// <summary>Id of the bench's hard daily budget (large enough never to refuse).</summary>
+    public const string BudgetRule = "bench-daily";
+
+    /// <summary>Whether gateway.yaml has a guardrails rule masking PII on input (then the router calls guardrails on every request).</summary>
+    public bool PiiGuardrails { get; }
 
     public string AdminKey { get; } = "gw-admin-bench-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
 
@@ -59,11 +75,12 @@ internal sealed class AppUnderTest : IAsyncDisposable
     /// <summary>Gateway URL of chat completions (127.0.0.1: the router listens on localhost, both families).</summary>
     public string GatewayUrl => $"http://127.0.0.1:{RouterPort}/v1/chat/completions";
 
-    public static async Task<AppUnderTest> StartAsync()
+    /// <summary>Starts the application; with <paramref name="piiGuardrails"/> gateway.yaml also masks PII on input.</summary>
+    public static async Task<AppUnderTest> StartAsync(bool piiGuardrails = false)
     {
         var directory = Path.Combine(Path.GetTempPath(), "gateway-aspire-bench", Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(directory);
-        var app = new AppUnderTest(directory);
+        var app = new AppUnderTest(directory, piiGuardrails);
         try
         {
             await app.StartCoreAsync();
@@ -112,6 +129,27 @@ internal sealed class AppUnderTest : IAsyncDisposable
             {Account("mock50", 50, null)}
             ---
             {Account("stream1", 0, StreamChunkDelayMs)}
+            ---
+            # Issue 8 measures auth + limits + budget + accounting: one token limit and one hard budget
+            # apply to the bench's virtual account, both far above what the run can use, so every
+            # request is counted, reserved and settled but none is refused.
+            type: gateway-rate-limiting-config
+            name: bench-limits
+            rules:
+              - id: {RateLimitRule}
+                when: {"{"} subjects: ["virtualaccount:{VirtualAccount}"] {"}"}
+                limit_to: 1000000000000
+                unit: tokens_per_minute
+            ---
+            type: gateway-budget-config
+            name: bench-budgets
+            rules:
+              - id: {BudgetRule}
+                when: {"{"} subjects: ["virtualaccount:{VirtualAccount}"] {"}"}
+                limit_to: 1000000
+                unit: cost_per_day
+                mode: hard
+            {(PiiGuardrails ? PiiGuardrailsDocument : "")}
             """);
 
         string[] args =
@@ -146,7 +184,7 @@ internal sealed class AppUnderTest : IAsyncDisposable
         using var client = new HttpClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{RouterPort}/admin/v1/tokens")
         {
-            Content = JsonContent.Create(new Dictionary<string, string> { ["name"] = "bench" }),
+            Content = JsonContent.Create(new Dictionary<string, string> { ["name"] = VirtualAccount }),
         };
         request.Headers.Authorization = new("Bearer", AdminKey);
         using var response = await client.SendAsync(request);
@@ -158,6 +196,17 @@ internal sealed class AppUnderTest : IAsyncDisposable
 
         Token = JsonDocument.Parse(text).RootElement.GetProperty("token").GetString()!;
     }
+
+    // Masks PII on the way in for the bench's calls (the PII cases); nothing on output, so only input checking is measured.
+    private const string PiiGuardrailsDocument = $$"""
+        ---
+        type: gateway-guardrails-config
+        name: bench-guardrails
+        rules:
+          - id: bench-pii
+            when: { subjects: ["virtualaccount:{{VirtualAccount}}"] }
+            input: [{ check: pii, action: mask }]
+        """;
 
     private string Account(string name, int latencyMs, int? chunkDelayMs) => $"""
         type: provider-account

@@ -13,6 +13,11 @@ internal sealed record BenchOptions
           --profile   after the rounds, record the gateway at saturation with `perf` (writes profile.txt)
           --no-wrk    use the built-in .NET load loop for the non-streaming cases too
           --output    where README.md's results, results.md and overhead.png go (default: docs/perf)
+          --cases     only these cases, comma-separated keys (c1-0ms, c1-50ms, c8-0ms, c8-50ms, sat-0ms,
+                      stream-c1, stream-paced, pii-c1-0ms, pii-sat-0ms): for A/B checks, with --output elsewhere
+          --env       NAME=VALUE set for every service (repeatable), e.g. a runtime setting to compare
+          --admit     instead: the policy Admit benchmark (a gRPC load loop against the started policy
+                      service and its Redis; p50/p99 and CPU per call)
 
         Needs wrk (Debian/Ubuntu: apt-get install wrk) unless --no-wrk; --profile needs perf (linux-perf).
         """;
@@ -25,6 +30,15 @@ internal sealed record BenchOptions
 
     /// <summary>Use wrk for the non-streaming cases (else the .NET load loop).</summary>
     public bool UseWrk { get; init; } = true;
+
+    /// <summary>Keys of the cases to run; empty: all.</summary>
+    public IReadOnlyList<string> Cases { get; init; } = [];
+
+    /// <summary>Environment variables for every service (the AppHost passes its own environment on).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; } = [];
+
+    /// <summary>Run the Admit benchmark instead of the overhead benchmark.</summary>
+    public bool Admit { get; init; }
 
     /// <summary>Where results go.</summary>
     public required string OutputDirectory { get; init; }
@@ -47,6 +61,9 @@ internal sealed record BenchOptions
         var profile = false;
         var wrk = true;
         string? output = null;
+        var admit = false;
+        var cases = new List<string>();
+        var environment = new List<KeyValuePair<string, string>>();
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -63,6 +80,21 @@ internal sealed record BenchOptions
                 case "--output" when i + 1 < args.Length:
                     output = args[++i];
                     break;
+                case "--admit":
+                    admit = true;
+                    break;
+                case "--cases" when i + 1 < args.Length:
+                    cases.AddRange(args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                    if (cases.Any(c => BenchRunner.Scenarios.All(s => s.Key != c)))
+                    {
+                        return null;
+                    }
+
+                    break;
+                case "--env" when i + 1 < args.Length && args[i + 1].IndexOf('=') > 0:
+                    var pair = args[++i].Split('=', 2);
+                    environment.Add(new(pair[0], pair[1]));
+                    break;
                 default:
                     return null;
             }
@@ -73,6 +105,9 @@ internal sealed record BenchOptions
             Quick = quick,
             Profile = profile,
             UseWrk = wrk,
+            Admit = admit,
+            Cases = cases,
+            Environment = environment,
             OutputDirectory = Path.GetFullPath(output ?? Path.Combine(RepositoryRoot(), "docs", "perf")),
         };
     }

@@ -8,4 +8,4 @@ if (options is null)
     return 2;
 }
 
-return await BenchRunner.RunAsync(options);
+return options.Admit ? await AdmitBench.RunAsync(options) : await BenchRunner.RunAsync(options);

@@ -105,6 +105,7 @@ public sealed class AdmissionService(TokenLookup lookup, AdmissionCounters count
         {
             User = record.User ?? "",
             Teams = record.Teams,
+            Choices = Math.Max(1, request.Choices),
         };
         RateLimitOutcome? rateLimit;
         BudgetOutcome? budget;

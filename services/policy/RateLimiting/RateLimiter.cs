@@ -59,9 +59,10 @@ public sealed class RateLimiter(RateLimitRules rules, IConnectionMultiplexer red
             return null;
         }
 
+        // A token limit reserves the prompt once and max_tokens for each of the n completions asked for.
         var cost = rule.Unit.Kind == RateLimitKind.Requests
             ? 1
-            : Math.Max(0, call.EstimatedPromptTokens) + (call.MaxTokens > 0 ? call.MaxTokens : DefaultMaxTokens);
+            : Math.Max(0, call.EstimatedPromptTokens) + (call.MaxTokens > 0 ? call.MaxTokens : DefaultMaxTokens) * Math.Max(1, call.Choices);
         return (rule, new RateLimitCharge(CounterKey(rule, call), rule.LimitTo, (long)rule.Unit.Window.TotalMilliseconds, Buckets, cost));
     }
 

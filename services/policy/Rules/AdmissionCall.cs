@@ -22,4 +22,7 @@ public sealed record AdmissionCall(
 
     /// <summary>The caller's teams (a user's, or the virtual account's owner). Default: none.</summary>
     public IReadOnlyList<string> Teams { get; init; } = [];
+
+    /// <summary>Completions the call asks for (OpenAI's <c>n</c>); each may use <see cref="MaxTokens"/>. Default: 1.</summary>
+    public int Choices { get; init; } = 1;
 }

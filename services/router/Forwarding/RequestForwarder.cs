@@ -183,6 +183,7 @@ internal sealed class RequestForwarder(
                 admitRequest.EstimatedPromptTokens = (body!.Length + 3) / 4;
                 var priced = catalog.TryResolve(info.Model, out var declared);
                 admitRequest.MaxTokens = info.MaxTokens ?? (priced ? declared!.Model.DefaultMaxTokens ?? declared.Model.MaxTokens : null) ?? 0;
+                admitRequest.Choices = info.Choices;
                 // Budgets reserve the most the call can cost (n completions of max_tokens each); settled to the actual cost in (9).
                 // A virtual model is priced at its dearest target: which one serves is decided after admission.
                 admitRequest.MaxCostNanoUsd = priced
@@ -229,6 +230,7 @@ internal sealed class RequestForwarder(
             }
 
             RateLimitHeaders.Write(response, admit);
+            BudgetHeaders.Write(response, admit);
             reservation = admit.Reservation;
             budgetReservation = admit.BudgetReservation;
             if (admit.Decision == AdmitDecision.RateLimited)

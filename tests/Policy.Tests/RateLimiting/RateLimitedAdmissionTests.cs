@@ -99,6 +99,18 @@ public sealed class RateLimitedAdmissionTests(PostgresServerFixture postgres, Re
     }
 
     [Fact]
+    public async Task TokenReservation_CountsEveryCompletionOfN()
+    {
+        var token = (await First.CreateTokenAsync("tokens")).Token;
+        var request = new AdmitRequest { Token = token, Model = "mock/gpt-4o-mini", RequestId = "rn", EstimatedPromptTokens = 100, MaxTokens = 200, Choices = 3 };
+
+        var reply = await First.Admission.AdmitAsync(request, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(AdmitDecision.Allowed, reply.Decision);
+        Assert.Equal(1000 - (100 + 3 * 200), reply.RateLimits[0].Remaining);
+    }
+
+    [Fact]
     public async Task InvalidConfig_FailsTheStart_NamingFileDocumentAndField()
     {
         var bad = Path.Combine(_replicas!.Directory, "bad.yaml");

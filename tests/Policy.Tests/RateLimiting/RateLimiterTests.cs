@@ -162,6 +162,30 @@ public sealed class RateLimiterTests(RedisServerFixture redis) : IAsyncLifetime
         Assert.False(await limiter.SettleAsync("garbage", 10));
     }
 
+    [Fact]
+    public async Task TokenLimit_ReservesMaxTokensForEachOfTheNCompletions()
+    {
+        var limiter = new RateLimiter(Rules("""
+            - id: tpm
+              limit_to: 1000
+              unit: tokens_per_minute
+            """), await Connect(), _time);
+
+        // n = 3: 100 prompt + 3 × 200 max_tokens.
+        var three = (await limiter.AdmitAsync(Call("ci", prompt: 100, maxTokens: 200) with { Choices = 3 }))!;
+        Assert.Equal(700, three.Cost);
+        Assert.Equal(300, three.Remaining);
+
+        // n = 4 would need 900 more: refused, although prompt + max_tokens alone (300) fits.
+        var four = (await limiter.AdmitAsync(Call("ci", prompt: 100, maxTokens: 200) with { Choices = 4 }))!;
+        Assert.False(four.Allowed);
+        Assert.Equal(900, four.Cost);
+
+        // Without max_tokens every completion reserves the default (more than the whole limit here: refused, cost still reported).
+        var defaults = (await limiter.AdmitAsync(Call("ci") with { Choices = 2 }))!;
+        Assert.Equal(2 * RateLimiter.DefaultMaxTokens, defaults.Cost);
+    }
+
     private static RateLimitRules Rules(string rules) => RateLimitConfigLoader.Parse(
         "type: gateway-rate-limiting-config\nrules:\n" + string.Join('\n', rules.Split('\n').Select(l => "  " + l)), "gateway.yaml");
 

@@ -35,6 +35,45 @@ public sealed class BudgetResponseTests(RouterAppFixture app)
     }
 
     [Fact]
+    public async Task AdmittedCall_CarriesTheTightestBudget_InBudgetHeaders()
+    {
+        using var response = await PostAsync("""{"model":"mock/gpt-4o-mini","messages":[{"role":"user","content":"Hi"}]}""", NewRequestId("budget-headers"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        // team-weekly has 1.5 USD left, ci-daily 7.5: the tighter one is described.
+        Assert.Equal("team-weekly", Header(response, "x-gateway-budget"));
+        Assert.Equal("20", Header(response, "x-gateway-budget-limit"));
+        Assert.Equal("1.5", Header(response, "x-gateway-budget-remaining"));
+        Assert.Equal("2030-01-14T00:00:00Z", Header(response, "x-gateway-budget-reset"));
+    }
+
+    [Fact]
+    public async Task RefusedCall_BudgetHeadersDescribeTheBudgetThatRefused()
+    {
+        using var client = app.CreateClient(TestPolicy.BrokeToken);
+
+        using var response = await client.PostAsync("/v1/chat/completions", Json("""{"model":"mock/gpt-4o-mini","messages":[{"role":"user","content":"Hi"}]}"""), Cancellation);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+        // team-weekly has less left (0), but ci-daily is the one that refused the call.
+        Assert.Equal("ci-daily", Header(response, "x-gateway-budget"));
+        Assert.Equal("10", Header(response, "x-gateway-budget-limit"));
+        Assert.Equal("0.01", Header(response, "x-gateway-budget-remaining"));
+        Assert.Equal("2030-01-10T00:00:00Z", Header(response, "x-gateway-budget-reset"));
+    }
+
+    [Fact]
+    public async Task CallWithoutABudget_HasNoBudgetHeaders()
+    {
+        using var client = app.CreateClient(TestPolicy.GoodToken);
+
+        using var response = await client.PostAsync("/v1/chat/completions", Json("""{"model":"mock/gpt-4o-mini","messages":[{"role":"user","content":"Hi"}]}"""), Cancellation);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.DoesNotContain(response.Headers, h => h.Key.StartsWith("x-gateway-budget", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
     public async Task AnthropicClients_GetTheBudget429_InAnthropicsFormat()
     {
         using var client = app.CreateClient(TestPolicy.BrokeToken);
@@ -103,6 +142,9 @@ public sealed class BudgetResponseTests(RouterAppFixture app)
         Assert.True(settle.HasActualCostNanoUsd);
         Assert.Equal(0, settle.ActualCostNanoUsd);
     }
+
+    private static string Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) ? string.Join(",", values) : throw new Xunit.Sdk.XunitException($"No {name} header.");
 
     private async Task<HttpResponseMessage> PostAsync(string body, string requestId)
     {

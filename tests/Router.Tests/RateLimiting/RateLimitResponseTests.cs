@@ -57,6 +57,19 @@ public sealed class RateLimitResponseTests(RouterAppFixture app)
     }
 
     [Fact]
+    public async Task AdmittedCall_TellsPolicyHowManyCompletionsItAsksFor()
+    {
+        var requestId = Guid.NewGuid().ToString();
+
+        using var response = await PostAsync(TestPolicy.CountedToken, requestId, body: Body.Replace("\"max_tokens\":300", "\"max_tokens\":300,\"n\":3", StringComparison.Ordinal));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var admitted = TestPolicy.CountedAdmits[requestId];
+        Assert.Equal(300, admitted.MaxTokens);
+        Assert.Equal(3, admitted.Choices);
+    }
+
+    [Fact]
     public async Task CallWithoutARule_HasNoRateLimitHeaders()
     {
         using var response = await PostAsync(TestPolicy.GoodToken);
@@ -100,12 +113,12 @@ public sealed class RateLimitResponseTests(RouterAppFixture app)
     public void ResetDurations_AreWrittenLikeOpenAi(long milliseconds, string expected) =>
         Assert.Equal(expected, RateLimitHeaders.FormatDuration(milliseconds));
 
-    private async Task<HttpResponseMessage> PostAsync(string token, string? requestId = null, string? metadata = null)
+    private async Task<HttpResponseMessage> PostAsync(string token, string? requestId = null, string? metadata = null, string body = Body)
     {
         using var client = app.CreateClient(token);
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
         {
-            Content = new StringContent(Body, Encoding.UTF8, "application/json"),
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
         };
         if (requestId is not null)
         {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Gateway.Aspire.Accounting.Grpc;
 using Gateway.Aspire.Guardrails.Grpc;
 using Gateway.Aspire.Policy.Grpc;
+using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 
 namespace Gateway.Aspire.Router.Tests.TestHosts;
@@ -86,12 +87,23 @@ public sealed class TestPolicy
                     Identity = new Identity { TokenId = "tok-broke", TokenName = "broke" },
                     Message = "Budget 'ci-daily' exceeded: 10 USD per day, 9.99 USD spent or reserved, and this request may cost up to 0.02 USD. It resets at 2030-01-10T00:00:00Z.",
                     BudgetRule = "ci-daily",
+                    Budgets =
+                    {
+                        new BudgetStatus { Rule = "ci-daily", Enforced = true, LimitNanoUsd = 10_000_000_000, SpentNanoUsd = 9_990_000_000, Exceeded = false, ResetsAt = Timestamp.FromDateTimeOffset(new DateTimeOffset(2030, 1, 10, 0, 0, 0, TimeSpan.Zero)) },
+                        new BudgetStatus { Rule = "team-weekly", LimitNanoUsd = 20_000_000_000, SpentNanoUsd = 20_000_000_000, ResetsAt = Timestamp.FromDateTimeOffset(new DateTimeOffset(2030, 1, 14, 0, 0, 0, TimeSpan.Zero)) },
+                    },
                 },
                 BudgetedToken => new AdmitReply
                 {
                     Decision = AdmitDecision.Allowed,
                     Identity = new Identity { TokenId = "tok-budgeted", TokenName = "budgeted" },
                     BudgetReservation = "budget-" + request.RequestId,
+                    // Two budgets: the headers describe the tighter (team-weekly: 1.5 of 20 USD left).
+                    Budgets =
+                    {
+                        new BudgetStatus { Rule = "ci-daily", Enforced = true, LimitNanoUsd = 10_000_000_000, SpentNanoUsd = 2_500_000_000, ResetsAt = Timestamp.FromDateTimeOffset(new DateTimeOffset(2030, 1, 10, 0, 0, 0, TimeSpan.Zero)) },
+                        new BudgetStatus { Rule = "team-weekly", LimitNanoUsd = 20_000_000_000, SpentNanoUsd = 18_500_000_000, ResetsAt = Timestamp.FromDateTimeOffset(new DateTimeOffset(2030, 1, 14, 0, 0, 0, TimeSpan.Zero)) },
+                    },
                 },
                 _ => new AdmitReply { Decision = AdmitDecision.InvalidToken, Message = "Incorrect API key provided." },
             };
