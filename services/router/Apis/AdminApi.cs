@@ -17,7 +17,7 @@ public static class AdminApi
     /// <summary>How long an admin call may take in policy.</summary>
     public static readonly TimeSpan PolicyDeadline = TimeSpan.FromSeconds(10);
 
-    /// <summary>Maps every <c>/admin/v1</c> endpoint: tokens, identities, the routing views (<see cref="RoutingAdminApi"/>) and the usage analytics (<see cref="AnalyticsApi"/>).</summary>
+    /// <summary>Maps every <c>/admin/v1</c> endpoint: tokens, identities, the routing views (<see cref="RoutingAdminApi"/>), the usage analytics (<see cref="AnalyticsApi"/>) and the live events (<see cref="EventsApi"/>).</summary>
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
         var admin = app.MapGroup("/admin/v1");
@@ -25,6 +25,7 @@ public static class AdminApi
         admin.MapAdminIdentitiesApi();
         app.MapRoutingAdminApi();
         app.MapAnalyticsApi();
+        app.MapEventsApi();
         return app;
     }
 
