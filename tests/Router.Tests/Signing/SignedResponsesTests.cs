@@ -17,7 +17,8 @@ namespace Gateway.Aspire.Router.Tests.Signing;
 /// <see cref="TelemetryAppFixture.SigningSecret"/>): the header of complete bodies, the comment line of
 /// each stream event, and the official OpenAI and Anthropic SDKs reading signed streams unharmed.
 /// </summary>
-public sealed class SignedResponsesTests(RouterAppFixture app, TelemetryAppFixture telemetry) : IClassFixture<TelemetryAppFixture>, IAsyncLifetime
+[Collection(TelemetryCollection.Name)]
+public sealed class SignedResponsesTests(RouterAppFixture app, TelemetryAppFixture telemetry) : IAsyncLifetime
 {
     private const string Secret = TelemetryAppFixture.SigningSecret;
 

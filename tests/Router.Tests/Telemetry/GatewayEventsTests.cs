@@ -12,7 +12,8 @@ namespace Gateway.Aspire.Router.Tests.Telemetry;
 /// Gateway events of real calls: published by the router to its real Redis (stream and channel) and
 /// read back from <c>gateway.events</c> and from the live feed <c>GET /admin/v1/events</c>.
 /// </summary>
-public sealed class GatewayEventsTests(RouterAppFixture app, TelemetryAppFixture telemetry) : IClassFixture<TelemetryAppFixture>, IAsyncLifetime
+[Collection(TelemetryCollection.Name)]
+public sealed class GatewayEventsTests(RouterAppFixture app, TelemetryAppFixture telemetry) : IAsyncLifetime
 {
     public ValueTask InitializeAsync() => new(telemetry.StartAsync(app));
 

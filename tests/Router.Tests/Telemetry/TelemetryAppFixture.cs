@@ -96,3 +96,14 @@ public sealed class TelemetryAppFixture : IAsyncLifetime
         }
     }
 }
+
+/// <summary>
+/// The classes that use <see cref="TelemetryAppFixture"/>: one router and Redis for all of them, run
+/// one after the other so that the metrics each class scrapes move only with its own calls.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class TelemetryCollection : ICollectionFixture<TelemetryAppFixture>
+{
+    /// <summary>The collection's name.</summary>
+    public const string Name = "telemetry";
+}
