@@ -31,7 +31,10 @@ public static class EventsApi
         return app;
     }
 
-    internal static async Task StreamAsync(HttpContext context, Tokens.TokensClient tokens, EventFeed feed)
+    /// <summary>How long the feed may stay silent before a <c>: ping</c> comment: proxies close idle connections.</summary>
+    public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(15);
+
+    internal static async Task StreamAsync(HttpContext context, Tokens.TokensClient tokens, EventFeed feed, TimeProvider time)
     {
         var (refusal, team) = await AdminCaller.AuthorizeAsync(context, tokens, "");
         HashSet<string>? types = null;
@@ -53,26 +56,50 @@ public static class EventsApi
         {
             await response.Body.WriteAsync(": connected\n\n"u8.ToArray(), aborted);
             await response.Body.FlushAsync(aborted);
-            await foreach (var json in lease.Events.ReadAllAsync(aborted))
+            var events = lease.Events;
+            while (await WaitAsync(events, response, time, aborted))
             {
-                var (type, eventTeam) = Read(json.Span);
-                if (type is null || (types is not null && !types.Contains(type)) || (team.Length > 0 && eventTeam != team))
+                var writer = response.BodyWriter;
+                while (events.TryRead(out var json))
                 {
-                    continue;
+                    var (type, eventTeam) = Read(json.Span);
+                    if (type is null || (types is not null && !types.Contains(type)) || (team.Length > 0 && eventTeam != team))
+                    {
+                        continue;
+                    }
+
+                    writer.Write("event: "u8);
+                    writer.Write(Encoding.UTF8.GetBytes(type));
+                    writer.Write("\ndata: "u8);
+                    writer.Write(json.Span);
+                    writer.Write("\n\n"u8);
                 }
 
-                var writer = response.BodyWriter;
-                writer.Write("event: "u8);
-                writer.Write(Encoding.UTF8.GetBytes(type));
-                writer.Write("\ndata: "u8);
-                writer.Write(json.Span);
-                writer.Write("\n\n"u8);
                 await writer.FlushAsync(aborted);
             }
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
             // The dashboard disconnected.
+        }
+    }
+
+    /// <summary>Waits for events, writing a heartbeat comment after each <see cref="HeartbeatInterval"/> of silence; false when the feed ended.</summary>
+    private static async Task<bool> WaitAsync(System.Threading.Channels.ChannelReader<ReadOnlyMemory<byte>> events, HttpResponse response, TimeProvider time, CancellationToken aborted)
+    {
+        while (true)
+        {
+            using var idle = new CancellationTokenSource(HeartbeatInterval, time);
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(aborted, idle.Token);
+            try
+            {
+                return await events.WaitToReadAsync(wait.Token);
+            }
+            catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+            {
+                await response.Body.WriteAsync(": ping\n\n"u8.ToArray(), aborted);
+                await response.Body.FlushAsync(aborted);
+            }
         }
     }
 

@@ -49,6 +49,22 @@ public sealed class SignedResponsesTests(RouterAppFixture app, TelemetryAppFixtu
     }
 
     [Fact]
+    public async Task A_cache_hit_is_signed_like_the_answer_it_replays()
+    {
+        var body = $$"""{"model":"tele/gpt-4o-mini","messages":[{"role":"user","content":"Cache and sign {{Guid.NewGuid():N}}"}]}""";
+        using var client = telemetry.Client();
+        client.DefaultRequestHeaders.Add("x-gateway-cache-ttl", "60");
+
+        using var miss = await client.PostAsync("/v1/chat/completions", Json(body), Cancellation);
+        using var hit = await client.PostAsync("/v1/chat/completions", Json(body), Cancellation);
+
+        Assert.Equal(("MISS", "HIT"), (miss.Headers.GetValues("x-gateway-cache").Single(), hit.Headers.GetValues("x-gateway-cache").Single()));
+        var hitBody = await hit.Content.ReadAsByteArrayAsync(Cancellation);
+        Assert.Equal(await miss.Content.ReadAsByteArrayAsync(Cancellation), hitBody);
+        Assert.True(SignatureVerifier.VerifyBody(hitBody, hit.Headers.GetValues("x-gateway-signature").Single(), Secret));
+    }
+
+    [Fact]
     public async Task Errors_are_signed_too()
     {
         var (response, body) = await PostAsync("/v1/chat/completions", """{"model":"tele/gpt-4o-mini","messages":[]}""", token: "gw-wrong");

@@ -87,6 +87,27 @@ public sealed class GatewayEventsTests(RouterAppFixture app, TelemetryAppFixture
     }
 
     [Fact]
+    public async Task A_team_admin_sees_only_their_teams_events()
+    {
+        using var teamAdmin = telemetry.Client(TestPolicy.TeamAdminKey);
+        await using var feed = await EventFeedClient.OpenAsync(teamAdmin, "?types=model.request.complete");
+        var (otherTeam, ownTeam) = (GatewayClients.NewRequestId("other"), GatewayClients.NewRequestId("own"));
+        foreach (var (token, requestId) in new[] { (TestPolicy.GoodToken, otherTeam), (TestPolicy.TeamMemberToken, ownTeam) })
+        {
+            using var client = telemetry.Client(token);
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = GatewayClients.Json(Chat("Team view", stream: false)) };
+            request.Headers.Add("x-request-id", requestId);
+            using var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        var seen = await feed.ReadUntilAsync(e => Is(e, GatewayEventTypes.RequestComplete, ownTeam));
+
+        Assert.All(seen, e => Assert.Equal("team-a", e.GetProperty("team").GetString()));
+        Assert.DoesNotContain(seen, e => e.GetProperty("request_id").GetString() == otherTeam);
+    }
+
+    [Fact]
     public async Task The_feed_needs_an_admin_credential_and_known_types()
     {
         using var member = telemetry.Client(TestPolicy.TeamMemberToken);
