@@ -23,7 +23,7 @@ namespace Gateway.Aspire.ServiceDefaults.Events;
 /// events in the order they were raised. Delivery is at most once by design — the feed is for
 /// dashboards; the ledger is the record.
 /// </remarks>
-public sealed class GatewayEventPublisher : BackgroundService
+public sealed class GatewayEventPublisher : IHostedService
 {
     /// <summary>The meter of the publisher's own counters.</summary>
     public const string MeterName = GatewayTelemetry.MeterPrefix + "Events";
@@ -45,6 +45,7 @@ public sealed class GatewayEventPublisher : BackgroundService
     private long _published;
     private bool? _streams;
     private bool _failing;
+    private Task? _writer;
 
     /// <summary>Creates the publisher; it uses the registered <see cref="IConnectionMultiplexer"/> when there is one.</summary>
     public GatewayEventPublisher(IServiceProvider services, IOptions<GatewayEventOptions> options, IMeterFactory meters, ILogger<GatewayEventPublisher> logger)
@@ -91,21 +92,31 @@ public sealed class GatewayEventPublisher : BackgroundService
         return false;
     }
 
-    /// <summary>Stops taking events and writes what is queued before the host stops.</summary>
-    public override Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>Starts the background writer.</summary>
+    public Task StartAsync(CancellationToken cancellationToken)
     {
-        _queue.Writer.TryComplete();
-        return base.StopAsync(cancellationToken);
+        _writer = Task.Run(WriteAsync, CancellationToken.None);
+        return Task.CompletedTask;
     }
 
-    /// <inheritdoc />
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>Stops taking events and writes what is queued before the host stops (or <paramref name="cancellationToken"/> gives up).</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _queue.Writer.TryComplete();
+        if (_writer is not null)
+        {
+            await _writer.WaitAsync(cancellationToken);
+        }
+    }
+
+    // Not BackgroundService: its stopping token can cancel the loop before it ran, and what was queued would be lost.
+    private async Task WriteAsync()
     {
         var reader = _queue.Reader;
         var batch = new List<byte[]>(_options.BatchSize);
         var buffer = new ArrayBufferWriter<byte>(1024);
         await using var writer = new Utf8JsonWriter(buffer);
-        // Not cancelled by stoppingToken: StopAsync completes the channel, so the loop drains it and ends.
+        // StopAsync completes the channel: the loop drains it and ends.
         while (await reader.WaitToReadAsync(CancellationToken.None))
         {
             while (batch.Count < _options.BatchSize && reader.TryRead(out var gatewayEvent))
