@@ -17,7 +17,7 @@ public static class AdminApi
     /// <summary>How long an admin call may take in policy.</summary>
     public static readonly TimeSpan PolicyDeadline = TimeSpan.FromSeconds(10);
 
-    /// <summary>Maps every <c>/admin/v1</c> endpoint: tokens, identities, the routing views (<see cref="RoutingAdminApi"/>), the usage analytics (<see cref="AnalyticsApi"/>), the spend rebuild (<see cref="SpendAdminApi"/>) and configuration manifests (<see cref="ConfigApi"/>).</summary>
+    /// <summary>Maps every <c>/admin/v1</c> endpoint: tokens, identities, the routing views (<see cref="RoutingAdminApi"/>), the usage analytics (<see cref="AnalyticsApi"/>), the spend rebuild (<see cref="SpendAdminApi"/>), configuration manifests (<see cref="ConfigApi"/>) and the live events (<see cref="EventsApi"/>).</summary>
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
         var admin = app.MapGroup("/admin/v1");
@@ -27,6 +27,7 @@ public static class AdminApi
         app.MapAnalyticsApi();
         app.MapSpendAdminApi();
         admin.MapConfigApi();
+        app.MapEventsApi();
         return app;
     }
 

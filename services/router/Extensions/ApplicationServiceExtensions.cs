@@ -3,6 +3,7 @@ using Gateway.Aspire.Policy.Grpc;
 using Gateway.Aspire.Router.Caching;
 using Gateway.Aspire.Router.Configuration;
 using Gateway.Aspire.Router.Forwarding;
+using Gateway.Aspire.Router.Signing;
 using Gateway.Aspire.Router.Usage;
 
 namespace Gateway.Aspire.Router.Extensions;
@@ -41,6 +42,10 @@ public static class ApplicationServiceExtensions
         }
 
         services.AddSingleton<Routing.RoutingMetrics>();
+        builder.AddGatewayEvents();
+        services.AddSingleton<Telemetry.GatewayRequestMetrics>();
+        services.AddSingleton<Telemetry.RequestTelemetry>();
+        services.AddSingleton<Telemetry.EventFeed>();
         services.AddSingleton<Routing.TargetHealthRegistry>();
         services.AddSingleton<Routing.LatencyTracker>();
         services.AddSingleton<Routing.StickySessions>();
@@ -66,6 +71,7 @@ public static class ApplicationServiceExtensions
         services.AddHostedService<UsageShipper>();
         services.AddHostedService<CatalogLogger>();
         builder.AddResponseCache();
+        services.AddResponseSigning(configuration);
         return builder;
     }
 

@@ -85,6 +85,7 @@ internal sealed class RequestForwarder(
     LatencyTracker latency,
     StickySessions sticky,
     RoutingMetrics metrics,
+    Telemetry.RequestTelemetry telemetry,
     ResponseCache responseCache,
     IOptions<RouterOptions> options,
     TimeProvider time,
@@ -235,6 +236,7 @@ internal sealed class RequestForwarder(
             budgetReservation = admit.BudgetReservation;
             if (admit.Decision == AdmitDecision.RateLimited)
             {
+                telemetry.Refused(info.Model, 429, budget: false);
                 await ClientErrors.WriteAsync(api.Format, response, 429, OpenAiError.RateLimit, "rate_limit_exceeded",
                     NonEmpty(admit.Message, $"Rate limit reached for rule '{admit.RateLimitRule}'."));
                 return;
@@ -242,6 +244,7 @@ internal sealed class RequestForwarder(
 
             if (admit.Decision == AdmitDecision.BudgetExceeded)
             {
+                telemetry.Refused(info.Model, 429, budget: true);
                 await BudgetErrors.WriteAsync(api.Format, response, admit);
                 return;
             }
@@ -277,6 +280,7 @@ internal sealed class RequestForwarder(
 
             response.Headers["x-gateway-model"] = model.Id;
             response.Headers["x-gateway-provider"] = model.Account.Provider;
+            telemetry.Started(requestId, info.Model, identity, info.Stream);
             // A plan answers 400 only when none of its candidates can serve the request; the loop skips those that cannot.
             if (UnservableReason(api, model, info) is { } unservable && (plan is null || plan.Candidates.All(c => UnservableReason(api, c.Model, info) is not null)))
             {
@@ -378,7 +382,7 @@ internal sealed class RequestForwarder(
                     await CachedResponseWriter.WriteAsync(context, hit, aborted);
                     Settle(0, 0); // no provider tokens or money were spent
                     metrics.CacheHit();
-                    metrics.RequestAnswered(hit.StatusCode);
+                    Answered(hit.StatusCode, "", hit.Usage, 0, cached: true);
                     var hitRecord = Attributed(CacheHitRecord.Create(hit, requestId, startedAt, identity.TokenId, identity.TokenName, info.Model,
                         time.GetElapsedTime(startTimestamp).TotalMilliseconds, 0));
                     hitRecord.Guardrails.Add(guardrailFindings);
@@ -536,7 +540,7 @@ internal sealed class RequestForwarder(
 
                 await ClientErrors.WriteAsync(api.Format, response, 503, OpenAiError.ServiceUnavailable, "no_healthy_target",
                     $"No target of rule '{plan.Rule.Rule.Id}' can take requests right now (circuits open or rate limited upstream); retry shortly.");
-                metrics.RequestAnswered(503);
+                Answered(503, "no_healthy_target");
                 return;
             }
 
@@ -577,7 +581,7 @@ internal sealed class RequestForwarder(
             await response.Body.WriteAsync(body, aborted);
             await response.CompleteAsync();
             Settle(0, 0);
-            metrics.RequestAnswered(error.Status);
+            Answered(error.Status, error.ErrorType);
         }
 
         void AppendAttempt(int status, int upstreamStatus)
@@ -895,6 +899,7 @@ internal sealed class RequestForwarder(
                             if (ttftMs == 0)
                             {
                                 ttftMs = time.GetElapsedTime(attemptStart).TotalMilliseconds;
+                                telemetry.StreamingStarted(requestId, info.Model, attemptModel, ttftMs);
                             }
 
                             var flush = await output.FlushAsync(aborted);
@@ -1116,16 +1121,17 @@ internal sealed class RequestForwarder(
                 // A success settles to its usage; a call that failed before the provider billed it gives its
                 // reservation back. Unknown usage (client gone, stream without usage) keeps the estimate.
                 var used = (long)usage.PromptTokens + usage.CompletionTokens;
+                var cost = used > 0 ? RequestCost.ActualNanoUsd(model!, usage) : 0;
                 if (status is >= 200 and < 300 && used > 0)
                 {
-                    Settle(used, RequestCost.ActualNanoUsd(model!, usage));
+                    Settle(used, cost);
                 }
                 else if (status >= 400 && status != StatusClientClosedRequest)
                 {
                     Settle(0, 0);
                 }
 
-                metrics.RequestAnswered(status);
+                Answered(status, errorType, usage, ttftMs, costNanoUsd: cost);
             }
 
             var record = Attributed(new UsageRecord
@@ -1160,13 +1166,21 @@ internal sealed class RequestForwarder(
             return usageQueue.EnqueueAsync(record);
         }
 
+        // The request's final answer: counted, published (model.request.complete) and measured.
+        void Answered(int status, string errorType, TokenUsage usage = default, double ttftMs = 0, bool cached = false, long costNanoUsd = 0)
+        {
+            metrics.RequestAnswered(status);
+            telemetry.Completed(new Telemetry.CompletedRequest(requestId, info.Model ?? "", model!.Id, model.Account.Provider, status, errorType, usage,
+                ServiceDefaults.Billing.NanoUsd.ToUsd(costNanoUsd), time.GetElapsedTime(startTimestamp).TotalMilliseconds, ttftMs,
+                Telemetry.RequestTelemetry.CallerOf(identity), info.Stream, cached));
+        }
+
         // Who called, as policy names them: a personal token's user, a virtual account (a token from
         // before identities: its own name); the ledger has one team column, so the first of a user's teams.
         UsageRecord Attributed(UsageRecord record)
         {
-            record.User = identity?.User ?? "";
-            record.Team = identity is { Teams.Count: > 0 } ? identity.Teams[0] : "";
-            record.VirtualAccount = identity is null ? "" : GuardrailSubjects.VirtualAccountOf(identity);
+            var caller = Telemetry.RequestTelemetry.CallerOf(identity);
+            (record.User, record.Team, record.VirtualAccount) = (caller.User, caller.Team, caller.VirtualAccount);
             record.Metadata.Add(metadata);
             return record;
         }

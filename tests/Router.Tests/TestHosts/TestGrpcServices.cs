@@ -29,6 +29,9 @@ public sealed class TestPolicy
     /// <summary>Admitted under budget <c>ci-daily</c>, with a budget reservation to settle.</summary>
     public const string BudgetedToken = "gw-budgeted";
 
+    /// <summary>A personal token of user <c>ada</c> in team <c>team-a</c>; not an admin (admin calls: 403).</summary>
+    public const string TeamMemberToken = "gw-ada";
+
     /// <summary>What Admit received for <see cref="CountedToken"/> and <see cref="BudgetedToken"/>, by request id.</summary>
     public static readonly ConcurrentDictionary<string, AdmitRequest> CountedAdmits = new();
 
@@ -58,6 +61,11 @@ public sealed class TestPolicy
             var reply = request.Token switch
             {
                 GoodToken => new AdmitReply { Decision = AdmitDecision.Allowed, Identity = new Identity { TokenId = "tok-good", TokenName = "good" } },
+                TeamMemberToken => new AdmitReply
+                {
+                    Decision = AdmitDecision.Allowed,
+                    Identity = new Identity { TokenId = "tok-ada", TokenName = "ada-laptop", Kind = "personal", User = "ada", Teams = { "team-a" } },
+                },
                 RestrictedToken => new AdmitReply
                 {
                     Decision = request.Model is "" or "mock/gpt-4o" ? AdmitDecision.Allowed : AdmitDecision.ModelNotAllowed,
@@ -139,6 +147,7 @@ public sealed class TestPolicy
             {
                 "Bearer " + AdminKey => Task.FromResult(new AuthorizeAdminReply()),
                 "Bearer " + TeamAdminKey => Task.FromResult(new AuthorizeAdminReply { Team = "team-a" }),
+                "Bearer " + TeamMemberToken => throw new RpcException(new Status(StatusCode.PermissionDenied, "This token is not an admin's.")),
                 _ => throw new RpcException(new Status(StatusCode.Unauthenticated, "Invalid admin key.")),
             };
     }
