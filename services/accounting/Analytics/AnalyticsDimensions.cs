@@ -12,7 +12,7 @@ internal static class AnalyticsDimensions
     /// <summary>The rollup dimension of the whole (no grouping).</summary>
     public const string All = "all";
 
-    // Dimension → ledger column. Every one of these is also kept in accounting.usage_hourly.
+    // Dimension → ledger column. Every one of these (and every metadata key) is kept in accounting.usage_totals.
     private static readonly Dictionary<string, string> s_columns = new(StringComparer.Ordinal)
     {
         ["model"] = "requested_model",
@@ -30,8 +30,8 @@ internal static class AnalyticsDimensions
     public static readonly IReadOnlySet<string> LatencyNames = new HashSet<string>(StringComparer.Ordinal) { "model", "target", "provider" };
 
     /// <summary>
-    /// Resolves <paramref name="groupBy"/>: a fixed dimension (kept in the hourly totals), a metadata
-    /// key (read from the rows), or empty (everything in one group).
+    /// Resolves <paramref name="groupBy"/>: a fixed dimension, a metadata key, or empty (everything
+    /// in one group); each is a dimension of the totals.
     /// </summary>
     public static bool TryResolve(string groupBy, out GroupBy resolved)
     {
@@ -50,7 +50,7 @@ internal static class AnalyticsDimensions
         if (groupBy.StartsWith(MetadataPrefix, StringComparison.Ordinal)
             && groupBy.Length - MetadataPrefix.Length is > 0 and <= MaxMetadataKeyLength)
         {
-            resolved = new GroupBy(null, "metadata ->> @metadata_key", groupBy[MetadataPrefix.Length..]);
+            resolved = new GroupBy(groupBy, "metadata ->> @metadata_key", groupBy[MetadataPrefix.Length..]);
             return true;
         }
 
@@ -60,7 +60,7 @@ internal static class AnalyticsDimensions
 }
 
 /// <summary>A resolved grouping.</summary>
-/// <param name="RollupDimension">The dimension in <c>accounting.usage_hourly</c>; null when only the rows have it.</param>
+/// <param name="RollupDimension">The dimension in <c>accounting.usage_totals</c>.</param>
 /// <param name="Expression">SQL over a ledger row giving the group (a whitelisted column, never input).</param>
 /// <param name="MetadataKey">The metadata key, bound as <c>@metadata_key</c>.</param>
-internal readonly record struct GroupBy(string? RollupDimension, string Expression, string? MetadataKey);
+internal readonly record struct GroupBy(string RollupDimension, string Expression, string? MetadataKey);
