@@ -63,14 +63,15 @@ if (existing < seedRows)
     Console.WriteLine($"Seeded {seeded:N0} rows in {watch.Elapsed.TotalSeconds:N0} s ({seeded / watch.Elapsed.TotalSeconds:N0} rows/s)");
     // Autovacuum would get there on its own; the numbers below are for a ledger it has visited.
     await ScalarAsync(dataSource, "VACUUM ANALYZE accounting.ledger");
-    await ScalarAsync(dataSource, "VACUUM ANALYZE accounting.usage_hourly");
+    await ScalarAsync(dataSource, "VACUUM ANALYZE accounting.usage_totals");
 }
 
 Console.WriteLine($"Ledger: {await CountAsync(dataSource):N0} rows, {await ScalarAsync(dataSource, "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'accounting.ledger'::regclass")}; "
-    + $"totals: {await ScalarAsync(dataSource, "SELECT count(*) FROM accounting.usage_hourly"):N0} rows");
+    + $"totals: {await ScalarAsync(dataSource, "SELECT count(*) FROM accounting.usage_totals"):N0} rows");
 
 // (3) The analytics queries over the last 30 days (edges not on whole hours, as a dashboard asks).
 var queries = new UsageQueries(dataSource);
+AnalyticsDimensions.TryResolve("target", out var Target);
 var range = new AnalyticsRange(now.AddDays(-30), now, null);
 var teamRange = range with { Team = "team-7" };
 Console.WriteLine();
@@ -88,9 +89,9 @@ await TimeAsync("top spenders by user (limit 10)", () => Usage(range, "user", nu
 await TimeAsync("team-7 only: usage group_by=user", () => Usage(teamRange, "user", null, 0));
 await TimeAsync("team-7 only: usage group_by=model bucket=day", () => Usage(teamRange, "model", "day", 0));
 await TimeAsync("usage group_by=metadata.project", () => Usage(range, "metadata.project", null, 0));
-await TimeAsync("latency group_by=target", async () => (await queries.LatencyAsync(range, "served_model", ct)).Rows.Count);
-await TimeAsync("team-7 only: latency group_by=target", async () => (await queries.LatencyAsync(teamRange, "served_model", ct)).Rows.Count);
-await TimeAsync("latency group_by=target, last 24 h", async () => (await queries.LatencyAsync(range with { From = now.AddDays(-1) }, "served_model", ct)).Rows.Count);
+await TimeAsync("latency group_by=target", async () => (await queries.LatencyAsync(range, Target, ct)).Rows.Count);
+await TimeAsync("team-7 only: latency group_by=target", async () => (await queries.LatencyAsync(teamRange, Target, ct)).Rows.Count);
+await TimeAsync("latency group_by=target, last 24 h", async () => (await queries.LatencyAsync(range with { From = now.AddDays(-1) }, Target, ct)).Rows.Count);
 await TimeAsync("request log: user-42, first page of 50", async () => (await queries.SearchAsync(range, new RequestSearch { User = "user-42" }, 50, null, ct)).Rows.Count);
 await TimeAsync("request log: one request id", async () => (await queries.SearchAsync(range, new RequestSearch { RequestId = "seed-000123456" }, 50, null, ct)).Rows.Count);
 await TimeAsync("request log: status 429, first page of 50", async () => (await queries.SearchAsync(range, new RequestSearch { StatusCode = 429 }, 50, null, ct)).Rows.Count);

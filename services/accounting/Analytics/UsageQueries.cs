@@ -9,9 +9,9 @@ namespace Gateway.Aspire.Accounting.Analytics;
 
 /// <summary>
 /// The analytics SQL. Usage and latency read whole days and hours from <c>accounting.usage_totals</c>
-/// (scoped to the caller's team, or every team) and only the partial hours at the range's edges from
-/// the rows, so the answer is exact for any [from, to) and a 30-day range reads ~30 daily totals per
-/// group instead of millions of rows (docs/perf/ledger.md).
+/// (<see cref="UsageTotals"/>: scoped to the caller's team, or every team) and only the partial hours
+/// at the range's edges from the rows, so the answer is exact for any [from, to) and a 30-day range
+/// reads ~30 daily totals per group instead of millions of rows (docs/perf/ledger.md).
 /// </summary>
 internal sealed class UsageQueries(NpgsqlDataSource dataSource)
 {
@@ -38,8 +38,12 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
         var teamFilter = TeamFilter(range, p);
         // A metadata value is kept as sent ('' is a value); for the fixed dimensions '' stands for null.
         var group = groupBy.MetadataKey is null ? "nullif(value, '')" : "value";
+        // Owned dimensions sit under each row's team (the gateway's view sums them), crossed ones under
+        // '' (every team) and, per hour only, under each team (UsageTotals).
+        var owned = UsageTotals.OwnedDimensions.Contains(groupBy.RollupDimension);
+        var scope = owned && range.Team is null ? "" : " AND team = @scope";
         var parts = new List<string>();
-        foreach (var (grain, from, to) in Segments(range, bucket != "hour", p))
+        foreach (var (grain, from, to) in Segments(range, bucket != "hour" && (owned || range.Team is null), p))
         {
             if (grain is null)
             {
@@ -50,7 +54,7 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
                 continue;
             }
 
-            var totals = $"FROM accounting.usage_totals WHERE grain = '{grain}' AND team = @scope AND bucket_start >= {from} AND bucket_start < {to}";
+            var totals = $"FROM accounting.usage_totals WHERE grain = '{grain}'{scope} AND bucket_start >= {from} AND bucket_start < {to}";
             parts.Add($"SELECT {group}, {Bucket(bucket, "bucket_start")}, {TotalSums} {totals} AND dimension = @dimension");
             if (groupBy.MetadataKey is not null)
             {
@@ -109,7 +113,6 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
     {
         await using var command = dataSource.CreateCommand();
         var p = command.Parameters;
-        p.Add(new NpgsqlParameter("dimension", NpgsqlDbType.Text) { Value = groupBy.RollupDimension });
         var teamFilter = TeamFilter(range, p);
         var parts = new List<string>();
         foreach (var (grain, from, to) in Segments(range, days: false, p))
@@ -121,8 +124,8 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
                     FROM accounting.ledger WHERE started_at >= {from} AND started_at < {to}{teamFilter} GROUP BY 1
                     """
                 : $"""
-                    SELECT value, latency_hist, ttft_hist FROM accounting.usage_totals
-                    WHERE dimension = @dimension AND grain = '{grain}' AND team = @scope AND bucket_start >= {from} AND bucket_start < {to}
+                    SELECT (value::jsonb) ->> {RouteField(groupBy.RollupDimension)}, latency_hist, ttft_hist FROM accounting.usage_totals
+                    WHERE dimension = '{UsageTotals.Route}' AND grain = '{grain}' AND team = @scope AND bucket_start >= {from} AND bucket_start < {to}
                     """);
         }
 
@@ -333,6 +336,14 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
     private static string Bucket(string? bucket, string column) => bucket is null
         ? "NULL::timestamptz"
         : $"date_trunc('{bucket}', {column}, 'UTC')";
+
+    // The route's [model, target, provider] element a latency grouping reads.
+    private static string RouteField(string dimension) => dimension switch
+    {
+        "model" => "0",
+        "target" => "1",
+        _ => "2",
+    };
 
     private static string TextOrEmpty(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? "" : reader.GetString(ordinal);
 

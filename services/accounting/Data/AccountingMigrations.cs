@@ -162,16 +162,17 @@ internal static class AccountingMigrations
         new(15, "usage totals per hour and day, team-scoped, with metadata keys and latency histograms", $$"""
             {{UsageTotals.Functions}}
 
-            -- Replaces usage_hourly: the same sums per (grain, bucket, dimension, value) and team scope
-            -- ('' = every team; a row with a team also counts under it), so a team admin's view, a
-            -- metadata key and a whole day are each a handful of totals.
+            -- Replaces usage_hourly: the same sums per (dimension, grain, team scope, bucket, value), so
+            -- a team admin's view, a metadata key, a whole day and latency percentiles each read a
+            -- handful of totals (what is kept where: services/accounting/Ledger/UsageTotals.cs).
             DROP TABLE accounting.usage_hourly;
             CREATE TABLE accounting.usage_totals (
-                dimension text NOT NULL,
-                grain text NOT NULL,
-                team text NOT NULL,
+                -- "C": byte order is all a key needs, and far cheaper to compare on every upsert.
+                dimension text COLLATE "C" NOT NULL,
+                grain text COLLATE "C" NOT NULL,
+                team text COLLATE "C" NOT NULL,
                 bucket_start timestamptz NOT NULL,
-                value text NOT NULL,
+                value text COLLATE "C" NOT NULL,
                 requests bigint NOT NULL,
                 errors bigint NOT NULL,
                 prompt_tokens bigint NOT NULL,
@@ -179,7 +180,7 @@ internal static class AccountingMigrations
                 cached_tokens bigint NOT NULL,
                 cost_usd numeric NOT NULL,
                 cache_savings_usd numeric NOT NULL,
-                -- Hour grain, model/target/provider only: counts per accounting.latency_bucket.
+                -- Dimension 'route' only: counts per accounting.latency_bucket.
                 latency_hist bigint[] NULL,
                 ttft_hist bigint[] NULL,
                 PRIMARY KEY (dimension, grain, team, bucket_start, value))

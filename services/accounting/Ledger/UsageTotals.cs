@@ -1,18 +1,29 @@
 namespace Gateway.Aspire.Accounting.Ledger;
 
 /// <summary>
-/// The rollup beside the ledger, <c>accounting.usage_totals</c>: per grain (<c>hour</c> and
-/// <c>day</c>), dimension (model, target, provider, user, team, virtual_account, <c>all</c> and
-/// every <c>metadata.&lt;key&gt;</c>), value and team scope (<c>''</c> = every team, plus the
-/// row's own team), the sums analytics answer from, and for model/target/provider at hour grain a
-/// latency and a time-to-first-token histogram.
+/// The rollup beside the ledger, <c>accounting.usage_totals</c>: sums per dimension, grain
+/// (<c>hour</c>, <c>day</c>), team scope, bucket and value, so every analytics query reads totals
+/// and only the partial hours at a range's edges from the rows.
 /// </summary>
 /// <remarks>
-/// One definition feeds both the writer (the rows an INSERT just returned, so duplicates never
+/// <para>What is kept, chosen so each query reads few totals while a batch upserts as few as it can
+/// (each upserted total costs the writer about as much as a ledger row; docs/perf/ledger.md):</para>
+/// <list type="bullet">
+/// <item><b>Owned</b> dimensions (<c>user</c>, <c>virtual_account</c>, <c>team</c>), which a team
+/// nearly determines: one total per hour and per day under the row's own team (<c>''</c> without
+/// one). A team's view filters on it; the whole gateway's view sums over teams (≈ one each).</item>
+/// <item><b>Crossed</b> dimensions (<c>model</c>, <c>target</c>, <c>provider</c>, <c>all</c>,
+/// every <c>metadata.&lt;key&gt;</c>), which every team spreads over: per hour and day for every
+/// team together (scope <c>''</c>), and per hour under the row's team (a team reads its hours).</item>
+/// <item><b>Route</b> (<c>[model, target, provider]</c> as a JSON array): per hour, for every team
+/// and the row's team, with a latency and a time-to-first-token histogram; latency by model, target
+/// or provider merges these (a few routes per target, instead of a histogram per dimension).</item>
+/// </list>
+/// <para>One definition feeds both the writer (the rows an INSERT just returned, so duplicates never
 /// count twice) and migration 15 (the rows already in the ledger), so the two cannot drift.
 /// Histograms are <c>bigint[]</c> indexed by <c>accounting.latency_bucket</c>: bucket i holds
 /// values in (γ^(i−1), γ^i] ms with γ = <see cref="Gamma"/>, bucket 0 everything ≤ 1 ms; arrays
-/// span only the buckets seen (PostgreSQL keeps the lower bound), so they stay small.
+/// span only the buckets seen (PostgreSQL keeps the lower bound), so they stay small.</para>
 /// </remarks>
 internal static class UsageTotals
 {
@@ -71,6 +82,12 @@ internal static class UsageTotals
         CREATE AGGREGATE accounting.histogram_sum(bigint[]) (SFUNC = accounting.histogram_merge, STYPE = bigint[]);
         """;
 
+    /// <summary>Dimensions kept only under each row's own team (see the remarks).</summary>
+    public static readonly IReadOnlySet<string> OwnedDimensions = new HashSet<string>(StringComparer.Ordinal) { "user", "virtual_account", "team" };
+
+    /// <summary>The dimension whose hourly totals carry the latency histograms.</summary>
+    public const string Route = "route";
+
     /// <summary>
     /// An <c>INSERT … ON CONFLICT DO UPDATE</c> adding the rows of <paramref name="source"/> (a
     /// relation with the ledger's columns, aliased <c>i</c>) to the totals; rows are grouped first
@@ -79,24 +96,27 @@ internal static class UsageTotals
     public static string UpsertFrom(string source) => $"""
         INSERT INTO accounting.usage_totals AS t (dimension, grain, team, bucket_start, value, requests, errors,
             prompt_tokens, completion_tokens, cached_tokens, cost_usd, cache_savings_usd, latency_hist, ttft_hist)
-        SELECT d.dimension, g.grain, s.team, date_trunc(g.grain, i.started_at, 'UTC'), d.value, count(*),
+        SELECT d.dimension COLLATE "C", s.grain COLLATE "C",
+            (CASE WHEN s.scope = 'every' THEN '' ELSE coalesce(i.team, '') END) COLLATE "C",
+            date_trunc(s.grain, i.started_at, 'UTC'), d.value COLLATE "C", count(*),
             count(*) FILTER (WHERE i.status_code >= 400), sum(i.prompt_tokens), sum(i.completion_tokens),
             sum(i.cached_tokens), sum(i.cost_usd), sum(i.cache_savings_usd),
-            accounting.histogram_of(array_agg(accounting.latency_bucket(i.latency_ms))
-                FILTER (WHERE g.grain = 'hour' AND d.dimension IN ('model', 'target', 'provider'))),
-            accounting.histogram_of(array_agg(accounting.latency_bucket(i.ttft_ms))
-                FILTER (WHERE g.grain = 'hour' AND d.dimension IN ('model', 'target', 'provider') AND i.ttft_ms IS NOT NULL))
+            accounting.histogram_of(array_agg(accounting.latency_bucket(i.latency_ms)) FILTER (WHERE d.dimension = '{Route}')),
+            accounting.histogram_of(array_agg(accounting.latency_bucket(i.ttft_ms)) FILTER (WHERE d.dimension = '{Route}' AND i.ttft_ms IS NOT NULL))
         FROM {source} AS i
-        CROSS JOIN (VALUES ('hour'), ('day')) AS g (grain)
-        CROSS JOIN LATERAL (SELECT '' UNION ALL SELECT i.team WHERE i.team <> '') AS s (team)
         CROSS JOIN LATERAL (
-            VALUES ('model', i.requested_model), ('target', i.served_model), ('provider', i.provider),
-                ('user', coalesce(i.user_id, '')), ('team', coalesce(i.team, '')),
-                ('virtual_account', coalesce(i.virtual_account, '')), ('all', '')
+            VALUES ('model', i.requested_model, false), ('target', i.served_model, false), ('provider', i.provider, false),
+                ('user', coalesce(i.user_id, ''), true), ('team', coalesce(i.team, ''), true),
+                ('virtual_account', coalesce(i.virtual_account, ''), true), ('all', '', false),
+                ('{Route}', jsonb_build_array(i.requested_model, i.served_model, i.provider)::text, false)
             UNION ALL
-            SELECT 'metadata.' || m.key, m.value
+            SELECT 'metadata.' || m.key, m.value, false
             FROM jsonb_each_text(CASE WHEN jsonb_typeof(i.metadata) = 'object' THEN i.metadata END) AS m
-            WHERE octet_length(m.key) <= {MaxMetadataBytes} AND octet_length(m.value) <= {MaxMetadataBytes}) AS d (dimension, value)
+            WHERE octet_length(m.key) <= {MaxMetadataBytes} AND octet_length(m.value) <= {MaxMetadataBytes}) AS d (dimension, value, owned)
+        JOIN (VALUES ('hour', 'own'), ('day', 'own'), ('hour', 'every'), ('day', 'every'), ('hour', 'team')) AS s (grain, scope)
+            ON (s.scope = 'own') = d.owned
+            AND (s.scope <> 'team' OR coalesce(i.team, '') <> '')
+            AND (s.grain = 'hour' OR d.dimension <> '{Route}')
         GROUP BY 1, 2, 3, 4, 5
         ORDER BY 1, 2, 3, 4, 5
         ON CONFLICT (dimension, grain, team, bucket_start, value) DO UPDATE SET
