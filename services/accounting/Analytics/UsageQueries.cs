@@ -36,8 +36,6 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
         }
 
         var teamFilter = TeamFilter(range, p);
-        // A metadata value is kept as sent ('' is a value); for the fixed dimensions '' stands for null.
-        var group = groupBy.MetadataKey is null ? "nullif(value, '')" : "value";
         // Owned dimensions sit under each row's team (the gateway's view sums them), crossed ones under
         // '' (every team) and, per hour only, under each team (UsageTotals).
         var owned = UsageTotals.OwnedDimensions.Contains(groupBy.RollupDimension);
@@ -55,11 +53,11 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
             }
 
             var totals = $"FROM accounting.usage_totals WHERE grain = '{grain}'{scope} AND bucket_start >= {from} AND bucket_start < {to}";
-            parts.Add($"SELECT {group}, {Bucket(bucket, "bucket_start")}, {TotalSums} {totals} AND dimension = @dimension");
+            parts.Add($"SELECT {groupBy.TotalsExpression}, {Bucket(bucket, "bucket_start")}, {TotalSums} {totals} AND dimension = @dimension");
             if (groupBy.MetadataKey is not null)
             {
                 // Calls without the key are the null group: everything minus the calls with it.
-                parts.Add($"SELECT NULL, {Bucket(bucket, "bucket_start")}, {TotalSums} {totals} AND dimension = '{AnalyticsDimensions.All}'");
+                parts.Add($"SELECT NULL, {Bucket(bucket, "bucket_start")}, {TotalSums} {totals} AND dimension = '{UsageTotals.Route}'");
                 parts.Add($"SELECT NULL, {Bucket(bucket, "bucket_start")}, {NegatedTotalSums} {totals} AND dimension = @dimension");
             }
         }
@@ -124,7 +122,7 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
                     FROM accounting.ledger WHERE started_at >= {from} AND started_at < {to}{teamFilter} GROUP BY 1
                     """
                 : $"""
-                    SELECT (value::jsonb) ->> {RouteField(groupBy.RollupDimension)}, latency_hist, ttft_hist FROM accounting.usage_totals
+                    SELECT {groupBy.TotalsExpression}, latency_hist, ttft_hist FROM accounting.usage_totals
                     WHERE dimension = '{UsageTotals.Route}' AND grain = '{grain}' AND team = @scope AND bucket_start >= {from} AND bucket_start < {to}
                     """);
         }
@@ -336,14 +334,6 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
     private static string Bucket(string? bucket, string column) => bucket is null
         ? "NULL::timestamptz"
         : $"date_trunc('{bucket}', {column}, 'UTC')";
-
-    // The route's [model, target, provider] element a latency grouping reads.
-    private static string RouteField(string dimension) => dimension switch
-    {
-        "model" => "0",
-        "target" => "1",
-        _ => "2",
-    };
 
     private static string TextOrEmpty(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? "" : reader.GetString(ordinal);
 

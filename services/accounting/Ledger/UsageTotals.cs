@@ -12,12 +12,12 @@ namespace Gateway.Aspire.Accounting.Ledger;
 /// <item><b>Owned</b> dimensions (<c>user</c>, <c>virtual_account</c>, <c>team</c>), which a team
 /// nearly determines: one total per hour and per day under the row's own team (<c>''</c> without
 /// one). A team's view filters on it; the whole gateway's view sums over teams (≈ one each).</item>
-/// <item><b>Crossed</b> dimensions (<c>model</c>, <c>target</c>, <c>provider</c>, <c>all</c>,
-/// every <c>metadata.&lt;key&gt;</c>), which every team spreads over: per hour and day for every
-/// team together (scope <c>''</c>), and per hour under the row's team (a team reads its hours).</item>
-/// <item><b>Route</b> (<c>[model, target, provider]</c> as a JSON array): per hour, for every team
-/// and the row's team, with a latency and a time-to-first-token histogram; latency by model, target
-/// or provider merges these (a few routes per target, instead of a histogram per dimension).</item>
+/// <item><b>Route</b> (<c>[model, target, provider]</c> as a JSON array, which answers grouping by
+/// any of the three or by nothing) and every <c>metadata.&lt;key&gt;</c>, which every team spreads
+/// over: per hour and day for every team together (scope <c>''</c>), and per hour under the row's
+/// team (a team reads its hours). A route's hourly totals carry a latency and a time-to-first-token
+/// histogram. One route dimension instead of model, target, provider and all: a route is about as
+/// many totals as a target, and four times fewer upserts.</item>
 /// </list>
 /// <para>One definition feeds both the writer (the rows an INSERT just returned, so duplicates never
 /// count twice) and migration 15 (the rows already in the ledger), so the two cannot drift.
@@ -101,13 +101,12 @@ internal static class UsageTotals
             date_trunc(s.grain, i.started_at, 'UTC'), d.value COLLATE "C", count(*),
             count(*) FILTER (WHERE i.status_code >= 400), sum(i.prompt_tokens), sum(i.completion_tokens),
             sum(i.cached_tokens), sum(i.cost_usd), sum(i.cache_savings_usd),
-            accounting.histogram_of(array_agg(accounting.latency_bucket(i.latency_ms)) FILTER (WHERE d.dimension = '{Route}')),
-            accounting.histogram_of(array_agg(accounting.latency_bucket(i.ttft_ms)) FILTER (WHERE d.dimension = '{Route}' AND i.ttft_ms IS NOT NULL))
+            accounting.histogram_of(array_agg(accounting.latency_bucket(i.latency_ms)) FILTER (WHERE d.dimension = '{Route}' AND s.grain = 'hour')),
+            accounting.histogram_of(array_agg(accounting.latency_bucket(i.ttft_ms)) FILTER (WHERE d.dimension = '{Route}' AND s.grain = 'hour' AND i.ttft_ms IS NOT NULL))
         FROM {source} AS i
         CROSS JOIN LATERAL (
-            VALUES ('model', i.requested_model, false), ('target', i.served_model, false), ('provider', i.provider, false),
-                ('user', coalesce(i.user_id, ''), true), ('team', coalesce(i.team, ''), true),
-                ('virtual_account', coalesce(i.virtual_account, ''), true), ('all', '', false),
+            VALUES ('user', coalesce(i.user_id, ''), true), ('team', coalesce(i.team, ''), true),
+                ('virtual_account', coalesce(i.virtual_account, ''), true),
                 ('{Route}', jsonb_build_array(i.requested_model, i.served_model, i.provider)::text, false)
             UNION ALL
             SELECT 'metadata.' || m.key, m.value, false
@@ -116,7 +115,6 @@ internal static class UsageTotals
         JOIN (VALUES ('hour', 'own'), ('day', 'own'), ('hour', 'every'), ('day', 'every'), ('hour', 'team')) AS s (grain, scope)
             ON (s.scope = 'own') = d.owned
             AND (s.scope <> 'team' OR coalesce(i.team, '') <> '')
-            AND (s.grain = 'hour' OR d.dimension <> '{Route}')
         GROUP BY 1, 2, 3, 4, 5
         ORDER BY 1, 2, 3, 4, 5
         ON CONFLICT (dimension, grain, team, bucket_start, value) DO UPDATE SET

@@ -95,7 +95,9 @@ public sealed class AccountingMigrationsTests(PostgresServerFixture postgres)
         Assert.Equal("2025-05-30 23:00:00+00 1 0 0.25|2025-05-31 00:00:00+00 1 1 0.5", await PostgresServerFixture.ScalarAsync<string>(database, """
             SET TIME ZONE 'UTC';
             SELECT string_agg(concat_ws(' ', bucket_start, requests, errors, trim_scale(cost_usd)), '|' ORDER BY bucket_start)
-            FROM accounting.usage_totals WHERE dimension = 'model' AND grain = 'hour' AND team = '' AND value = 'mock/a'
+            FROM (SELECT bucket_start, sum(requests) AS requests, sum(errors) AS errors, sum(cost_usd) AS cost_usd
+                FROM accounting.usage_totals WHERE dimension = 'route' AND grain = 'hour' AND team = '' AND (value::jsonb) ->> 0 = 'mock/a'
+                GROUP BY bucket_start) AS t
             """));
     }
 }
