@@ -25,7 +25,16 @@ public sealed class AdminAuthenticator(
     /// <see cref="StatusCode.Unauthenticated"/> when it is missing or invalid (or is a key while none
     /// is configured), <see cref="StatusCode.PermissionDenied"/> for a valid token that is not an admin's.
     /// </summary>
-    public async ValueTask AuthenticateAsync(ServerCallContext context)
+    public async ValueTask AuthenticateAsync(ServerCallContext context) => await CheckAsync(context, allowTeamAdmins: false);
+
+    /// <summary>
+    /// As <see cref="AuthenticateAsync(ServerCallContext)"/>, but a team admin's personal token (a
+    /// user with the team-admin flag in some team, not a gateway admin) passes too: returns the teams
+    /// the caller administers, sorted, or none for a gateway admin (every team).
+    /// </summary>
+    public ValueTask<IReadOnlyList<string>> AdministeredTeamsAsync(ServerCallContext context) => CheckAsync(context, allowTeamAdmins: true);
+
+    private async ValueTask<IReadOnlyList<string>> CheckAsync(ServerCallContext context, bool allowTeamAdmins)
     {
         var presented = BearerValue(context.RequestHeaders.GetValue("authorization"));
         if (presented is null)
@@ -45,6 +54,11 @@ public sealed class AdminAuthenticator(
                 throw new RpcException(new Status(StatusCode.Unauthenticated, "Invalid admin credential: the token has expired."));
             }
 
+            if (!record.IsAdmin && allowTeamAdmins && record.AdminOfTeams.Count > 0)
+            {
+                return record.AdminOfTeams;
+            }
+
             if (!record.IsAdmin)
             {
                 PolicyLog.AdminPermissionDenied(logger, context.Method, record.Id);
@@ -52,7 +66,7 @@ public sealed class AdminAuthenticator(
                     "This token is not an admin's: the admin API needs GATEWAY_ADMIN_KEY or a personal token of a user with admin=true."));
             }
 
-            return;
+            return [];
         }
 
         if (_adminKeyHash is null)
@@ -69,6 +83,8 @@ public sealed class AdminAuthenticator(
             PolicyLog.AdminKeyRejected(logger, context.Method);
             throw new RpcException(new Status(StatusCode.Unauthenticated, "Invalid admin credential: neither the admin key nor a live token."));
         }
+
+        return [];
     }
 
     private static string? BearerValue(string? header)
