@@ -11,7 +11,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
-// Usage: dotnet run -c Release --project tools/LedgerBench -- [target rows, default 10000000] [data directory] [stop seeding at]
+// Usage: dotnet run -c Release --project tools/LedgerBench -- [target rows, default 10000000] [data directory] [stop seeding at] [sql]
+// "sql" seeds the same calls with set-based SQL (SyntheticUsageSql), far faster than through the writer.
 // Starts its own durable PostgreSQL (the AppHost's launcher), so fsync is on as in production.
 var seedRows = args.Length > 0 ? long.Parse(args[0], CultureInfo.InvariantCulture) : 10_000_000;
 // Optional: stop seeding at this many rows (a time-boxed run); the queries then run on what is there.
@@ -38,7 +39,22 @@ await IngestAsync("empty-or-current ledger", LedgerWriteMethod.Unnest);
 // density over the 90 days of the default retention, newest first: any prefix of at least a third
 // of the target fills the last 30 days exactly as the whole would, so a seed cut short still
 // measures the 30-day queries at full density.
-if (existing < seedRows)
+if (existing < seedRows && args.Length > 3 && args[3] == "sql")
+{
+    var perDay = seedRows / 90.0;
+    var watch = Stopwatch.StartNew();
+    const int chunk = 100_000;
+    for (var i = existing; i < Math.Min(seedRows, seedLimit); i += chunk)
+    {
+        await ScalarAsync(dataSource, SyntheticUsageSql.Seed(i, Math.Min(i + chunk, Math.Min(seedRows, seedLimit)), perDay, now));
+        Console.WriteLine($"  seeded {Math.Min(i + chunk, seedLimit):N0} rows (SQL), {(Math.Min(i + chunk, seedLimit) - existing) / watch.Elapsed.TotalSeconds:N0} rows/s");
+    }
+
+    await ScalarAsync(dataSource, "DROP TABLE public.bench_seed");
+    await ScalarAsync(dataSource, "VACUUM ANALYZE accounting.ledger");
+    await ScalarAsync(dataSource, "VACUUM ANALYZE accounting.usage_totals");
+}
+else if (existing < seedRows)
 {
     var writer = Writer(LedgerWriteMethod.Copy);
     var perDay = seedRows / 90.0;
@@ -63,14 +79,15 @@ if (existing < seedRows)
     Console.WriteLine($"Seeded {seeded:N0} rows in {watch.Elapsed.TotalSeconds:N0} s ({seeded / watch.Elapsed.TotalSeconds:N0} rows/s)");
     // Autovacuum would get there on its own; the numbers below are for a ledger it has visited.
     await ScalarAsync(dataSource, "VACUUM ANALYZE accounting.ledger");
-    await ScalarAsync(dataSource, "VACUUM ANALYZE accounting.usage_hourly");
+    await ScalarAsync(dataSource, "VACUUM ANALYZE accounting.usage_totals");
 }
 
 Console.WriteLine($"Ledger: {await CountAsync(dataSource):N0} rows, {await ScalarAsync(dataSource, "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'accounting.ledger'::regclass")}; "
-    + $"totals: {await ScalarAsync(dataSource, "SELECT count(*) FROM accounting.usage_hourly"):N0} rows");
+    + $"totals: {await ScalarAsync(dataSource, "SELECT count(*) FROM accounting.usage_totals"):N0} rows");
 
 // (3) The analytics queries over the last 30 days (edges not on whole hours, as a dashboard asks).
 var queries = new UsageQueries(dataSource);
+AnalyticsDimensions.TryResolve("target", out var target);
 var range = new AnalyticsRange(now.AddDays(-30), now, null);
 var teamRange = range with { Team = "team-7" };
 Console.WriteLine();
@@ -88,9 +105,9 @@ await TimeAsync("top spenders by user (limit 10)", () => Usage(range, "user", nu
 await TimeAsync("team-7 only: usage group_by=user", () => Usage(teamRange, "user", null, 0));
 await TimeAsync("team-7 only: usage group_by=model bucket=day", () => Usage(teamRange, "model", "day", 0));
 await TimeAsync("usage group_by=metadata.project", () => Usage(range, "metadata.project", null, 0));
-await TimeAsync("latency group_by=target", async () => (await queries.LatencyAsync(range, "served_model", ct)).Rows.Count);
-await TimeAsync("team-7 only: latency group_by=target", async () => (await queries.LatencyAsync(teamRange, "served_model", ct)).Rows.Count);
-await TimeAsync("latency group_by=target, last 24 h", async () => (await queries.LatencyAsync(range with { From = now.AddDays(-1) }, "served_model", ct)).Rows.Count);
+await TimeAsync("latency group_by=target", async () => (await queries.LatencyAsync(range, target, ct)).Rows.Count);
+await TimeAsync("team-7 only: latency group_by=target", async () => (await queries.LatencyAsync(teamRange, target, ct)).Rows.Count);
+await TimeAsync("latency group_by=target, last 24 h", async () => (await queries.LatencyAsync(range with { From = now.AddDays(-1) }, target, ct)).Rows.Count);
 await TimeAsync("request log: user-42, first page of 50", async () => (await queries.SearchAsync(range, new RequestSearch { User = "user-42" }, 50, null, ct)).Rows.Count);
 await TimeAsync("request log: one request id", async () => (await queries.SearchAsync(range, new RequestSearch { RequestId = "seed-000123456" }, 50, null, ct)).Rows.Count);
 await TimeAsync("request log: status 429, first page of 50", async () => (await queries.SearchAsync(range, new RequestSearch { StatusCode = 429 }, 50, null, ct)).Rows.Count);

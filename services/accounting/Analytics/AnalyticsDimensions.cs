@@ -1,3 +1,5 @@
+using Gateway.Aspire.Accounting.Ledger;
+
 namespace Gateway.Aspire.Accounting.Analytics;
 
 /// <summary>What analytics can group by, and the ledger column behind each.</summary>
@@ -9,10 +11,7 @@ internal static class AnalyticsDimensions
     /// <summary>Longest metadata key accepted.</summary>
     public const int MaxMetadataKeyLength = 256;
 
-    /// <summary>The rollup dimension of the whole (no grouping).</summary>
-    public const string All = "all";
-
-    // Dimension → ledger column. Every one of these is also kept in accounting.usage_hourly.
+    // Dimension → ledger column. Every one of these (and every metadata key) is kept in accounting.usage_totals.
     private static readonly Dictionary<string, string> s_columns = new(StringComparer.Ordinal)
     {
         ["model"] = "requested_model",
@@ -30,27 +29,35 @@ internal static class AnalyticsDimensions
     public static readonly IReadOnlySet<string> LatencyNames = new HashSet<string>(StringComparer.Ordinal) { "model", "target", "provider" };
 
     /// <summary>
-    /// Resolves <paramref name="groupBy"/>: a fixed dimension (kept in the hourly totals), a metadata
-    /// key (read from the rows), or empty (everything in one group).
+    /// Resolves <paramref name="groupBy"/>: a fixed dimension, a metadata key, or empty (everything
+    /// in one group); each is a dimension of the totals.
     /// </summary>
     public static bool TryResolve(string groupBy, out GroupBy resolved)
     {
         if (groupBy.Length == 0)
         {
-            resolved = new GroupBy(All, "NULL::text", null);
+            resolved = new GroupBy(UsageTotals.Route, "NULL::text", "NULL::text", null);
             return true;
         }
 
         if (s_columns.TryGetValue(groupBy, out var column))
         {
-            resolved = new GroupBy(groupBy, column, null);
+            resolved = groupBy switch
+            {
+                // The route total is [model, target, provider].
+                "model" => new GroupBy(UsageTotals.Route, "(value::jsonb) ->> 0", column, null),
+                "target" => new GroupBy(UsageTotals.Route, "(value::jsonb) ->> 1", column, null),
+                "provider" => new GroupBy(UsageTotals.Route, "(value::jsonb) ->> 2", column, null),
+                // '' stands for null in the owned dimensions.
+                _ => new GroupBy(groupBy, "nullif(value, '')", column, null),
+            };
             return true;
         }
 
         if (groupBy.StartsWith(MetadataPrefix, StringComparison.Ordinal)
             && groupBy.Length - MetadataPrefix.Length is > 0 and <= MaxMetadataKeyLength)
         {
-            resolved = new GroupBy(null, "metadata ->> @metadata_key", groupBy[MetadataPrefix.Length..]);
+            resolved = new GroupBy(groupBy, "value", "metadata ->> @metadata_key", groupBy[MetadataPrefix.Length..]);
             return true;
         }
 
@@ -60,7 +67,8 @@ internal static class AnalyticsDimensions
 }
 
 /// <summary>A resolved grouping.</summary>
-/// <param name="RollupDimension">The dimension in <c>accounting.usage_hourly</c>; null when only the rows have it.</param>
+/// <param name="RollupDimension">The dimension in <c>accounting.usage_totals</c> that answers it.</param>
+/// <param name="TotalsExpression">SQL over a total's <c>value</c> giving the group.</param>
 /// <param name="Expression">SQL over a ledger row giving the group (a whitelisted column, never input).</param>
 /// <param name="MetadataKey">The metadata key, bound as <c>@metadata_key</c>.</param>
-internal readonly record struct GroupBy(string? RollupDimension, string Expression, string? MetadataKey);
+internal readonly record struct GroupBy(string RollupDimension, string TotalsExpression, string Expression, string? MetadataKey);

@@ -56,7 +56,7 @@ public sealed class AnalyticsService(NpgsqlDataSource dataSource, ILogger<Analyt
             throw AnalyticsRange.Invalid("group_by", $"'{Shorten(request.GroupBy)}' is not a latency dimension: use model, target or provider.");
         }
 
-        return RunAsync(() => _queries.LatencyAsync(range, groupBy.Expression, context.CancellationToken));
+        return RunAsync(() => _queries.LatencyAsync(range, groupBy, context.CancellationToken));
     }
 
     /// <inheritdoc />

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Gateway.Aspire.Accounting.Grpc;
+using Gateway.Aspire.Accounting.Ledger;
 using Google.Protobuf.WellKnownTypes;
 using Npgsql;
 using NpgsqlTypes;
@@ -7,10 +8,10 @@ using NpgsqlTypes;
 namespace Gateway.Aspire.Accounting.Analytics;
 
 /// <summary>
-/// The analytics SQL. Usage over the fixed dimensions reads whole hours from the hourly totals and
-/// only the partial hours at the range's edges from the rows, so a 30-day range reads ~720 totals
-/// per group instead of millions of rows (docs/perf/ledger.md); a team filter or a metadata key
-/// needs the rows themselves (the team index keeps a team's share small).
+/// The analytics SQL. Usage and latency read whole days and hours from <c>accounting.usage_totals</c>
+/// (<see cref="UsageTotals"/>: scoped to the caller's team, or every team) and only the partial hours
+/// at the range's edges from the rows, so the answer is exact for any [from, to) and a 30-day range
+/// reads ~30 daily totals per group instead of millions of rows (docs/perf/ledger.md).
 /// </summary>
 internal sealed class UsageQueries(NpgsqlDataSource dataSource)
 {
@@ -19,58 +20,56 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
         cost_usd, cache_savings_usd
         """;
 
+    private const string TotalSums = "requests, errors, prompt_tokens, completion_tokens, cached_tokens, cost_usd, cache_savings_usd";
+
+    private const string NegatedTotalSums = "-requests, -errors, -prompt_tokens, -completion_tokens, -cached_tokens, -cost_usd, -cache_savings_usd";
+
     /// <summary>Usage rows grouped by <paramref name="groupBy"/>, bucketed by <paramref name="bucket"/> (null: none).</summary>
     public async Task<UsageReply> UsageAsync(AnalyticsRange range, GroupBy groupBy, string? bucket, int top, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand();
         var p = command.Parameters;
-        p.Add(new NpgsqlParameter("from", NpgsqlDbType.TimestampTz) { Value = range.From });
-        p.Add(new NpgsqlParameter("to", NpgsqlDbType.TimestampTz) { Value = range.To });
+        p.Add(new NpgsqlParameter("dimension", NpgsqlDbType.Text) { Value = groupBy.RollupDimension });
         if (groupBy.MetadataKey is { } key)
         {
             p.Add(new NpgsqlParameter("metadata_key", NpgsqlDbType.Text) { Value = key });
         }
 
-        string source;
-        if (groupBy.RollupDimension is { } dimension && range.Team is null)
+        var teamFilter = TeamFilter(range, p);
+        // Owned dimensions sit under each row's team (the gateway's view sums them), crossed ones under
+        // '' (every team) and, per hour only, under each team (UsageTotals).
+        var owned = UsageTotals.OwnedDimensions.Contains(groupBy.RollupDimension);
+        var scope = owned && range.Team is null ? "" : " AND team = @scope";
+        var parts = new List<string>();
+        foreach (var (grain, from, to) in Segments(range, bucket != "hour" && (owned || range.Team is null), p))
         {
-            // Whole hours inside [from, to) from the totals; the rest (at most two partial hours) from the rows.
-            var wholeFrom = CeilingHour(range.From);
-            var wholeTo = FloorHour(range.To);
-            if (wholeFrom >= wholeTo)
+            if (grain is null)
             {
-                wholeFrom = wholeTo = range.To;
+                parts.Add($"""
+                    SELECT {groupBy.Expression} AS grp, {Bucket(bucket, "started_at")} AS bucket, {RowSums}
+                    FROM accounting.ledger WHERE started_at >= {from} AND started_at < {to}{teamFilter}
+                    """);
+                continue;
             }
 
-            p.Add(new NpgsqlParameter("whole_from", NpgsqlDbType.TimestampTz) { Value = wholeFrom });
-            p.Add(new NpgsqlParameter("whole_to", NpgsqlDbType.TimestampTz) { Value = wholeTo });
-            p.Add(new NpgsqlParameter("dimension", NpgsqlDbType.Text) { Value = dimension });
-            source = $"""
-                SELECT nullif(value, '') AS grp, {Bucket(bucket, "hour")} AS bucket, requests, errors, prompt_tokens,
-                    completion_tokens, cached_tokens, cost_usd, cache_savings_usd
-                FROM accounting.usage_hourly WHERE dimension = @dimension AND hour >= @whole_from AND hour < @whole_to
-                UNION ALL
-                SELECT {groupBy.Expression}, {Bucket(bucket, "started_at")}, {RowSums}
-                FROM accounting.ledger WHERE started_at >= @from AND started_at < @whole_from
-                UNION ALL
-                SELECT {groupBy.Expression}, {Bucket(bucket, "started_at")}, {RowSums}
-                FROM accounting.ledger WHERE started_at >= @whole_to AND started_at < @to
-                """;
-        }
-        else
-        {
-            source = $"""
-                SELECT {groupBy.Expression} AS grp, {Bucket(bucket, "started_at")} AS bucket, {RowSums}
-                FROM accounting.ledger WHERE started_at >= @from AND started_at < @to{TeamFilter(range, p)}
-                """;
+            var totals = $"FROM accounting.usage_totals WHERE grain = '{grain}'{scope} AND bucket_start >= {from} AND bucket_start < {to}";
+            parts.Add($"SELECT {groupBy.TotalsExpression}, {Bucket(bucket, "bucket_start")}, {TotalSums} {totals} AND dimension = @dimension");
+            if (groupBy.MetadataKey is not null)
+            {
+                // Calls without the key are the null group: everything minus the calls with it.
+                parts.Add($"SELECT NULL, {Bucket(bucket, "bucket_start")}, {TotalSums} {totals} AND dimension = '{UsageTotals.Route}'");
+                parts.Add($"SELECT NULL, {Bucket(bucket, "bucket_start")}, {NegatedTotalSums} {totals} AND dimension = @dimension");
+            }
         }
 
         var order = top > 0 ? $"sum(cost_usd) DESC, grp NULLS FIRST LIMIT {top.ToString(CultureInfo.InvariantCulture)}" : "bucket NULLS FIRST, grp NULLS FIRST";
         command.CommandText = $"""
             SELECT grp, bucket, sum(requests)::bigint, sum(errors)::bigint, sum(prompt_tokens)::bigint,
                 sum(completion_tokens)::bigint, sum(cached_tokens)::bigint, sum(cost_usd), sum(cache_savings_usd)
-            FROM ({source}) AS t
+            FROM ({string.Join("\nUNION ALL\n", parts)}) AS t (grp, bucket, requests, errors, prompt_tokens,
+                completion_tokens, cached_tokens, cost_usd, cache_savings_usd)
             GROUP BY grp, bucket
+            HAVING sum(requests) > 0
             ORDER BY {order}
             """;
 
@@ -104,46 +103,116 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
         return reply;
     }
 
-    /// <summary>Latency and TTFT percentiles per group (from the rows: percentiles do not add up across hours).</summary>
-    public async Task<LatencyReply> LatencyAsync(AnalyticsRange range, string column, CancellationToken cancellationToken)
+    /// <summary>
+    /// Latency and TTFT percentiles per group, from the hourly histograms (and the edge rows bucketed
+    /// the same way): within <see cref="LatencyHistogram.RelativeError"/> of the exact nearest-rank value.
+    /// </summary>
+    public async Task<LatencyReply> LatencyAsync(AnalyticsRange range, GroupBy groupBy, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand();
         var p = command.Parameters;
-        p.Add(new NpgsqlParameter("from", NpgsqlDbType.TimestampTz) { Value = range.From });
-        p.Add(new NpgsqlParameter("to", NpgsqlDbType.TimestampTz) { Value = range.To });
+        var teamFilter = TeamFilter(range, p);
+        var parts = new List<string>();
+        foreach (var (grain, from, to) in Segments(range, days: false, p))
+        {
+            parts.Add(grain is null
+                ? $"""
+                    SELECT {groupBy.Expression}, accounting.histogram_of(array_agg(accounting.latency_bucket(latency_ms))),
+                        accounting.histogram_of(array_agg(accounting.latency_bucket(ttft_ms)) FILTER (WHERE ttft_ms IS NOT NULL))
+                    FROM accounting.ledger WHERE started_at >= {from} AND started_at < {to}{teamFilter} GROUP BY 1
+                    """
+                : $"""
+                    SELECT {groupBy.TotalsExpression}, latency_hist, ttft_hist FROM accounting.usage_totals
+                    WHERE dimension = '{UsageTotals.Route}' AND grain = '{grain}' AND team = @scope AND bucket_start >= {from} AND bucket_start < {to}
+                    """);
+        }
+
+        // Slicing gives 1-based arrays; the first bucket's number travels beside them.
         command.CommandText = $"""
-            SELECT {column}, count(*),
-                percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY latency_ms),
-                count(ttft_ms),
-                percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY ttft_ms)
-            FROM accounting.ledger WHERE started_at >= @from AND started_at < @to{TeamFilter(range, p)}
-            GROUP BY 1 ORDER BY 1
+            SELECT grp, array_lower(latency, 1), latency[array_lower(latency, 1):], array_lower(ttft, 1), ttft[array_lower(ttft, 1):]
+            FROM (
+                SELECT grp, accounting.histogram_sum(latency) AS latency, accounting.histogram_sum(ttft) AS ttft
+                FROM ({string.Join("\nUNION ALL\n", parts)}) AS t (grp, latency, ttft)
+                GROUP BY grp) AS h
+            WHERE latency IS NOT NULL
+            ORDER BY grp
             """;
 
         var reply = new LatencyReply();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var latency = reader.GetFieldValue<double[]>(2);
+            var latencyFrom = reader.GetInt32(1);
+            var latency = reader.GetFieldValue<long?[]>(2);
+            var requests = LatencyHistogram.Count(latency);
             var row = new LatencyRow
             {
                 Group = reader.GetString(0),
-                Requests = reader.GetInt64(1),
-                LatencyP50Ms = latency[0],
-                LatencyP95Ms = latency[1],
-                LatencyP99Ms = latency[2],
-                Streamed = reader.GetInt64(3),
+                Requests = requests,
+                LatencyP50Ms = LatencyHistogram.Percentile(latencyFrom, latency, requests, 0.5),
+                LatencyP95Ms = LatencyHistogram.Percentile(latencyFrom, latency, requests, 0.95),
+                LatencyP99Ms = LatencyHistogram.Percentile(latencyFrom, latency, requests, 0.99),
             };
-            if (!reader.IsDBNull(4))
+            if (!reader.IsDBNull(3))
             {
-                var ttft = reader.GetFieldValue<double[]>(4);
-                (row.TtftP50Ms, row.TtftP95Ms, row.TtftP99Ms) = (ttft[0], ttft[1], ttft[2]);
+                var ttftFrom = reader.GetInt32(3);
+                var ttft = reader.GetFieldValue<long?[]>(4);
+                row.Streamed = LatencyHistogram.Count(ttft);
+                row.TtftP50Ms = LatencyHistogram.Percentile(ttftFrom, ttft, row.Streamed, 0.5);
+                row.TtftP95Ms = LatencyHistogram.Percentile(ttftFrom, ttft, row.Streamed, 0.95);
+                row.TtftP99Ms = LatencyHistogram.Percentile(ttftFrom, ttft, row.Streamed, 0.99);
             }
 
             reply.Rows.Add(row);
         }
 
         return reply;
+    }
+
+    /// <summary>
+    /// Splits [from, to) into what the totals cover — whole days (when <paramref name="days"/>), whole
+    /// hours around them — and the partial hours at the edges, read from the rows (grain null). Each
+    /// piece's bounds are added to <paramref name="parameters"/>; the names come back for the SQL.
+    /// </summary>
+    private static List<(string? Grain, string From, string To)> Segments(AnalyticsRange range, bool days, NpgsqlParameterCollection parameters)
+    {
+        var pieces = new List<(string?, DateTimeOffset, DateTimeOffset)>();
+        var hourFrom = Ceiling(range.From, TimeSpan.TicksPerHour);
+        var hourTo = Floor(range.To, TimeSpan.TicksPerHour);
+        if (hourFrom >= hourTo)
+        {
+            pieces.Add((null, range.From, range.To));
+        }
+        else
+        {
+            var dayFrom = Ceiling(range.From, TimeSpan.TicksPerDay);
+            var dayTo = Floor(range.To, TimeSpan.TicksPerDay);
+            pieces.Add((null, range.From, hourFrom));
+            if (days && dayFrom < dayTo)
+            {
+                pieces.Add(("hour", hourFrom, dayFrom));
+                pieces.Add(("day", dayFrom, dayTo));
+                pieces.Add(("hour", dayTo, hourTo));
+            }
+            else
+            {
+                pieces.Add(("hour", hourFrom, hourTo));
+            }
+
+            pieces.Add((null, hourTo, range.To));
+        }
+
+        parameters.Add(new NpgsqlParameter("scope", NpgsqlDbType.Text) { Value = range.Team ?? UsageTotals.EveryTeam });
+        var segments = new List<(string?, string, string)>();
+        foreach (var (grain, from, to) in pieces.Where(piece => piece.Item2 < piece.Item3))
+        {
+            var name = $"s{segments.Count.ToString(CultureInfo.InvariantCulture)}";
+            parameters.Add(new NpgsqlParameter(name + "_from", NpgsqlDbType.TimestampTz) { Value = from });
+            parameters.Add(new NpgsqlParameter(name + "_to", NpgsqlDbType.TimestampTz) { Value = to });
+            segments.Add((grain, $"@{name}_from", $"@{name}_to"));
+        }
+
+        return segments;
     }
 
     /// <summary>One page of the request log, newest first.</summary>
@@ -276,11 +345,11 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
     // Without trailing zeros (1.5, not 1.5000000000): the scale PostgreSQL keeps says nothing about the amount.
     private static string Money(decimal value) => value.ToString("0.############################", CultureInfo.InvariantCulture);
 
-    private static DateTimeOffset FloorHour(DateTimeOffset t) => new(t.UtcTicks - t.UtcTicks % TimeSpan.TicksPerHour, TimeSpan.Zero);
+    private static DateTimeOffset Floor(DateTimeOffset t, long unit) => new(t.UtcTicks - t.UtcTicks % unit, TimeSpan.Zero);
 
-    private static DateTimeOffset CeilingHour(DateTimeOffset t)
+    private static DateTimeOffset Ceiling(DateTimeOffset t, long unit)
     {
-        var floor = FloorHour(t);
-        return floor == t ? floor : floor.AddHours(1);
+        var floor = Floor(t, unit);
+        return floor == t ? floor : floor.AddTicks(unit);
     }
 }

@@ -1,3 +1,5 @@
+using Gateway.Aspire.Accounting.Ledger;
+
 namespace Gateway.Aspire.Accounting.Data;
 
 /// <summary>The <c>accounting</c> schema, forward-only.</summary>
@@ -154,6 +156,63 @@ internal static class AccountingMigrations
             CREATE INDEX ledger_team_started_at ON accounting.ledger (team, started_at);
             CREATE INDEX ledger_user_started_at ON accounting.ledger (user_id, started_at);
             CREATE INDEX ledger_model_started_at ON accounting.ledger (requested_model, started_at);
+            """),
+
+        // 15: the rollup that lets every analytics query answer from totals (docs/perf/ledger.md).
+        new(15, "usage totals per hour and day, team-scoped, with metadata keys and latency histograms", $$"""
+            {{UsageTotals.Functions}}
+
+            -- Replaces usage_hourly: the same sums per (dimension, grain, team scope, bucket, value), so
+            -- a team admin's view, a metadata key, a whole day and latency percentiles each read a
+            -- handful of totals (what is kept where: services/accounting/Ledger/UsageTotals.cs).
+            DROP TABLE accounting.usage_hourly;
+            CREATE TABLE accounting.usage_totals (
+                -- "C": byte order is all a key needs, and far cheaper to compare on every upsert.
+                dimension text COLLATE "C" NOT NULL,
+                grain text COLLATE "C" NOT NULL,
+                team text COLLATE "C" NOT NULL,
+                bucket_start timestamptz NOT NULL,
+                value text COLLATE "C" NOT NULL,
+                requests bigint NOT NULL,
+                errors bigint NOT NULL,
+                prompt_tokens bigint NOT NULL,
+                completion_tokens bigint NOT NULL,
+                cached_tokens bigint NOT NULL,
+                cost_usd numeric NOT NULL,
+                cache_savings_usd numeric NOT NULL,
+                -- Dimension 'route' only: counts per accounting.latency_bucket.
+                latency_hist bigint[] NULL,
+                ttft_hist bigint[] NULL,
+                PRIMARY KEY (dimension, grain, team, bucket_start, value))
+                PARTITION BY RANGE (bucket_start);
+
+            -- A day's partition of the ledger and of the totals are created (and dropped) together.
+            CREATE OR REPLACE FUNCTION accounting.ensure_ledger_partition(day date) RETURNS boolean
+            LANGUAGE plpgsql AS $fn$
+            DECLARE
+                suffix text := to_char(day, 'YYYYMMDD');
+                low timestamptz := day::timestamp AT TIME ZONE 'UTC';
+                high timestamptz := (day + 1)::timestamp AT TIME ZONE 'UTC';
+            BEGIN
+                PERFORM pg_advisory_xact_lock(hashtext('accounting.ledger partitions'));
+                IF to_regclass('accounting.usage_totals_p' || suffix) IS NULL THEN
+                    EXECUTE format('CREATE TABLE accounting.%I PARTITION OF accounting.usage_totals FOR VALUES FROM (%L) TO (%L)',
+                        'usage_totals_p' || suffix, low, high);
+                END IF;
+                IF to_regclass('accounting.ledger_p' || suffix) IS NOT NULL THEN
+                    RETURN false;
+                END IF;
+                EXECUTE format('CREATE TABLE accounting.%I PARTITION OF accounting.ledger FOR VALUES FROM (%L) TO (%L)',
+                    'ledger_p' || suffix, low, high);
+                RETURN true;
+            END
+            $fn$;
+
+            SELECT accounting.ensure_ledger_partition(to_date(substr(c.relname, 9), 'YYYYMMDD'))
+            FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid
+            WHERE i.inhparent = 'accounting.ledger'::regclass AND c.relname ~ '^ledger_p[0-9]{8}$';
+
+            {{UsageTotals.UpsertFrom("accounting.ledger")}};
             """),
         new(17, "ledger guardrail findings", """
             -- What guardrails found or could not check for the call: [{rule, check, category, action,

@@ -6,7 +6,7 @@ namespace Gateway.Aspire.Accounting.Ledger;
 
 /// <summary>
 /// The ledger's daily partitions (UTC days; the same day of <c>accounting.ledger</c> and
-/// <c>accounting.usage_hourly</c> is created and dropped together). Creation goes through
+/// <c>accounting.usage_totals</c> is created and dropped together). Creation goes through
 /// <c>accounting.ensure_ledger_partition</c>, which takes an advisory lock, so replicas can race.
 /// </summary>
 public sealed class LedgerPartitions(NpgsqlDataSource dataSource)
@@ -89,7 +89,7 @@ public sealed class LedgerPartitions(NpgsqlDataSource dataSource)
             var suffix = day.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
             // The names come from our own day format, never from input: safe to splice.
             await using var drop = new NpgsqlCommand(
-                $"DROP TABLE IF EXISTS accounting.{LedgerPrefix}{suffix}, accounting.usage_hourly_p{suffix}", connection, transaction);
+                $"DROP TABLE IF EXISTS accounting.{LedgerPrefix}{suffix}, accounting.usage_totals_p{suffix}", connection, transaction);
             await drop.ExecuteNonQueryAsync(cancellationToken);
             _known.TryRemove(day, out _);
         }

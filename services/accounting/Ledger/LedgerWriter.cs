@@ -5,8 +5,8 @@ using NpgsqlTypes;
 namespace Gateway.Aspire.Accounting.Ledger;
 
 /// <summary>
-/// Writes ledger rows to <c>accounting.ledger</c> and adds the new ones to the hourly totals in
-/// <c>accounting.usage_hourly</c>, in one transaction.
+/// Writes ledger rows to <c>accounting.ledger</c> and adds the new ones to the totals in
+/// <c>accounting.usage_totals</c> (<see cref="UsageTotals"/>), in one transaction.
 /// </summary>
 /// <remarks>
 /// Idempotent: the key is (request_id, started_at), and a retried record carries the same both
@@ -118,28 +118,10 @@ public sealed class LedgerWriter(NpgsqlDataSource dataSource, LedgerPartitions p
             SELECT $1, {Columns} FROM {source} AS u ({Columns})
             ORDER BY request_id, started_at
             ON CONFLICT (request_id, started_at) DO NOTHING
-            RETURNING started_at, requested_model, served_model, provider, user_id, team, virtual_account, status_code,
-                prompt_tokens, completion_tokens, cached_tokens, cost_usd, cache_savings_usd),
+            RETURNING started_at, requested_model, served_model, provider, user_id, team, virtual_account, metadata,
+                status_code, prompt_tokens, completion_tokens, cached_tokens, cost_usd, cache_savings_usd, latency_ms, ttft_ms),
         totals AS (
-            INSERT INTO accounting.usage_hourly AS h (hour, dimension, value, requests, errors, prompt_tokens,
-                completion_tokens, cached_tokens, cost_usd, cache_savings_usd)
-            SELECT date_trunc('hour', i.started_at, 'UTC'), d.dimension, d.value, count(*),
-                count(*) FILTER (WHERE i.status_code >= 400), sum(i.prompt_tokens), sum(i.completion_tokens),
-                sum(i.cached_tokens), sum(i.cost_usd), sum(i.cache_savings_usd)
-            FROM inserted AS i
-            CROSS JOIN LATERAL (VALUES ('model', i.requested_model), ('target', i.served_model), ('provider', i.provider),
-                ('user', coalesce(i.user_id, '')), ('team', coalesce(i.team, '')),
-                ('virtual_account', coalesce(i.virtual_account, '')), ('all', '')) AS d (dimension, value)
-            GROUP BY 1, 2, 3
-            ORDER BY 2, 1, 3
-            ON CONFLICT (dimension, hour, value) DO UPDATE SET
-                requests = h.requests + excluded.requests,
-                errors = h.errors + excluded.errors,
-                prompt_tokens = h.prompt_tokens + excluded.prompt_tokens,
-                completion_tokens = h.completion_tokens + excluded.completion_tokens,
-                cached_tokens = h.cached_tokens + excluded.cached_tokens,
-                cost_usd = h.cost_usd + excluded.cost_usd,
-                cache_savings_usd = h.cache_savings_usd + excluded.cache_savings_usd)
+            {UsageTotals.UpsertFrom("inserted")})
         SELECT count(*) FROM inserted
         """;
 

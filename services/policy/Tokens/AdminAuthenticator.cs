@@ -29,7 +29,16 @@ public sealed class AdminAuthenticator(
     /// <see cref="StatusCode.Unauthenticated"/> when it is missing or invalid (or is a key while none
     /// is configured), <see cref="StatusCode.PermissionDenied"/> for a valid token that is not an admin's.
     /// </summary>
-    public async ValueTask<string> AuthenticateAsync(ServerCallContext context)
+    public async ValueTask<string> AuthenticateAsync(ServerCallContext context) => (await CheckAsync(context, allowTeamAdmins: false)).Actor;
+
+    /// <summary>
+    /// As <see cref="AuthenticateAsync(ServerCallContext)"/>, but a team admin's personal token (a
+    /// user with the team-admin flag in some team, not a gateway admin) passes too: returns the teams
+    /// the caller administers, sorted, or none for a gateway admin (every team).
+    /// </summary>
+    public async ValueTask<IReadOnlyList<string>> AdministeredTeamsAsync(ServerCallContext context) => (await CheckAsync(context, allowTeamAdmins: true)).Teams;
+
+    private async ValueTask<(string Actor, IReadOnlyList<string> Teams)> CheckAsync(ServerCallContext context, bool allowTeamAdmins)
     {
         var presented = BearerValue(context.RequestHeaders.GetValue("authorization"));
         if (presented is null)
@@ -49,6 +58,11 @@ public sealed class AdminAuthenticator(
                 throw new RpcException(new Status(StatusCode.Unauthenticated, "Invalid admin credential: the token has expired."));
             }
 
+            if (!record.IsAdmin && allowTeamAdmins && record.AdminOfTeams.Count > 0)
+            {
+                return ("user:" + (record.User ?? record.Name), record.AdminOfTeams);
+            }
+
             if (!record.IsAdmin)
             {
                 PolicyLog.AdminPermissionDenied(logger, context.Method, record.Id);
@@ -56,7 +70,7 @@ public sealed class AdminAuthenticator(
                     "This token is not an admin's: the admin API needs GATEWAY_ADMIN_KEY or a personal token of a user with admin=true."));
             }
 
-            return "user:" + (record.User ?? record.Name);
+            return ("user:" + (record.User ?? record.Name), []);
         }
 
         if (_adminKeyHash is null)
@@ -74,7 +88,7 @@ public sealed class AdminAuthenticator(
             throw new RpcException(new Status(StatusCode.Unauthenticated, "Invalid admin credential: neither the admin key nor a live token."));
         }
 
-        return AdminKeyActor;
+        return (AdminKeyActor, []);
     }
 
     private static string? BearerValue(string? header)

@@ -48,6 +48,10 @@ public sealed record TokenRecord(
     [JsonPropertyName("a")]
     public bool IsAdmin { get; init; }
 
+    /// <summary>The teams whose admin a personal token's user is (by name, sorted). Default: none.</summary>
+    [JsonPropertyName("ta")]
+    public IReadOnlyList<string> AdminOfTeams { get; init; } = [];
+
     /// <summary>Whether the token has expired at <paramref name="now"/>.</summary>
     public bool IsExpiredAt(DateTimeOffset now) => ExpiresAt is { } expiresAt && expiresAt <= now;
 

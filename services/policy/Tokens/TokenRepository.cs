@@ -46,13 +46,14 @@ public sealed class TokenRepository(NpgsqlDataSource dataSource)
                (SELECT array_agg(DISTINCT model ORDER BY model)
                   FROM policy.team_members m JOIN policy.teams tm ON tm.id = m.team_id, unnest(tm.models) AS model
                  WHERE m.user_id = t.user_id),
-               t.user_id, t.virtual_account_id
+               t.user_id, t.virtual_account_id, ut.admin_teams
           FROM policy.tokens t
           LEFT JOIN policy.users u ON u.id = t.user_id
           LEFT JOIN policy.virtual_accounts va ON va.id = t.virtual_account_id
           LEFT JOIN policy.teams vt ON vt.id = va.team_id
           LEFT JOIN LATERAL (
-                SELECT array_agg(tm.name ORDER BY tm.name) AS teams, bool_or(cardinality(tm.models) = 0) AS unrestricted
+                SELECT array_agg(tm.name ORDER BY tm.name) AS teams, bool_or(cardinality(tm.models) = 0) AS unrestricted,
+                       array_agg(tm.name ORDER BY tm.name) FILTER (WHERE m.is_admin) AS admin_teams
                   FROM policy.team_members m JOIN policy.teams tm ON tm.id = m.team_id
                  WHERE m.user_id = t.user_id) ut ON true
          WHERE t.revoked_at IS NULL
@@ -181,6 +182,7 @@ public sealed class TokenRepository(NpgsqlDataSource dataSource)
                 User = reader.GetString(10),
                 IsAdmin = reader.GetBoolean(11),
                 Teams = teams,
+                AdminOfTeams = reader.IsDBNull(20) ? [] : reader.GetFieldValue<string[]>(20),
             };
         }
         else if (!reader.IsDBNull(12))

@@ -212,10 +212,13 @@ public sealed class TokensService(
     private static RpcException UnknownToken(string id) => AdminErrors.NotFound($"No live token with id '{(id.Length <= 60 ? id : id[..60] + "…")}'.", "id");
 
     /// <inheritdoc />
-    /// <remarks>The admin key administers every team; team admins (bound to their team here) are not bound yet: the team-admin flag grants nothing today.</remarks>
+    /// <remarks>
+    /// The admin key and admin users administer every team (no teams in the reply); a user with the
+    /// team-admin flag gets the teams they administer, to which the router binds their analytics.
+    /// </remarks>
     public override async Task<AuthorizeAdminReply> AuthorizeAdmin(AuthorizeAdminRequest request, ServerCallContext context)
     {
-        await authenticator.AuthenticateAsync(context);
-        return new AuthorizeAdminReply { Team = "" };
+        var teams = await authenticator.AdministeredTeamsAsync(context);
+        return new AuthorizeAdminReply { Team = teams.Count > 0 ? teams[0] : "", Teams = { teams } };
     }
 }

@@ -6,15 +6,16 @@ using Grpc.Core;
 namespace Gateway.Aspire.Router.Analytics;
 
 /// <summary>
-/// Who is calling an analytics endpoint, as policy says: every team (the admin key) or one team
-/// (a team admin, once policy reports them), whose view is then restricted to that team.
+/// Who is calling an analytics endpoint, as policy says: every team (the admin key, an admin user)
+/// or the teams a team admin administers, whose view is then restricted to one of them.
 /// </summary>
 internal static class AdminCaller
 {
     /// <summary>
     /// Checks the caller's admin key with policy and settles the team filter: a gateway admin may
     /// ask for any team through <paramref name="requestedTeam"/> (empty: all); a team admin gets
-    /// their own team, and 403 for another. On failure <c>Error</c> is the answer to send.
+    /// their team (naming one when they administer several, else 400), and 403 for another. On
+    /// failure <c>Error</c> is the answer to send.
     /// </summary>
     public static async Task<(IResult? Error, string Team)> AuthorizeAsync(HttpContext context, Tokens.TokensClient tokens, string requestedTeam)
     {
@@ -40,16 +41,22 @@ internal static class AdminCaller
             return (OpenAiError.Result(503, OpenAiError.ServiceUnavailable, "policy_unavailable", "The gateway cannot check admin keys right now; retry shortly."), "");
         }
 
-        if (reply.Team.Length == 0)
+        IReadOnlyList<string> teams = reply.Teams.Count > 0 ? reply.Teams : reply.Team.Length > 0 ? [reply.Team] : [];
+        if (teams.Count == 0)
         {
             return (null, requestedTeam);
         }
 
-        if (requestedTeam.Length > 0 && requestedTeam != reply.Team)
+        if (requestedTeam.Length > 0)
         {
-            return (OpenAiError.Result(403, OpenAiError.Permission, "team_not_allowed", $"This admin key sees only team '{reply.Team}'.", "team"), "");
+            return teams.Contains(requestedTeam, StringComparer.Ordinal)
+                ? (null, requestedTeam)
+                : (OpenAiError.Result(403, OpenAiError.Permission, "team_not_allowed", $"This admin key sees only team {string.Join(", ", teams.Select(t => $"'{t}'"))}.", "team"), "");
         }
 
-        return (null, reply.Team);
+        // An admin of several teams names the one to look at: no answer mixes teams.
+        return teams.Count == 1
+            ? (null, teams[0])
+            : (OpenAiError.Result(400, OpenAiError.InvalidRequest, "team_required", $"This admin key administers several teams ({string.Join(", ", teams)}): pass team=<name>.", "team"), "");
     }
 }

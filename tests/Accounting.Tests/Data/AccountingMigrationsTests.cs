@@ -94,8 +94,10 @@ public sealed class AccountingMigrationsTests(PostgresServerFixture postgres)
         // Totals per hour: model mock/a has one call at 23:00 on the 30th and one (an error) at 00:00 on the 31st.
         Assert.Equal("2025-05-30 23:00:00+00 1 0 0.25|2025-05-31 00:00:00+00 1 1 0.5", await PostgresServerFixture.ScalarAsync<string>(database, """
             SET TIME ZONE 'UTC';
-            SELECT string_agg(concat_ws(' ', hour, requests, errors, trim_scale(cost_usd)), '|' ORDER BY hour)
-            FROM accounting.usage_hourly WHERE dimension = 'model' AND value = 'mock/a'
+            SELECT string_agg(concat_ws(' ', bucket_start, requests, errors, trim_scale(cost_usd)), '|' ORDER BY bucket_start)
+            FROM (SELECT bucket_start, sum(requests) AS requests, sum(errors) AS errors, sum(cost_usd) AS cost_usd
+                FROM accounting.usage_totals WHERE dimension = 'route' AND grain = 'hour' AND team = '' AND (value::jsonb) ->> 0 = 'mock/a'
+                GROUP BY bucket_start) AS t
             """));
     }
 }

@@ -25,7 +25,7 @@ public sealed class LedgerCopyWriteTests(PostgresServerFixture postgres)
         Assert.Equal((20, 10, 0), (first.Written, second.Written, third.Written));
         Assert.Equal("30 30000 search violence", await PostgresServerFixture.ScalarAsync<string>(database, """
             SELECT (SELECT count(*) FROM accounting.ledger) || ' '
-                || (SELECT prompt_tokens FROM accounting.usage_hourly WHERE dimension = 'all') || ' '
+                || (SELECT sum(prompt_tokens) FROM accounting.usage_totals WHERE dimension = 'route' AND grain = 'day' AND team = '') || ' '
                 || (SELECT metadata ->> 'project' FROM accounting.ledger WHERE request_id = 'copy-3') || ' '
                 || (SELECT guardrails -> 0 ->> 'category' FROM accounting.ledger WHERE request_id = 'copy-4')
             """));

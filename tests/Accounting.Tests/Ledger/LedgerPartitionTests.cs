@@ -63,9 +63,9 @@ public sealed class LedgerPartitionTests(PostgresServerFixture postgres) : IAsyn
         Assert.Equal([new DateOnly(2025, 6, 9), new DateOnly(2025, 6, 10)], dropped);
         Assert.Equal(["2025-06-11", "2025-06-12", "2025-06-13", "2025-06-14", "2025-06-15", "2025-06-16"], await DaysAsync());
         Assert.Equal(0L, await PostgresServerFixture.ScalarAsync<long>(_database, "SELECT count(*) FROM accounting.ledger"));
-        Assert.Equal(0L, await PostgresServerFixture.ScalarAsync<long>(_database, "SELECT count(*) FROM accounting.usage_hourly"));
+        Assert.Equal(0L, await PostgresServerFixture.ScalarAsync<long>(_database, "SELECT count(*) FROM accounting.usage_totals"));
         Assert.Equal(0L, await PostgresServerFixture.ScalarAsync<long>(_database,
-            "SELECT count(*) FROM pg_class WHERE relname IN ('usage_hourly_p20250609', 'usage_hourly_p20250610')"));
+            "SELECT count(*) FROM pg_class WHERE relname IN ('usage_totals_p20250609', 'usage_totals_p20250610')"));
     }
 
     [Fact]
@@ -87,7 +87,7 @@ public sealed class LedgerPartitionTests(PostgresServerFixture postgres) : IAsyn
         await WaitForDaysAsync(d => d.Count >= 4);
         await RecordAsync("first", s_start);
         // Another replica's retention dropped the day behind this one's back.
-        await PostgresServerFixture.ScalarAsync<int>(_database, "DROP TABLE accounting.ledger_p20250610, accounting.usage_hourly_p20250610");
+        await PostgresServerFixture.ScalarAsync<int>(_database, "DROP TABLE accounting.ledger_p20250610, accounting.usage_totals_p20250610");
 
         await RecordAsync("second", s_start.AddMinutes(1));
 

@@ -184,7 +184,7 @@ public sealed class LedgerServiceTests(PostgresServerFixture postgres) : IAsyncL
         Assert.Equal(400, replies.Sum(r => r.Written));
         Assert.Equal(400L, await CountAsync());
         Assert.Equal("400 400000", await PostgresServerFixture.ScalarAsync<string>(_database,
-            "SELECT requests || ' ' || prompt_tokens FROM accounting.usage_hourly WHERE dimension = 'all'"));
+            "SELECT sum(requests) || ' ' || sum(prompt_tokens) FROM accounting.usage_totals WHERE dimension = 'route' AND grain = 'hour' AND team = ''"));
     }
 
     [Fact]

@@ -75,6 +75,36 @@ public sealed class TokensServiceTests(PostgresServerFixture postgres, RedisServ
     }
 
     [Fact]
+    public async Task AuthorizeAdmin_OfATeamAdmin_IsBoundToTheirTeams_WhileOtherAdminCallsRefuseThem()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await Host.CreateUserAsync("lead");
+        await Host.CreateUserAsync("root", admin: true);
+        await Host.CreateTeamAsync("team-a", null, "lead");
+        await Host.CreateTeamAsync("team-b", null, "lead");
+        var lead = await Host.CreatePersonalTokenAsync("lead");
+        var root = await Host.CreatePersonalTokenAsync("root");
+
+        // A plain member is no admin of any kind.
+        var member = await Assert.ThrowsAsync<RpcException>(async () => await Host.Tokens.AuthorizeAdminAsync(
+            new AuthorizeAdminRequest(), PolicyTestHost.AdminHeaders(lead.Token), cancellationToken: ct));
+        Assert.Equal(StatusCode.PermissionDenied, member.StatusCode);
+
+        await Host.Identities.AddTeamMemberAsync(new TeamMemberRequest { Team = "team-a", User = "lead", Admin = true }, PolicyTestHost.AdminHeaders(), cancellationToken: ct);
+        var teamAdmin = await Host.Tokens.AuthorizeAdminAsync(new AuthorizeAdminRequest(), PolicyTestHost.AdminHeaders(lead.Token), cancellationToken: ct);
+        var globalAdmin = await Host.Tokens.AuthorizeAdminAsync(new AuthorizeAdminRequest(), PolicyTestHost.AdminHeaders(root.Token), cancellationToken: ct);
+        var listUsers = await Assert.ThrowsAsync<RpcException>(async () => await Host.Identities.ListUsersAsync(
+            new ListIdentitiesRequest(), PolicyTestHost.AdminHeaders(lead.Token), cancellationToken: ct));
+        var createToken = await Assert.ThrowsAsync<RpcException>(async () => await Host.Tokens.CreateTokenAsync(
+            new CreateTokenRequest { Name = "x", Team = "team-a" }, PolicyTestHost.AdminHeaders(lead.Token), cancellationToken: ct));
+
+        Assert.Equal("team-a", teamAdmin.Team);
+        Assert.Equal(["team-a"], teamAdmin.Teams);
+        Assert.Equal(("", 0), (globalAdmin.Team, globalAdmin.Teams.Count));
+        Assert.Equal((StatusCode.PermissionDenied, StatusCode.PermissionDenied), (listUsers.StatusCode, createToken.StatusCode));
+    }
+
+    [Fact]
     public async Task CreateToken_WithoutAdminKey_IsUnauthenticated()
     {
         var e = await Assert.ThrowsAsync<RpcException>(async () => await Host.Tokens.CreateTokenAsync(

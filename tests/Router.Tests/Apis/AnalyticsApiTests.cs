@@ -44,6 +44,30 @@ public sealed class AnalyticsApiTests(RouterAppFixture app)
         Assert.Equal("team", error.GetProperty("error").GetProperty("param").GetString());
     }
 
+    [Fact]
+    public async Task Admin_of_several_teams_names_one_of_them()
+    {
+        var (unnamed, unnamedError) = await GetAsync("/admin/v1/usage?group_by=model", TestPolicy.TeamsAdminKey);
+        var (named, _) = await GetAsync("/admin/v1/usage?group_by=provider&bucket=day&team=team-c", TestPolicy.TeamsAdminKey);
+        var (other, otherError) = await GetAsync("/admin/v1/usage?group_by=model&team=team-a", TestPolicy.TeamsAdminKey);
+
+        Assert.Equal((HttpStatusCode.BadRequest, "team"), (unnamed, unnamedError.GetProperty("error").GetProperty("param").GetString()));
+        Assert.Equal(HttpStatusCode.OK, named);
+        Assert.Equal("team-c", TestAnalyticsService.UsageQueries.Last(q => q.GroupBy == "provider" && q.Bucket == "day").Team);
+        Assert.Equal((HttpStatusCode.Forbidden, "team"), (other, otherError.GetProperty("error").GetProperty("param").GetString()));
+    }
+
+    [Fact]
+    public async Task Gateway_admin_may_ask_for_any_team_or_all()
+    {
+        var (one, _) = await GetAsync("/admin/v1/usage?group_by=virtual_account&team=team-z");
+        var (all, _) = await GetAsync("/admin/v1/usage?group_by=team");
+
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (one, all));
+        Assert.Equal("team-z", TestAnalyticsService.UsageQueries.Last(q => q.GroupBy == "virtual_account").Team);
+        Assert.Equal("", TestAnalyticsService.UsageQueries.Last(q => q.GroupBy == "team").Team);
+    }
+
     [Theory]
     [InlineData("/admin/v1/usage")]
     [InlineData("/admin/v1/usage/latency")]

@@ -148,12 +148,16 @@ public sealed class TestPolicy
                 "Bearer " + AdminKey => Task.FromResult(new AuthorizeAdminReply()),
                 "Bearer " + TeamAdminKey => Task.FromResult(new AuthorizeAdminReply { Team = "team-a" }),
                 "Bearer " + TeamMemberToken => throw new RpcException(new Status(StatusCode.PermissionDenied, "This token is not an admin's.")),
+                "Bearer " + TeamsAdminKey => Task.FromResult(new AuthorizeAdminReply { Team = "team-b", Teams = { "team-b", "team-c" } }),
                 _ => throw new RpcException(new Status(StatusCode.Unauthenticated, "Invalid admin key.")),
             };
     }
 
     /// <summary>An admin key bound to team <c>team-a</c> (a team admin).</summary>
     public const string TeamAdminKey = "team-admin-secret";
+
+    /// <summary>An admin key of a team admin of <c>team-b</c> and <c>team-c</c>.</summary>
+    public const string TeamsAdminKey = "teams-admin-secret";
 }
 
 /// <summary>Guardrails double: blocks bodies containing <see cref="BlockWord"/>, else allows.</summary>
