@@ -1,6 +1,7 @@
 using System.Globalization;
 using Gateway.Aspire.Policy.Admission;
 using Gateway.Aspire.Policy.Rules;
+using Gateway.Aspire.ServiceDefaults.Configuration;
 using StackExchange.Redis;
 
 namespace Gateway.Aspire.Policy.Budgets;
@@ -33,19 +34,25 @@ internal sealed record BudgetTouch(BudgetRule Rule, BudgetCharge Charge, DateTim
 /// simply a new key and the old one expires a day after its period ended. Admission reserves the
 /// call's maximum cost inside <see cref="AdmissionScript"/>; settlement moves it to the actual cost.
 /// </summary>
-public sealed class BudgetCounters(BudgetRules budgets, IConnectionMultiplexer redis)
+public sealed class BudgetCounters(LiveConfig<PolicyRules> rules, IConnectionMultiplexer redis)
 {
+    /// <summary>Counters of fixed <paramref name="budgets"/> (tests and tools without live configuration).</summary>
+    public BudgetCounters(BudgetRules budgets, IConnectionMultiplexer redis)
+        : this(new LiveConfig<PolicyRules>(PolicyRules.None with { Budgets = budgets }), redis)
+    {
+    }
+
     /// <summary>Redis key prefix of the counters.</summary>
     public const string KeyPrefix = "policy:budget:";
 
     // Settlements come seconds after admission; a day covers the longest stream and a late retry.
     private static readonly TimeSpan s_keepAfterPeriod = TimeSpan.FromDays(1);
 
-    /// <summary>The loaded budgets.</summary>
-    public BudgetRules Budgets => budgets;
+    /// <summary>The budgets in force.</summary>
+    public BudgetRules Budgets => rules.Current.Budgets;
 
-    /// <summary>The counters <paramref name="call"/> touches at <paramref name="now"/>: every matching rule (the first enforced when hard) and the global daily limit.</summary>
-    internal IReadOnlyList<BudgetTouch> Touches(AdmissionCall call, DateTimeOffset now)
+    /// <summary>The counters of <paramref name="budgets"/> that <paramref name="call"/> touches at <paramref name="now"/>: every matching rule (the first enforced when hard) and the global daily limit.</summary>
+    internal static IReadOnlyList<BudgetTouch> Touches(AdmissionCall call, DateTimeOffset now, BudgetRules budgets)
     {
         if (!budgets.Any)
         {
