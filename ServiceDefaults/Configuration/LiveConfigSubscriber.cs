@@ -69,6 +69,12 @@ public sealed class LiveConfigSubscriber<T> : IHostedService, IDisposable where 
     }
 
     /// <summary>
+    /// The last stored version the service's loader refused (0: none): while it is newer than
+    /// <see cref="LiveConfig{T}.Version"/>, this replica runs an older configuration than the one published.
+    /// </summary>
+    public long RejectedVersion => Volatile.Read(ref _rejectedVersion);
+
+    /// <summary>
     /// Loads the stored configuration before the service takes traffic (so a replica that starts
     /// after a publish never serves the file's), subscribes, and starts the reload loop.
     /// </summary>
@@ -186,7 +192,7 @@ public sealed class LiveConfigSubscriber<T> : IHostedService, IDisposable where 
         }
         catch (Exception e)
         {
-            _rejectedVersion = version;
+            Volatile.Write(ref _rejectedVersion, version);
             LiveConfigLog.Rejected(_logger, typeof(T).Name, version, _live.Version, e.Message);
             return;
         }
