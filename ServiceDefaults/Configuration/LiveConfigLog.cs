@@ -6,8 +6,8 @@ namespace Gateway.Aspire.ServiceDefaults.Configuration;
 internal static partial class LiveConfigLog
 {
     [LoggerMessage(EventId = 900, EventName = "LiveConfigLoaded", Level = LogLevel.Information,
-        Message = "Live configuration ({Config}) version {Version} in force, replacing version {Previous} (on {Trigger})")]
-    public static partial void Loaded(ILogger logger, string config, long version, long previous, string trigger);
+        Message = "Live configuration ({Config}) version {Version} in force, replacing version {Previous} (on {Trigger}; read and loaded in {ElapsedMs:0.0} ms)")]
+    public static partial void Loaded(ILogger logger, string config, long version, long previous, string trigger, double elapsedMs);
 
     [LoggerMessage(EventId = 901, EventName = "LiveConfigRejected", Level = LogLevel.Error,
         Message = "Live configuration ({Config}) version {Version} is invalid; version {Current} stays in force: {Error}")]

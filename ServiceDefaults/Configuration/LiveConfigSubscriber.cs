@@ -157,24 +157,27 @@ public sealed class LiveConfigSubscriber<T> : IHostedService, IDisposable where 
     /// <summary>Reads the stored version and, when it is newer than the one in force, loads and swaps.</summary>
     private async Task RefreshAsync(bool? announced)
     {
+        var started = _time.GetTimestamp();
         try
         {
             var database = _redis.GetDatabase();
-            // The version alone first: a poll that finds nothing new does not move the whole YAML.
-            if (ParseVersion(await database.HashGetAsync(LiveConfigChannel.Key, LiveConfigChannel.VersionField)) is not { } stored
-                || stored <= _live.Version || stored == _rejectedVersion)
+            // A poll reads the version alone first, so finding nothing new does not move the whole YAML;
+            // an announcement already said a newer version exists.
+            if (announced != true
+                && (ParseVersion(await database.HashGetAsync(LiveConfigChannel.Key, LiveConfigChannel.VersionField)) is not { } stored
+                    || stored <= _live.Version || stored == _rejectedVersion))
             {
                 return;
             }
 
             // Both fields in one HMGET: the publisher writes them in one HSET, so they belong together.
             var fields = await database.HashGetAsync(LiveConfigChannel.Key, s_fields);
-            if (ParseVersion(fields[0]) is not { } version || version <= _live.Version || fields[1].IsNull)
+            if (ParseVersion(fields[0]) is not { } version || version <= _live.Version || version == _rejectedVersion || fields[1].IsNull)
             {
                 return;
             }
 
-            Load(version, fields[1]!, announced);
+            Load(version, fields[1]!, announced, started);
         }
         catch (Exception e) when (e is RedisException or RedisTimeoutException or ObjectDisposedException)
         {
@@ -182,7 +185,7 @@ public sealed class LiveConfigSubscriber<T> : IHostedService, IDisposable where 
         }
     }
 
-    private void Load(long version, string yaml, bool? announced)
+    private void Load(long version, string yaml, bool? announced, long started)
     {
         var source = $"{LiveConfigChannel.Key} v{version.ToString(CultureInfo.InvariantCulture)}";
         T config;
@@ -204,7 +207,7 @@ public sealed class LiveConfigSubscriber<T> : IHostedService, IDisposable where 
             null => "start",
             true => "announcement",
             false => "poll or reconnect",
-        });
+        }, _time.GetElapsedTime(started).TotalMilliseconds);
     }
 
     private static long? ParseVersion(RedisValue value) =>
