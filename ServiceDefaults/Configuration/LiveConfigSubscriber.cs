@@ -75,14 +75,16 @@ public sealed class LiveConfigSubscriber<T> : IHostedService, IDisposable where 
     public long RejectedVersion => Volatile.Read(ref _rejectedVersion);
 
     /// <summary>
-    /// Loads the stored configuration before the service takes traffic (so a replica that starts
-    /// after a publish never serves the file's), subscribes, and starts the reload loop.
+    /// Subscribes, loads the stored configuration (hosted services start before the web server, so a
+    /// replica that starts after a publish never serves the file's), and starts the reload loop. With
+    /// Redis away this waits at most the connection's timeout, then starts on the file's snapshot.
     /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _redis.ConnectionRestored += OnConnectionRestored;
-        await RefreshAsync(announced: null);
+        // Subscribed before the first read: a publish in between wakes the loop instead of waiting for the poll.
         await SubscribeAsync();
+        await RefreshAsync(announced: null);
         _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
     }
 
@@ -115,7 +117,7 @@ public sealed class LiveConfigSubscriber<T> : IHostedService, IDisposable where 
         {
             await _redis.GetSubscriber().SubscribeAsync(s_channel, OnAnnouncement);
         }
-        catch (RedisException e)
+        catch (Exception e) when (e is RedisException or TimeoutException)
         {
             // The multiplexer re-subscribes what it knows after a reconnect; until then the poll covers.
             LiveConfigLog.SubscribeFailed(_logger, typeof(T).Name, e.Message);
@@ -179,8 +181,9 @@ public sealed class LiveConfigSubscriber<T> : IHostedService, IDisposable where 
 
             Load(version, fields[1]!, announced, started);
         }
-        catch (Exception e) when (e is RedisException or RedisTimeoutException or ObjectDisposedException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // Redis away, timed out or anything unforeseen: the loop must survive to try again on the next poll.
             LiveConfigLog.ReadFailed(_logger, typeof(T).Name, e.Message);
         }
     }
