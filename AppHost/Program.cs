@@ -27,12 +27,13 @@ var accounting = builder.AddProject<Projects.Accounting>("accounting")
 
 var guardrails = builder.AddProject<Projects.Guardrails>("guardrails")
     .WithGrpcEndpoint()
+    .WithReference(redis).WaitFor(redis) // live configuration: rules reload on every replica
     .WithEnvironment("GATEWAY_CONFIG", gatewayConfig.Path); // guardrails owns the guardrails documents
 
 var router = builder.AddProject<Projects.Router>("router")
     .WithExternalHttpEndpoints()
     .WithHttpEndpoint(port: GatewayPort.FromConfiguration(builder.Configuration), host: "localhost")
-    .WithReference(redis) // latency samples and sticky sessions shared by replicas
+    .WithReference(redis) // latency samples, sticky sessions and the live configuration shared by replicas
     .WithReference(policy).WithReference(accounting).WithReference(guardrails)
     .WaitFor(redis).WaitFor(policy).WaitFor(accounting).WaitFor(guardrails)
     .WithEnvironment("GATEWAY_CONFIG", gatewayConfig.Path)

@@ -28,8 +28,12 @@ internal sealed class GuardrailsTestHost : IAsyncDisposable
 
     public IServiceProvider Services => _host.Services;
 
-    /// <summary>Starts the service with <paramref name="gatewayYaml"/> as its configuration file (none when null); <paramref name="overrides"/> run after the service's own registrations.</summary>
-    public static async Task<GuardrailsTestHost> StartAsync(string? gatewayYaml = null, Action<WebApplicationBuilder>? overrides = null)
+    /// <summary>
+    /// Starts the service with <paramref name="gatewayYaml"/> as its configuration file (none when null);
+    /// <paramref name="overrides"/> run after the service's own registrations; with <paramref name="redis"/>
+    /// the rules follow the live configuration there.
+    /// </summary>
+    public static async Task<GuardrailsTestHost> StartAsync(string? gatewayYaml = null, Action<WebApplicationBuilder>? overrides = null, string? redis = null)
     {
         string? path = null;
         if (gatewayYaml is not null)
@@ -40,7 +44,7 @@ internal sealed class GuardrailsTestHost : IAsyncDisposable
 
         var host = await GrpcServiceTestHost.StartAsync(
             typeof(GuardrailsService).Assembly,
-            new Dictionary<string, string?> { ["GATEWAY_CONFIG"] = path },
+            new Dictionary<string, string?> { ["GATEWAY_CONFIG"] = path, ["ConnectionStrings:redis"] = redis },
             builder =>
             {
                 builder.AddApplicationServices();

@@ -6,6 +6,9 @@ namespace Gateway.Aspire.Policy.Tests;
 internal sealed class PolicyReplicas : IAsyncDisposable
 {
     private readonly List<PolicyTestHost> _hosts = [];
+    private string _database = "";
+    private string? _config;
+    private TimeProvider? _time;
 
     private PolicyReplicas(string directory, string redis)
     {
@@ -38,8 +41,9 @@ internal sealed class PolicyReplicas : IAsyncDisposable
                 await File.WriteAllTextAsync(config, gatewayYaml, TestContext.Current.CancellationToken);
             }
 
-            replicas._hosts.Add(await PolicyTestHost.StartAsync(replicas.Redis, database, time: time, gatewayConfig: config));
-            replicas._hosts.Add(await PolicyTestHost.StartAsync(replicas.Redis, database, time: time, gatewayConfig: config));
+            (replicas._database, replicas._config, replicas._time) = (database, config, time);
+            await replicas.AddReplicaAsync();
+            await replicas.AddReplicaAsync();
         }
         catch
         {
@@ -48,6 +52,14 @@ internal sealed class PolicyReplicas : IAsyncDisposable
         }
 
         return replicas;
+    }
+
+    /// <summary>Starts one more replica on the same Redis, database, gateway.yaml and clock (disposed with the others).</summary>
+    public async Task<PolicyTestHost> AddReplicaAsync()
+    {
+        var host = await PolicyTestHost.StartAsync(Redis, _database, time: _time, gatewayConfig: _config);
+        _hosts.Add(host);
+        return host;
     }
 
     public async ValueTask DisposeAsync()

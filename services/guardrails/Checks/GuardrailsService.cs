@@ -24,7 +24,7 @@ namespace Gateway.Aspire.Guardrails.Checks;
 /// finding with action <c>fail_open</c>.
 /// </remarks>
 internal sealed class GuardrailsService(
-    LiveGuardrailRules rules, GuardrailEvaluator evaluator, ModerationClassifier classifier, ILogger<GuardrailsService> logger)
+    LiveConfig<GuardrailRules> rules, GuardrailEvaluator evaluator, ModerationClassifier classifier, ILogger<GuardrailsService> logger)
     : Grpc.Guardrails.GuardrailsBase
 {
     /// <summary>Most texts one Moderate call may carry.</summary>

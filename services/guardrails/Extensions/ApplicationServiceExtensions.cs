@@ -12,7 +12,9 @@ public static class ApplicationServiceExtensions
     /// <summary>
     /// gRPC, the checks, and the <c>gateway-guardrails-config</c> rules of <c>GATEWAY_CONFIG</c> (when
     /// set), loaded and validated now so an invalid file fails the start with the file, document, rule
-    /// and field named. No Redis or PostgreSQL: the rules come from the file.
+    /// and field named. With a <c>redis</c> connection string the rules then follow the live
+    /// configuration (<see cref="ServiceDefaults.Configuration.LiveConfigSubscriber{T}"/>); without
+    /// one (unit-test hosts) the file's rules stay in force. No PostgreSQL.
     /// </summary>
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
@@ -29,7 +31,12 @@ public static class ApplicationServiceExtensions
 
         var configPath = builder.Configuration["GATEWAY_CONFIG"];
         var rules = string.IsNullOrWhiteSpace(configPath) ? GuardrailRules.None : GuardrailsConfigLoader.Load(Path.GetFullPath(configPath));
-        builder.Services.AddSingleton(new LiveGuardrailRules(rules));
+        if (builder.Configuration.GetConnectionString("redis") is not null)
+        {
+            builder.AddRedisClient("redis");
+        }
+
+        builder.AddLiveConfig(rules, GuardrailsConfigLoader.Parse);
         return builder;
     }
 }

@@ -2,7 +2,7 @@ namespace Gateway.Aspire.Guardrails.Rules;
 
 /// <summary>
 /// An immutable snapshot of every <c>gateway-guardrails-config</c> rule, in file order. A reload
-/// builds a new snapshot and swaps it in (<see cref="LiveGuardrailRules"/>); a call reads one
+/// builds a new snapshot and swaps it in (<see cref="ServiceDefaults.Configuration.LiveConfig{T}"/>); a call reads one
 /// snapshot at its start and uses it throughout, so a stream never sees half of two configurations.
 /// </summary>
 /// <param name="Rules">The rules.</param>

@@ -1,6 +1,7 @@
 using Gateway.Aspire.Policy.Budgets;
 using Gateway.Aspire.Policy.RateLimiting;
 using Gateway.Aspire.Policy.Rules;
+using Gateway.Aspire.ServiceDefaults.Configuration;
 using StackExchange.Redis;
 
 namespace Gateway.Aspire.Policy.Admission;
@@ -10,17 +11,28 @@ namespace Gateway.Aspire.Policy.Admission;
 /// the call is counted by the rate-limit rule and reserved against every budget it touches only if
 /// all of them allow it, so neither a refused budget burns rate-limit capacity nor the reverse.
 /// </summary>
-public sealed class AdmissionCounters(RateLimiter rateLimiter, BudgetCounters budgets, IConnectionMultiplexer redis, TimeProvider time)
+/// <remarks>
+/// An admission reads the live rules once (<see cref="LiveConfig{T}.Current"/>): its rate limit and its
+/// budgets come from the same configuration version even while a reload swaps it.
+/// </remarks>
+public sealed class AdmissionCounters(LiveConfig<PolicyRules> rules, RateLimiter rateLimiter, BudgetCounters budgets, IConnectionMultiplexer redis, TimeProvider time)
 {
+    /// <summary>Counters with the fixed rules of <paramref name="rateLimiter"/> and <paramref name="budgets"/> (tests and tools without live configuration).</summary>
+    public AdmissionCounters(RateLimiter rateLimiter, BudgetCounters budgets, IConnectionMultiplexer redis, TimeProvider time)
+        : this(new LiveConfig<PolicyRules>(new PolicyRules(rateLimiter.Rules, budgets.Budgets)), rateLimiter, budgets, redis, time)
+    {
+    }
+
     /// <summary>Whether any rate-limit rule or budget is configured.</summary>
-    public bool Any => rateLimiter.Rules.Rules.Count > 0 || budgets.Budgets.Any;
+    public bool Any => rules.Current.Any;
 
     /// <summary>The rate limit's and the budgets' verdicts; each null when nothing of its kind applied.</summary>
     public async Task<(RateLimitOutcome? RateLimit, BudgetOutcome? Budget)> AdmitAsync(AdmissionCall call)
     {
         var now = time.GetUtcNow();
-        var rateLimit = rateLimiter.Charge(call);
-        var touches = budgets.Touches(call, now);
+        var snapshot = rules.Current;
+        var rateLimit = RateLimiter.Charge(call, snapshot.RateLimits);
+        var touches = BudgetCounters.Touches(call, now, snapshot.Budgets);
         if (rateLimit is null && touches.Count == 0)
         {
             return (null, null);

@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Gateway.Aspire.Policy.Admission;
 using Gateway.Aspire.Policy.Rules;
+using Gateway.Aspire.ServiceDefaults.Configuration;
 using StackExchange.Redis;
 
 namespace Gateway.Aspire.Policy.Budgets;
@@ -33,23 +35,29 @@ internal sealed record BudgetTouch(BudgetRule Rule, BudgetCharge Charge, DateTim
 /// simply a new key and the old one expires a day after its period ended. Admission reserves the
 /// call's maximum cost inside <see cref="AdmissionScript"/>; settlement moves it to the actual cost.
 /// </summary>
-public sealed class BudgetCounters(BudgetRules budgets, IConnectionMultiplexer redis)
+public sealed class BudgetCounters(LiveConfig<PolicyRules> rules, IConnectionMultiplexer redis)
 {
+    /// <summary>Counters of fixed <paramref name="budgets"/> (tests and tools without live configuration).</summary>
+    public BudgetCounters(BudgetRules budgets, IConnectionMultiplexer redis)
+        : this(new LiveConfig<PolicyRules>(PolicyRules.None with { Budgets = budgets }), redis)
+    {
+    }
+
     /// <summary>Redis key prefix of the counters.</summary>
     public const string KeyPrefix = "policy:budget:";
 
-    // Each rule's alert levels in the script's form, built once: the hot path only looks them up.
-    private readonly Dictionary<string, string> _alertLevels = budgets.Rules.Append(budgets.GlobalDaily).OfType<BudgetRule>()
-        .ToDictionary(r => r.Id, AlertLevels, StringComparer.Ordinal);
+    // Each rule's alert levels in the script's form, built on first use and kept with the rule (rules
+    // are immutable and replaced whole by a live configuration change): the hot path only looks them up.
+    private static readonly ConditionalWeakTable<BudgetRule, string> s_alertLevels = new();
 
     // Settlements come seconds after admission; a day covers the longest stream and a late retry.
     private static readonly TimeSpan s_keepAfterPeriod = TimeSpan.FromDays(1);
 
-    /// <summary>The loaded budgets.</summary>
-    public BudgetRules Budgets => budgets;
+    /// <summary>The budgets in force.</summary>
+    public BudgetRules Budgets => rules.Current.Budgets;
 
-    /// <summary>The counters <paramref name="call"/> touches at <paramref name="now"/>: every matching rule (the first enforced when hard) and the global daily limit.</summary>
-    internal IReadOnlyList<BudgetTouch> Touches(AdmissionCall call, DateTimeOffset now)
+    /// <summary>The counters of <paramref name="budgets"/> that <paramref name="call"/> touches at <paramref name="now"/>: every matching rule (the first enforced when hard) and the global daily limit.</summary>
+    internal static IReadOnlyList<BudgetTouch> Touches(AdmissionCall call, DateTimeOffset now, BudgetRules budgets)
     {
         if (!budgets.Any)
         {
@@ -111,11 +119,11 @@ public sealed class BudgetCounters(BudgetRules budgets, IConnectionMultiplexer r
     internal static string CounterKey(BudgetRule rule, AdmissionCall call, DateTimeOffset periodStart) =>
         string.Create(CultureInfo.InvariantCulture, $"{KeyPrefix}{rule.Id}:{rule.Period.Name}:{periodStart:yyyy-MM-dd}{RuleScope.KeySuffix(rule.AppliesPer, rule.When.Subjects, call)}");
 
-    private BudgetTouch Touch(BudgetRule rule, bool enforced, AdmissionCall call, DateTimeOffset now)
+    private static BudgetTouch Touch(BudgetRule rule, bool enforced, AdmissionCall call, DateTimeOffset now)
     {
         var (start, end) = rule.Period.Containing(now);
         var alert = new BudgetAlertCharge(
-            _alertLevels[rule.Id], rule.Id, RuleScope.Label(rule.AppliesPer, rule.When.Subjects, call), rule.Alerts?.TargetsJson ?? "[]", end);
+            s_alertLevels.GetValue(rule, AlertLevels), rule.Id, RuleScope.Label(rule.AppliesPer, rule.When.Subjects, call), rule.Alerts?.TargetsJson ?? "[]", end);
         return new BudgetTouch(rule, new BudgetCharge(CounterKey(rule, call, start), rule.LimitNanoUsd, enforced, end + s_keepAfterPeriod, alert), end);
     }
 

@@ -4,7 +4,9 @@ using Gateway.Aspire.Policy.Configuration;
 using Gateway.Aspire.Policy.Data;
 using Gateway.Aspire.Policy.Identities;
 using Gateway.Aspire.Policy.RateLimiting;
+using Gateway.Aspire.Policy.Rules;
 using Gateway.Aspire.Policy.Tokens;
+using Gateway.Aspire.ServiceDefaults.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Gateway.Aspire.Policy.Extensions;
@@ -15,7 +17,8 @@ public static class ApplicationServiceExtensions
     /// <summary>
     /// Redis (token cache and its invalidation channel), PostgreSQL (the <c>policy</c> schema, migrated
     /// at start), gRPC and the token, identity, admission and configuration services; the rate-limit rules and budgets of <c>GATEWAY_CONFIG</c> (when set), loaded
-    /// and validated now so an invalid file fails the start with the file, document and field named.
+    /// and validated now so an invalid file fails the start with the file, document and field named, then
+    /// kept equal to the live configuration published in Redis (<see cref="LiveConfigSubscriber{T}"/>).
     /// </summary>
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
@@ -37,8 +40,8 @@ public static class ApplicationServiceExtensions
 
         var configPath = builder.Configuration["GATEWAY_CONFIG"];
         var fullPath = string.IsNullOrWhiteSpace(configPath) ? null : Path.GetFullPath(configPath);
-        builder.Services.AddSingleton(fullPath is null ? RateLimitRules.None : RateLimitConfigLoader.Load(fullPath));
-        builder.Services.AddSingleton(fullPath is null ? BudgetRules.None : BudgetConfigLoader.Load(fullPath));
+        // The file's rules until the live configuration (Redis) has a version: then every replica follows it.
+        builder.AddLiveConfig(fullPath is null ? PolicyRules.None : PolicyRules.Load(fullPath), PolicyRules.Parse);
         builder.Services.AddSingleton<RateLimiter>();
         builder.Services.AddSingleton<BudgetCounters>();
         builder.Services.AddSingleton<AdmissionCounters>();

@@ -2,6 +2,7 @@ using System.Globalization;
 using Gateway.Aspire.Policy.Admission;
 using Gateway.Aspire.Policy.Rules;
 using Gateway.Aspire.ServiceDefaults.Billing;
+using Gateway.Aspire.ServiceDefaults.Configuration;
 using StackExchange.Redis;
 
 namespace Gateway.Aspire.Policy.RateLimiting;
@@ -24,8 +25,15 @@ public sealed record RateLimitOutcome(
 /// the check and the reservation happen together, so any number of policy replicas sharing Redis
 /// admit exactly up to the limit.
 /// </summary>
-public sealed class RateLimiter(RateLimitRules rules, IConnectionMultiplexer redis, TimeProvider time)
+/// <remarks>The rules are read from the live configuration on every call, so a reload applies to the next admission.</remarks>
+public sealed class RateLimiter(LiveConfig<PolicyRules> rules, IConnectionMultiplexer redis, TimeProvider time)
 {
+    /// <summary>A limiter with fixed <paramref name="rules"/> (tests and tools without live configuration).</summary>
+    public RateLimiter(RateLimitRules rules, IConnectionMultiplexer redis, TimeProvider time)
+        : this(new LiveConfig<PolicyRules>(PolicyRules.None with { RateLimits = rules }), redis, time)
+    {
+    }
+
     /// <summary>Buckets per window: capacity comes back at most window/60 late (see <see cref="SlidingWindowScripts"/>).</summary>
     public const int Buckets = 60;
 
@@ -35,13 +43,13 @@ public sealed class RateLimiter(RateLimitRules rules, IConnectionMultiplexer red
     /// <summary>Redis key prefix of the counters.</summary>
     public const string KeyPrefix = "policy:rl:";
 
-    /// <summary>The loaded rules.</summary>
-    public RateLimitRules Rules => rules;
+    /// <summary>The rules in force.</summary>
+    public RateLimitRules Rules => rules.Current.RateLimits;
 
     /// <summary>Checks and counts the call against the first rule it matches; null when none does.</summary>
     public async Task<RateLimitOutcome?> AdmitAsync(AdmissionCall call)
     {
-        if (Charge(call) is not { } charge)
+        if (Charge(call, Rules) is not { } charge)
         {
             return null;
         }
@@ -50,8 +58,8 @@ public sealed class RateLimiter(RateLimitRules rules, IConnectionMultiplexer red
         return Outcome(charge.Rule, charge.Charge, result);
     }
 
-    /// <summary>The first rule the call matches and what the call costs its counter; null when no rule matches.</summary>
-    internal (RateLimitRule Rule, RateLimitCharge Charge)? Charge(AdmissionCall call)
+    /// <summary>The first rule of <paramref name="rules"/> the call matches and what the call costs its counter; null when no rule matches.</summary>
+    internal static (RateLimitRule Rule, RateLimitCharge Charge)? Charge(AdmissionCall call, RateLimitRules rules)
     {
         var rule = rules.FirstMatch(call.Subjects, call.Model, call.Metadata);
         if (rule is null)

@@ -1,5 +1,6 @@
 using Gateway.Aspire.Policy.Grpc;
 using Gateway.Aspire.Router.Configuration;
+using Gateway.Aspire.ServiceDefaults.Configuration;
 
 namespace Gateway.Aspire.Router.Apis;
 
@@ -49,7 +50,7 @@ public static class AdminIdentitiesApi
     }
 
     /// <summary>Creates a team, then adds <c>members</c> one by one (a member that fails stops there, with that error).</summary>
-    internal static async Task<IResult> CreateTeamAsync(HttpContext context, Identities.IdentitiesClient identities, ModelCatalog catalog, Routing.RouteTable routes)
+    internal static async Task<IResult> CreateTeamAsync(HttpContext context, Identities.IdentitiesClient identities, LiveConfig<RouterConfig> live)
     {
         var (body, error) = await AdminApi.ReadBodyAsync(context, RouterJsonContext.Default.CreateTeamBody, """{"name": "platform", "models": ["mock/gpt-4o-mini"], "members": ["alice"]}""");
         if (error is not null)
@@ -57,7 +58,7 @@ public static class AdminIdentitiesApi
             return error;
         }
 
-        if (AdminTokensApi.UnknownModel(body!.Models, catalog, routes) is { } unknown)
+        if (AdminTokensApi.UnknownModel(body!.Models, live.Current) is { } unknown)
         {
             return unknown;
         }
@@ -86,7 +87,7 @@ public static class AdminIdentitiesApi
             updated => TypedResults.Json(TeamResponse.From(updated), RouterJsonContext.Web.TeamResponse, statusCode: 201));
     }
 
-    internal static async Task<IResult> CreateVirtualAccountAsync(HttpContext context, Identities.IdentitiesClient identities, ModelCatalog catalog, Routing.RouteTable routes)
+    internal static async Task<IResult> CreateVirtualAccountAsync(HttpContext context, Identities.IdentitiesClient identities, LiveConfig<RouterConfig> live)
     {
         var (body, error) = await AdminApi.ReadBodyAsync(context, RouterJsonContext.Default.CreateVirtualAccountBody,
             """{"name": "billing-app", "team": "platform", "models": ["mock/gpt-4o-mini"], "metadata": {"owner": "billing"}}""");
@@ -95,7 +96,7 @@ public static class AdminIdentitiesApi
             return error;
         }
 
-        if (AdminTokensApi.UnknownModel(body!.Models, catalog, routes) is { } unknown)
+        if (AdminTokensApi.UnknownModel(body!.Models, live.Current) is { } unknown)
         {
             return unknown;
         }

@@ -1,6 +1,7 @@
 using Gateway.Aspire.Policy.Grpc;
 using Gateway.Aspire.Router.Configuration;
 using Gateway.Aspire.Router.Errors;
+using Gateway.Aspire.ServiceDefaults.Configuration;
 
 namespace Gateway.Aspire.Router.Apis;
 
@@ -27,7 +28,7 @@ public static class AdminTokensApi
     }
 
     /// <summary>Creates a token through policy; the secret is in this answer and never again.</summary>
-    internal static async Task<IResult> CreateTokenAsync(HttpContext context, Tokens.TokensClient tokens, ModelCatalog catalog, Routing.RouteTable routes)
+    internal static async Task<IResult> CreateTokenAsync(HttpContext context, Tokens.TokensClient tokens, LiveConfig<RouterConfig> live)
     {
         var (body, error) = await AdminApi.ReadBodyAsync(context, RouterJsonContext.Default.CreateTokenBody, CreateExample);
         if (error is not null)
@@ -40,7 +41,7 @@ public static class AdminTokensApi
             return OpenAiError.Result(400, OpenAiError.InvalidRequest, "invalid_body", "'name' is required.", "name");
         }
 
-        if (UnknownModel(body.Models, catalog, routes) is { } unknown)
+        if (UnknownModel(body.Models, live.Current) is { } unknown)
         {
             return unknown;
         }
@@ -73,9 +74,9 @@ public static class AdminTokensApi
         return await AdminApi.RelayAsync(context, options => tokens.RotateTokenAsync(request, options), Created);
     }
 
-    /// <summary>400 naming the first model the catalog does not know, or null.</summary>
-    internal static IResult? UnknownModel(IReadOnlyList<string>? models, ModelCatalog catalog, Routing.RouteTable routes) =>
-        models?.FirstOrDefault(m => !catalog.TryResolve(m, out _) && !routes.VirtualModels.Contains(m)) is { } unknown
+    /// <summary>400 naming the first model the configuration in force does not know, or null.</summary>
+    internal static IResult? UnknownModel(IReadOnlyList<string>? models, RouterConfig config) =>
+        models?.FirstOrDefault(m => !config.Catalog.TryResolve(m, out _) && !config.Routes.VirtualModels.Contains(m)) is { } unknown
             ? OpenAiError.Result(400, OpenAiError.InvalidRequest, "model_not_found", $"Unknown model '{unknown}'; models are named '<account>/<model>' or are virtual models of gateway-load-balancing-config rules.", "models")
             : null;
 

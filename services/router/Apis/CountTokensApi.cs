@@ -5,6 +5,7 @@ using Gateway.Aspire.Router.Errors;
 using Gateway.Aspire.Router.Forwarding;
 using Gateway.Aspire.Router.Providers;
 using Gateway.Aspire.Router.Usage;
+using Gateway.Aspire.ServiceDefaults.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Aspire.Router.Apis;
@@ -19,7 +20,7 @@ internal static class CountTokensApi
     /// <summary>Handles the request; answers and errors are in Anthropic's format.</summary>
     public static async Task CountAsync(
         HttpContext context,
-        ModelCatalog catalog,
+        LiveConfig<RouterConfig> live,
         Admission.AdmissionClient admission,
         UpstreamInvoker upstream,
         TokenEstimator estimator,
@@ -55,7 +56,7 @@ internal static class CountTokensApi
             return;
         }
 
-        if ((admit!.AllowedModels.Count > 0 && !admit.AllowedModels.Contains(info.Model)) || !catalog.TryResolve(info.Model, out var model))
+        if ((admit!.AllowedModels.Count > 0 && !admit.AllowedModels.Contains(info.Model)) || !live.Current.Catalog.TryResolve(info.Model, out var model))
         {
             // A model the key may not use is not revealed: the same 404 as an unknown one.
             await ClientErrors.WriteAsync(WireFormat.Anthropic, response, 404, OpenAiError.InvalidRequest, "model_not_found", $"The model '{info.Model}' does not exist or you do not have access to it.");

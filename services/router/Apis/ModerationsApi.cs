@@ -5,6 +5,7 @@ using Gateway.Aspire.Router.Configuration;
 using Gateway.Aspire.Router.Errors;
 using Gateway.Aspire.Router.Forwarding;
 using Gateway.Aspire.Router.Providers.Streaming;
+using Gateway.Aspire.ServiceDefaults.Configuration;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 
@@ -24,7 +25,7 @@ internal static class ModerationsApi
     /// <summary>Handles the request.</summary>
     public static async Task ModerateAsync(
         HttpContext context,
-        ModelCatalog catalog,
+        LiveConfig<RouterConfig> live,
         IRequestForwarder forwarder,
         Admission.AdmissionClient admission,
         Guardrails.Grpc.Guardrails.GuardrailsClient guardrails,
@@ -38,7 +39,7 @@ internal static class ModerationsApi
         request.EnableBuffering();
         using var body = await RequestBodyReader.ReadAsync(request, options.Value.MaxRequestBodyBytes, aborted);
         request.Body.Position = 0;
-        if (body is not null && ModelOf(body.Span) is { } named && catalog.TryResolve(named, out _))
+        if (body is not null && ModelOf(body.Span) is { } named && live.Current.Catalog.TryResolve(named, out _))
         {
             await forwarder.ForwardAsync(context, InboundApi.Moderations);
             return;

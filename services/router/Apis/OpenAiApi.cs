@@ -2,6 +2,7 @@ using Gateway.Aspire.Policy.Grpc;
 using Gateway.Aspire.Router.Configuration;
 using Gateway.Aspire.Router.Errors;
 using Gateway.Aspire.Router.Forwarding;
+using Gateway.Aspire.ServiceDefaults.Configuration;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 
@@ -35,17 +36,17 @@ public static class OpenAiApi
 
     /// <summary>The catalog models and virtual models (load-balancing rules) the caller's key may use, in OpenAI's list format.</summary>
     internal static async Task<IResult> ListModelsAsync(
-        HttpContext context, ModelCatalog catalog, Routing.RouteTable routes, Admission.AdmissionClient admission, IOptions<RouterOptions> options, TimeProvider time)
+        HttpContext context, LiveConfig<RouterConfig> live, Admission.AdmissionClient admission, IOptions<RouterOptions> options, TimeProvider time)
     {
-        var (entries, error) = await VisibleEntriesAsync(context, catalog, routes, admission, options, time);
+        var (entries, error) = await VisibleEntriesAsync(context, live.Current, admission, options, time);
         return error ?? TypedResults.Json(new ModelListResponse("list", entries!), RouterJsonContext.Web.ModelListResponse);
     }
 
     /// <summary>One model the caller's key may use; 404 in OpenAI's words for any other id, so a denied model is not revealed.</summary>
     internal static async Task<IResult> GetModelAsync(
-        string id, HttpContext context, ModelCatalog catalog, Routing.RouteTable routes, Admission.AdmissionClient admission, IOptions<RouterOptions> options, TimeProvider time)
+        string id, HttpContext context, LiveConfig<RouterConfig> live, Admission.AdmissionClient admission, IOptions<RouterOptions> options, TimeProvider time)
     {
-        var (entries, error) = await VisibleEntriesAsync(context, catalog, routes, admission, options, time);
+        var (entries, error) = await VisibleEntriesAsync(context, live.Current, admission, options, time);
         if (error is not null)
         {
             return error;
@@ -64,8 +65,9 @@ public static class OpenAiApi
     /// virtual models (owned by <c>gateway</c>), that its key may use.
     /// </summary>
     private static async Task<(IReadOnlyList<ModelListEntry>? Entries, IResult? Error)> VisibleEntriesAsync(
-        HttpContext context, ModelCatalog catalog, Routing.RouteTable routes, Admission.AdmissionClient admission, IOptions<RouterOptions> options, TimeProvider time)
+        HttpContext context, RouterConfig config, Admission.AdmissionClient admission, IOptions<RouterOptions> options, TimeProvider time)
     {
+        var (catalog, routes) = config;
         var (admit, error) = await AuthenticateAsync(context, admission, options, time);
         if (error is not null)
         {

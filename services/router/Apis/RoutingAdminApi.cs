@@ -2,6 +2,7 @@ using Gateway.Aspire.Policy.Grpc;
 using Gateway.Aspire.Router.Analytics;
 using Gateway.Aspire.Router.Configuration;
 using Gateway.Aspire.Router.Routing;
+using Gateway.Aspire.ServiceDefaults.Configuration;
 using Polly.CircuitBreaker;
 
 namespace Gateway.Aspire.Router.Apis;
@@ -22,14 +23,15 @@ public static class RoutingAdminApi
     }
 
     /// <summary>Every load-balance target: circuit state, availability, recent TPOT, counters (this replica).</summary>
-    internal static async Task<IResult> Targets(HttpContext context, Tokens.TokensClient tokens, RouteTable routes, TargetHealthRegistry health, LatencyTracker latency)
+    internal static async Task<IResult> Targets(HttpContext context, Tokens.TokensClient tokens, LiveConfig<RouterConfig> live, TargetHealthRegistry health, LatencyTracker latency)
     {
         if ((await AdminCaller.AuthorizeAsync(context, tokens, "")).Error is { } refusal)
         {
             return refusal;
         }
 
-        var targets = health.All.Select(h =>
+        var routes = live.Current.Routes;
+        var targets = health.Of(routes).Select(h =>
         {
             var (requests, failures, retries, fallbacks, consecutive) = h.Counts;
             var tpot = latency.Peek(h.Id);
@@ -52,7 +54,7 @@ public static class RoutingAdminApi
     }
 
     /// <summary>Request totals of this replica since it started.</summary>
-    internal static async Task<IResult> Summary(HttpContext context, Tokens.TokensClient tokens, RoutingMetrics metrics, TargetHealthRegistry health, ModelCatalog catalog)
+    internal static async Task<IResult> Summary(HttpContext context, Tokens.TokensClient tokens, RoutingMetrics metrics, TargetHealthRegistry health, LiveConfig<RouterConfig> live)
     {
         if ((await AdminCaller.AuthorizeAsync(context, tokens, "")).Error is { } refusal)
         {
@@ -62,7 +64,7 @@ public static class RoutingAdminApi
         var total = metrics.TotalRequests;
         var hits = metrics.TotalCacheHits;
         return TypedResults.Json(
-            new MetricsSummary(total, hits, total == 0 ? 0 : Math.Round(100.0 * hits / total, 2), metrics.TotalFailures, health.ProvidersActive(catalog)),
+            new MetricsSummary(total, hits, total == 0 ? 0 : Math.Round(100.0 * hits / total, 2), metrics.TotalFailures, health.ProvidersActive(live.Current)),
             RouterJsonContext.Web.MetricsSummary);
     }
 

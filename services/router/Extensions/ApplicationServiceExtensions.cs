@@ -5,6 +5,7 @@ using Gateway.Aspire.Router.Configuration;
 using Gateway.Aspire.Router.Forwarding;
 using Gateway.Aspire.Router.Signing;
 using Gateway.Aspire.Router.Usage;
+using Gateway.Aspire.ServiceDefaults.Configuration;
 
 namespace Gateway.Aspire.Router.Extensions;
 
@@ -20,12 +21,9 @@ public static class ApplicationServiceExtensions
         var configuration = builder.Configuration;
         Func<string, string?> environment = name => configuration[name];
         var path = GatewayConfigLoader.FindPath(configuration["GATEWAY_CONFIG"], Directory.GetCurrentDirectory());
-        var config = GatewayConfigLoader.Load(path, environment);
-        var catalog = new ModelCatalog(config, environment, DateTimeOffset.UtcNow);
+        var initial = RouterConfig.Resolve(GatewayConfigLoader.Load(path, environment), environment, DateTimeOffset.UtcNow);
 
         var services = builder.Services;
-        services.AddSingleton(catalog);
-        services.AddSingleton(new Routing.RouteTable(catalog));
         services.AddOptions<Routing.RoutingOptions>().BindConfiguration(Routing.RoutingOptions.Section).ValidateOnStart()
             .Validate(o => o.CircuitFailureRatio is > 0 and <= 1 && o.CircuitFailureThreshold >= 2 && o.LatencyMaxSamples > 0
                 && o.CircuitSamplingDuration >= TimeSpan.FromMilliseconds(500) && o.CircuitBreakDuration >= TimeSpan.FromMilliseconds(500),
@@ -40,6 +38,10 @@ public static class ApplicationServiceExtensions
         {
             services.AddSingleton<Routing.IRoutingStateStore, Routing.InMemoryRoutingStateStore>();
         }
+
+        // The file's configuration until the live configuration (Redis) has a version; an invalid
+        // publish is logged and the snapshot in force stays.
+        builder.AddLiveConfig(initial, (text, source) => RouterConfig.Parse(text, source, environment, DateTimeOffset.UtcNow));
 
         services.AddSingleton<Routing.RoutingMetrics>();
         builder.AddGatewayEvents();
@@ -76,10 +78,11 @@ public static class ApplicationServiceExtensions
     }
 
     /// <summary>Says once at start which configuration is in use.</summary>
-    private sealed class CatalogLogger(ModelCatalog catalog, ILogger<CatalogLogger> logger) : IHostedService
+    private sealed class CatalogLogger(LiveConfig<RouterConfig> live, ILogger<CatalogLogger> logger) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
+            var catalog = live.Current.Catalog;
             RouterLog.ConfigLoaded(logger, catalog.Config.Path, catalog.Config.ProviderAccounts.Count, catalog.Models.Count);
             return Task.CompletedTask;
         }

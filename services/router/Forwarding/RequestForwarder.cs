@@ -12,6 +12,7 @@ using Gateway.Aspire.Router.Providers.Streaming;
 using Gateway.Aspire.Router.RateLimiting;
 using Gateway.Aspire.Router.Routing;
 using Gateway.Aspire.Router.Usage;
+using Gateway.Aspire.ServiceDefaults.Configuration;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -72,14 +73,13 @@ internal interface IRequestForwarder
 ///     off the response path).
 /// </remarks>
 internal sealed class RequestForwarder(
-    ModelCatalog catalog,
+    LiveConfig<RouterConfig> live,
     Admission.AdmissionClient admission,
     Guardrails.Grpc.Guardrails.GuardrailsClient guardrails,
     ExternalModerationClient externalModeration,
     UpstreamInvoker upstream,
     UsageQueue usageQueue,
     TokenEstimator estimator,
-    RouteTable routes,
     RoutePlanner planner,
     TargetHealthRegistry health,
     LatencyTracker latency,
@@ -107,6 +107,8 @@ internal sealed class RequestForwarder(
         var response = context.Response;
         var aborted = context.RequestAborted;
         var settings = options.Value;
+        // One read of the live configuration: this request keeps its catalog and routes to the end, even across a reload.
+        var (catalog, routes) = live.Current;
 
         // (1) Request id.
         var requestId = RequestIds.FromHeaderOrNew(request.Headers["x-request-id"].ToString(), time);
@@ -371,7 +373,7 @@ internal sealed class RequestForwarder(
             // output guardrails apply: a hit would skip them, and a restored answer holds this
             // request's own personal data, which must never be replayed to another request.
             if (outputCheck is null
-                && cacheHeaders.Resolve(CacheConfigOf(plan, model, info.Model)) is { Applies: true } cachePlan
+                && cacheHeaders.Resolve(CacheConfigOf(catalog, plan, model, info.Model)) is { Applies: true } cachePlan
                 && CacheTenant.Of(identity) is { } tenant
                 && responseCache.Prepare(cachePlan, tenant, api, info, forwardBody.Span,
                     api.Format == WireFormat.Anthropic ? request.Headers["anthropic-beta"].ToString() : null) is { } cacheLookup)
@@ -1313,7 +1315,7 @@ internal sealed class RequestForwarder(
     /// the requested model's when it is a catalog model (never a target's: which target a plan
     /// picks first must not decide whether an answer is cached).
     /// </summary>
-    private ModelCacheConfig? CacheConfigOf(RoutePlan? plan, CatalogModel model, string requestedModel) => plan is null
+    private static ModelCacheConfig? CacheConfigOf(ModelCatalog catalog, RoutePlan? plan, CatalogModel model, string requestedModel) => plan is null
         ? model.Model.Cache
         : plan.Rule.Rule.Cache ?? (catalog.TryResolve(requestedModel, out var named) ? named.Model.Cache : null);
 

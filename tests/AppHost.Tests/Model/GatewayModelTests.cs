@@ -31,7 +31,10 @@ public sealed class GatewayModelTests : IDisposable
         Assert.Equal("Http2", policy.Endpoints[1].Protocols);
 
         Assert.Equal(["redis", "gatewaydb"], Project(app, "accounting").References.Select(r => r.Name));
-        Assert.Equal(["http", "grpc"], Project(app, "guardrails").Endpoints.Select(e => e.Name));
+        var guardrails = Project(app, "guardrails");
+        Assert.Equal(["http", "grpc"], guardrails.Endpoints.Select(e => e.Name));
+        Assert.Equal(["redis"], guardrails.References.Select(r => r.Name)); // live configuration
+        Assert.Equal(["redis"], guardrails.WaitsFor.Select(r => r.Name));
 
         var router = Project(app, "router");
         Assert.True(router.IsExternal);

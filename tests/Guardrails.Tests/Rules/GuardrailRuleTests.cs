@@ -79,12 +79,13 @@ public sealed class GuardrailRuleTests
     [Fact]
     public void LiveRules_ReplaceSwapsTheSnapshot_ForLaterCallsOnly()
     {
-        var live = new LiveGuardrailRules(GuardrailRules.None);
+        var live = new LiveConfig<GuardrailRules>(GuardrailRules.None);
         var before = live.Current;
 
-        live.Replace(Rules);
+        live.Replace(Rules, 7);
 
         Assert.Empty(before.Rules);
         Assert.Same(Rules, live.Current);
+        Assert.Equal(7, live.Version);
     }
 }

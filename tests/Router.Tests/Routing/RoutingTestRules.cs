@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Gateway.Aspire.Router.Configuration;
 using Gateway.Aspire.Router.Routing;
+using Gateway.Aspire.ServiceDefaults.Configuration;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
@@ -21,10 +22,11 @@ internal sealed class RoutingTestRules
             """));
         var config = GatewayConfigLoader.Parse($"{accounts}\n---\n{rules}", "gateway.yaml", _ => null);
         Options = Microsoft.Extensions.Options.Options.Create(options ?? new RoutingOptions());
-        Routes = new RouteTable(new ModelCatalog(config, _ => null, DateTimeOffset.UnixEpoch));
+        var resolved = RouterConfig.Resolve(config, _ => null, DateTimeOffset.UnixEpoch);
+        Routes = resolved.Routes;
         Store = store ?? new InMemoryRoutingStateStore(Time);
         Metrics = new RoutingMetrics(new TestMeterFactory());
-        Health = new TargetHealthRegistry(Routes, Options, Time, Metrics);
+        Health = new TargetHealthRegistry(new LiveConfig<RouterConfig>(resolved), Options, Time, Metrics);
         Latency = new LatencyTracker(Store, Options, Time);
         Sticky = new StickySessions(Store);
         Planner = new RoutePlanner(Health, Latency, Sticky);
