@@ -1,3 +1,4 @@
+using Gateway.Aspire.ServiceDefaults.Configuration;
 using Gateway.Aspire.Policy.Grpc;
 using Gateway.Aspire.Policy.Rules;
 using Gateway.Aspire.Policy.Tokens;
@@ -20,18 +21,21 @@ namespace Gateway.Aspire.Policy.Budgets;
 /// the routers have not yet shipped to the ledger; a call that settles after the rebuild moves the
 /// rebuilt counter by its difference to the reservation it no longer holds.
 /// </remarks>
-public sealed class SpendRebuild(BudgetRules budgets, IConnectionMultiplexer redis, TokenRepository tokens)
+public sealed class SpendRebuild(LiveConfig<PolicyRules> rules, IConnectionMultiplexer redis, TokenRepository tokens)
 {
+    // Read per use: the budgets follow the live configuration.
+    private BudgetRules Budgets => rules.Current.Budgets;
+
     private static readonly TimeSpan s_keepAfterPeriod = TimeSpan.FromDays(1);
 
     /// <summary>Every budget rule, the global daily limit included.</summary>
-    private IEnumerable<BudgetRule> AllRules => budgets.GlobalDaily is { } global ? budgets.Rules.Append(global) : budgets.Rules;
+    private IEnumerable<BudgetRule> AllRules => Budgets.GlobalDaily is { } global ? Budgets.Rules.Append(global) : Budgets.Rules;
 
     /// <summary>The range and metadata keys the ledger totals must cover at <paramref name="now"/>.</summary>
     public RebuildScopeReply Scope(DateTimeOffset now)
     {
-        var reply = new RebuildScopeReply { Any = budgets.Any, Now = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(now) };
-        if (!budgets.Any)
+        var reply = new RebuildScopeReply { Any = Budgets.Any, Now = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(now) };
+        if (!Budgets.Any)
         {
             return reply;
         }
@@ -104,7 +108,7 @@ public sealed class SpendRebuild(BudgetRules budgets, IConnectionMultiplexer red
 
     // What admission counts a call into: every matching rule and the global daily limit.
     private IEnumerable<BudgetRule> Counting(AdmissionCall call) =>
-        budgets.GlobalDaily is { } global ? budgets.Matching(call).Append(global) : budgets.Matching(call);
+        Budgets.GlobalDaily is { } global ? Budgets.Matching(call).Append(global) : Budgets.Matching(call);
 
     private async Task<AdmissionCall> CallOfAsync(SpendGroup group, Dictionary<string, TokenRecord?> callers, CancellationToken cancellationToken)
     {

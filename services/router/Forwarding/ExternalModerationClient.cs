@@ -1,3 +1,4 @@
+using Gateway.Aspire.ServiceDefaults.Configuration;
 using System.Text.Json;
 using Gateway.Aspire.Guardrails.Grpc;
 using Gateway.Aspire.Router.Configuration;
@@ -17,7 +18,7 @@ namespace Gateway.Aspire.Router.Forwarding;
 /// calls again. The router holds the catalog, keys and connection pools; the service never talks to
 /// providers and needs no way back into the router.
 /// </remarks>
-internal sealed class ExternalModerationClient(ModelCatalog catalog, UpstreamInvoker upstream, ILogger<ExternalModerationClient> logger)
+internal sealed class ExternalModerationClient(LiveConfig<RouterConfig> live, UpstreamInvoker upstream, ILogger<ExternalModerationClient> logger)
 {
     /// <summary>Asks every model of <paramref name="needed"/>; one result per text.</summary>
     public async Task<IReadOnlyList<ExternalModeration>> ClassifyAsync(RepeatedField<ModerationNeeded> needed, string requestId, CancellationToken cancellationToken)
@@ -29,7 +30,7 @@ internal sealed class ExternalModerationClient(ModelCatalog catalog, UpstreamInv
     private async Task<IEnumerable<ExternalModeration>> ClassifyAsync(ModerationNeeded needed, string requestId, CancellationToken cancellationToken)
     {
         IEnumerable<ExternalModeration> Failed() => needed.Texts.Select(text => new ExternalModeration { Model = needed.Model, Text = text, Failed = true });
-        if (!catalog.TryResolve(needed.Model, out var model))
+        if (!live.Current.Catalog.TryResolve(needed.Model, out var model))
         {
             RouterLog.ExternalModerationFailed(logger, requestId, needed.Model, "not in the catalog");
             return Failed();

@@ -1,3 +1,4 @@
+using Gateway.Aspire.ServiceDefaults.Configuration;
 using Gateway.Aspire.Policy.Grpc;
 using Gateway.Aspire.Router.Configuration;
 using Gateway.Aspire.Router.Forwarding;
@@ -15,7 +16,7 @@ namespace Gateway.Aspire.Router.Telemetry;
 /// Cost on the request path: one small object per event and a non-blocking channel write; the JSON
 /// is written on the publisher's task (numbers in docs/ARCHITECTURE.md, Events).
 /// </remarks>
-internal sealed class RequestTelemetry(GatewayEventPublisher events, GatewayRequestMetrics metrics, ModelCatalog catalog, RouteTable routes, TimeProvider time)
+internal sealed class RequestTelemetry(GatewayEventPublisher events, GatewayRequestMetrics metrics, LiveConfig<RouterConfig> live, TimeProvider time)
 {
     /// <summary>Who <paramref name="identity"/> is, as the ledger attributes it (the first of a user's teams).</summary>
     public static Caller CallerOf(Identity? identity) => identity is null
@@ -41,6 +42,9 @@ internal sealed class RequestTelemetry(GatewayEventPublisher events, GatewayRequ
     }
 
     /// <summary>A request refused at admission: rate limited, or over a hard budget (<paramref name="budget"/>).</summary>
-    public void Refused(string model, int status, bool budget) =>
+    public void Refused(string model, int status, bool budget)
+    {
+        var (catalog, routes) = live.Current;
         metrics.Refused(catalog.TryResolve(model, out var known) ? known.Id : routes.VirtualModels.Contains(model) ? model : "", status, budget);
+    }
 }

@@ -1,3 +1,4 @@
+using Gateway.Aspire.ServiceDefaults.Configuration;
 using Gateway.Aspire.Policy.Admission;
 using Gateway.Aspire.Policy.Budgets;
 using Gateway.Aspire.Policy.Grpc;
@@ -94,7 +95,7 @@ public sealed class SpendRebuildTests(RedisServerFixture redis) : IAsyncLifetime
 
     private static SpendRebuild Rebuild(IConnectionMultiplexer connection) =>
         // Tokens are not looked up: the groups' token ids are not token GUIDs (a legacy caller).
-        new(s_budgets, connection, new TokenRepository(NpgsqlDataSource.Create("Host=127.0.0.1;Port=1")));
+        new(new LiveConfig<PolicyRules>(PolicyRules.None with { Budgets = s_budgets }), connection, new TokenRepository(NpgsqlDataSource.Create("Host=127.0.0.1;Port=1")));
 
     private static AdmissionCall Call(string project, string env, long cost) =>
         new(["virtualaccount:ci"], "ci", Model, new Dictionary<string, string> { ["project"] = project, ["env"] = env }, 0, 0, cost);
