@@ -138,7 +138,8 @@ internal static class AdmissionScript
           local reached = now_spent[i] or spent[i]
           for pct, level, notify in string.gmatch(ARGV[a + 3], '(%d+) (%d+) (%d)') do
             if tonumber(level) <= reached or (pct == '100' and blocked == i - 1) then
-              local flag = KEYS[offset + i] .. ':alert:' .. pct
+              -- BudgetCounters.AlertFlagPrefix: beside the counters, never matched by their prefix.
+              local flag = string.gsub(KEYS[offset + i], '^policy:budget:', 'policy:budget-alert:', 1) .. ':' .. pct
               if redis.call('SET', flag, '1', 'NX') then
                 redis.call('PEXPIREAT', flag, ARGV[a + 2])
                 local kind = 'model.budget.warning'

@@ -46,8 +46,12 @@ public sealed class BudgetCounters(LiveConfig<PolicyRules> rules, IConnectionMul
     /// <summary>Redis key prefix of the counters.</summary>
     public const string KeyPrefix = "policy:budget:";
 
-    /// <summary>What follows a counter's key in its alert flags (<c>&lt;counter&gt;:alert:&lt;percent&gt;</c>, set by <see cref="AdmissionScript"/>).</summary>
-    public const string AlertFlagInfix = ":alert:";
+    /// <summary>
+    /// Prefix of the alert flags <see cref="AdmissionScript"/> sets beside each counter
+    /// (<c>policy:budget-alert:&lt;counter key after the prefix&gt;:&lt;percent&gt;</c>): a prefix of
+    /// their own, so whatever walks the counters (the spend rebuild) never meets them.
+    /// </summary>
+    public const string AlertFlagPrefix = "policy:budget-alert:";
 
     // Each rule's alert levels in the script's form, built on first use and kept with the rule (rules
     // are immutable and replaced whole by a live configuration change): the hot path only looks them up.

@@ -149,10 +149,8 @@ public sealed class SpendRebuild(LiveConfig<PolicyRules> rules, IConnectionMulti
             {
                 await foreach (var key in server.KeysAsync(pattern: EscapeGlob(prefix) + "*"))
                 {
-                    // Alert flags stay: a rebuilt counter must not announce a threshold a second time.
                     var name = key.ToString();
-                    if ((name.Length == prefix.Length || name[prefix.Length] == ':')
-                        && !name.Contains(BudgetCounters.AlertFlagInfix, StringComparison.Ordinal))
+                    if (name.Length == prefix.Length || name[prefix.Length] == ':')
                     {
                         keys.Add(name);
                     }
