@@ -43,7 +43,10 @@ public sealed record SmtpOptions
     /// <summary>Server port. Default: 587.</summary>
     public int Port { get; init; } = 587;
 
-    /// <summary>Use STARTTLS. Default: true.</summary>
+    /// <summary>
+    /// Require TLS: implicit TLS on port 465, STARTTLS on any other port. Default: true. False sends in
+    /// clear text (a relay on the same host or network only).
+    /// </summary>
     public bool EnableSsl { get; init; } = true;
 
     /// <summary>Sender address. Default: gateway@localhost.</summary>
@@ -54,4 +57,9 @@ public sealed record SmtpOptions
 
     /// <summary>Password, from the environment (<c>Accounting__Alerts__Smtp__Password</c>), never a file.</summary>
     public string? Password { get; init; }
+
+    // Never StartTlsWhenAvailable: a server (or someone in between) that hides STARTTLS would get the password in clear.
+    internal MailKit.Security.SecureSocketOptions SocketOptions => !EnableSsl
+        ? MailKit.Security.SecureSocketOptions.None
+        : Port == 465 ? MailKit.Security.SecureSocketOptions.SslOnConnect : MailKit.Security.SecureSocketOptions.StartTls;
 }

@@ -1,6 +1,8 @@
-using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Mail;
+using System.Net.Sockets;
+using MailKit;
+using MailKit.Net.Smtp;
+using MailKit.Security;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Aspire.Accounting.Alerts;
@@ -11,16 +13,16 @@ public enum DeliveryResult
     /// <summary>The target has it (2xx, or the mail server accepted it).</summary>
     Delivered,
 
-    /// <summary>A failure worth retrying: no answer, timeout, 408, 429 or 5xx.</summary>
+    /// <summary>A failure worth retrying: no answer, timeout, HTTP 408, 429 or 5xx, an SMTP 4xx reply.</summary>
     Retry,
 
-    /// <summary>A failure retrying cannot fix (another 4xx, an unset <c>${ENV}</c>, no SMTP server): logged and given up.</summary>
+    /// <summary>A failure retrying cannot fix (another HTTP 4xx, an SMTP 5xx reply or bad credentials, an unset <c>${ENV}</c>, no SMTP server): logged and given up.</summary>
     Rejected,
 }
 
 /// <summary>
 /// Sends one alert to one target: a generic JSON POST (<see cref="AlertEntry.ToJson"/>), Slack's
-/// <c>{"text"}</c> body, or an email through the configured SMTP server.
+/// <c>{"text"}</c> body, or an email (<see cref="AlertEmail"/>) through the configured SMTP server.
 /// </summary>
 /// <remarks>
 /// Its own <see cref="HttpClient"/> rather than the factory's: the service defaults add a resilience
@@ -81,6 +83,8 @@ public sealed class AlertSender(IOptions<AlertOptions> options, IConfiguration c
 
     private static string TargetForLog(string url) => AlertTarget.Redact(url);
 
+    // MailKit rather than System.Net.Mail.SmtpClient, which Microsoft's docs mark as not recommended for
+    // new code; MailKit also reports the server's reply code, which decides retry (4xx) or give up (5xx).
     private async Task<DeliveryResult> SendEmailAsync(AlertEntry alert, AlertTarget target, CancellationToken cancellationToken)
     {
         var smtp = options.Value.Smtp;
@@ -90,27 +94,57 @@ public sealed class AlertSender(IOptions<AlertOptions> options, IConfiguration c
             return DeliveryResult.Rejected;
         }
 
-        using var message = new MailMessage { From = new MailAddress(smtp.From), Subject = $"[gateway] {alert.Kind}: {alert.Fields.GetValueOrDefault("rule")}", Body = alert.Message() };
-        foreach (var to in target.To)
+        using var message = CreateEmail(alert, smtp.From, target);
+        if (message is null)
         {
-            message.To.Add(to);
+            return DeliveryResult.Rejected;
         }
 
-        using var client = new SmtpClient(smtp.Host, smtp.Port) { EnableSsl = smtp.EnableSsl };
-        if (smtp.UserName is not null)
-        {
-            client.Credentials = new NetworkCredential(smtp.UserName, smtp.Password);
-        }
-
+        using var client = new SmtpClient { Timeout = (int)options.Value.RequestTimeout.TotalMilliseconds };
         try
         {
-            await client.SendMailAsync(message, cancellationToken);
+            await client.ConnectAsync(smtp.Host, smtp.Port, smtp.SocketOptions, cancellationToken);
+            if (smtp.UserName is not null)
+            {
+                await client.AuthenticateAsync(smtp.UserName, smtp.Password ?? "", cancellationToken);
+            }
+
+            await client.SendAsync(message, cancellationToken);
+            await client.DisconnectAsync(quit: true, cancellationToken);
             return DeliveryResult.Delivered;
         }
-        catch (SmtpException e)
+        catch (SmtpCommandException e)
+        {
+            // RFC 5321: 4yz is a transient refusal (greylisting, a full queue), 5yz a permanent one (no such mailbox, relaying denied).
+            var retry = (int)e.StatusCode < 500;
+            AccountingLog.AlertDeliveryFailed(logger, alert.Id, target.Type, smtp.Host, $"SMTP {(int)e.StatusCode}: {e.Message}", retry);
+            return retry ? DeliveryResult.Retry : DeliveryResult.Rejected;
+        }
+        catch (Exception e) when (e is AuthenticationException or SslHandshakeException)
+        {
+            // Credentials or certificates: configuration, which retrying cannot fix.
+            AccountingLog.AlertDeliveryFailed(logger, alert.Id, target.Type, smtp.Host, e.Message, false);
+            return DeliveryResult.Rejected;
+        }
+        catch (Exception e) when (e is SmtpProtocolException or IOException or SocketException or ServiceNotConnectedException or TimeoutException
+            || e is OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             AccountingLog.AlertDeliveryFailed(logger, alert.Id, target.Type, smtp.Host, e.Message, true);
             return DeliveryResult.Retry;
+        }
+    }
+
+    private MimeKit.MimeMessage? CreateEmail(AlertEntry alert, string from, AlertTarget target)
+    {
+        try
+        {
+            return AlertEmail.Create(alert, from, target.To);
+        }
+        catch (MimeKit.ParseException e)
+        {
+            // The loaders validate addresses; this is a sender address from settings, or a queue entry written by hand.
+            AccountingLog.AlertTargetRejected(logger, alert.Id, target.Type, $"an address is not valid ({e.Message})");
+            return null;
         }
     }
 }

@@ -1,10 +1,22 @@
+using Gateway.Aspire.Policy.Admission;
+using Gateway.Aspire.Policy.Grpc;
+using Gateway.Aspire.Policy.Tokens;
+using Gateway.Aspire.ServiceDefaults.Billing;
 using Gateway.Aspire.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using PolicyServices = Gateway.Aspire.Policy.Extensions.ApplicationServiceExtensions;
 
 namespace Gateway.Aspire.Accounting.Tests.Alerts;
 
-/// <summary>Settings and helpers the alert tests share: a fast-polling accounting host on a test's own Redis database.</summary>
+/// <summary>
+/// Settings and helpers the alert tests share: a fast-polling accounting host on a test's own Redis
+/// database, and a policy host whose admissions raise budget alerts.
+/// </summary>
 internal static class AlertHosts
 {
+    private const string AdminKey = "test-admin-key-0123456789";
+
     /// <summary>Accounting settings: Redis, quick polls and retries (milliseconds, not the seconds of production).</summary>
     public static Dictionary<string, string?> Settings(string redis, string? gatewayConfig = null) => new()
     {
@@ -26,4 +38,38 @@ internal static class AlertHosts
         await connection.GetServers()[0].FlushDatabaseAsync(connection.GetDatabase().Database);
         return database;
     }
+
+    /// <summary>Policy (admission and tokens) on <paramref name="redis"/> with the budgets of <paramref name="config"/>.</summary>
+    public static Task<GrpcServiceTestHost> StartPolicyAsync(string redis, string gatewaydb, string config, TimeProvider time) =>
+        GrpcServiceTestHost.StartAsync(
+            typeof(AdmissionService).Assembly,
+            new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:redis"] = redis,
+                ["ConnectionStrings:gatewaydb"] = gatewaydb,
+                [AdminKeyOptions.ConfigurationKey] = AdminKey,
+                ["GATEWAY_CONFIG"] = config,
+            },
+            builder =>
+            {
+                PolicyServices.AddApplicationServices(builder);
+                builder.Services.AddSingleton(time);
+            },
+            app =>
+            {
+                app.MapGrpcService<AdmissionService>();
+                app.MapGrpcService<TokensService>();
+            });
+
+    /// <summary>A new token, issued with the admin key.</summary>
+    public static async Task<string> CreateTokenAsync(GrpcServiceTestHost policy) =>
+        (await new Tokens.TokensClient(policy.Channel).CreateTokenAsync(
+            new CreateTokenRequest { Name = "burst" }, new global::Grpc.Core.Metadata { { "authorization", "Bearer " + AdminKey } },
+            cancellationToken: TestContext.Current.CancellationToken)).Token;
+
+    /// <summary>One admission reserving 0.1 USD.</summary>
+    public static Task<AdmitReply> Admit(Admission.AdmissionClient admission, string token, string requestId) =>
+        admission.AdmitAsync(
+            new AdmitRequest { Token = token, Model = "mock/gpt-4o-mini", RequestId = requestId, MaxCostNanoUsd = NanoUsd.PerUsd / 10 },
+            cancellationToken: TestContext.Current.CancellationToken).ResponseAsync;
 }

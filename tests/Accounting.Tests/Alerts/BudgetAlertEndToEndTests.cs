@@ -1,14 +1,8 @@
-using Gateway.Aspire.Policy.Admission;
 using Gateway.Aspire.Policy.Grpc;
-using Gateway.Aspire.Policy.Tokens;
 using Gateway.Aspire.ServiceDefaults.Alerts;
-using Gateway.Aspire.ServiceDefaults.Billing;
 using Gateway.Aspire.Testing;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
-using PolicyServices = Gateway.Aspire.Policy.Extensions.ApplicationServiceExtensions;
 
 namespace Gateway.Aspire.Accounting.Tests.Alerts;
 
@@ -18,8 +12,6 @@ namespace Gateway.Aspire.Accounting.Tests.Alerts;
 /// </summary>
 public sealed class BudgetAlertEndToEndTests(PostgresServerFixture postgres, RedisServerFixture redis)
 {
-    private const string AdminKey = "test-admin-key-0123456789";
-
     [Fact]
     public async Task Thresholds50And100_ReachTheWebhookOnceEach_UnderConcurrency_AndAfterAnAccountingRestart()
     {
@@ -41,17 +33,15 @@ public sealed class BudgetAlertEndToEndTests(PostgresServerFixture postgres, Red
                       notification_target: [{ type: webhook, url: "{{receiver.Url}}/budget" }]
                 """, TestContext.Current.CancellationToken);
             var time = new FakeTimeProvider(new DateTimeOffset(2030, 1, 9, 12, 0, 0, TimeSpan.Zero));
-            await using var policy = await StartPolicyAsync(database, await postgres.CreateDatabaseAsync("policy"), config, time);
+            await using var policy = await AlertHosts.StartPolicyAsync(database, await postgres.CreateDatabaseAsync("policy"), config, time);
             var accountingDb = await postgres.CreateDatabaseAsync("acct");
             var accounting = await AccountingTestHost.StartAsync(accountingDb, settings: AlertHosts.Settings(database));
             try
             {
                 var admission = new Admission.AdmissionClient(policy.Channel);
-                var token = (await new Tokens.TokensClient(policy.Channel).CreateTokenAsync(
-                    new CreateTokenRequest { Name = "burst" }, new global::Grpc.Core.Metadata { { "authorization", "Bearer " + AdminKey } },
-                    cancellationToken: TestContext.Current.CancellationToken)).Token;
+                var token = await AlertHosts.CreateTokenAsync(policy);
 
-                var replies = await Task.WhenAll(Enumerable.Range(0, 100).Select(i => Admit(admission, token, $"r{i}")));
+                var replies = await Task.WhenAll(Enumerable.Range(0, 100).Select(i => AlertHosts.Admit(admission, token, $"r{i}")));
                 Assert.Equal(10, replies.Count(r => r.Decision == AdmitDecision.Allowed));
 
                 var calls = await receiver.WaitForAsync("/budget", 2);
@@ -64,7 +54,7 @@ public sealed class BudgetAlertEndToEndTests(PostgresServerFixture postgres, Red
                 accounting = await AccountingTestHost.StartAsync(accountingDb, settings: AlertHosts.Settings(database));
                 for (var i = 0; i < 5; i++)
                 {
-                    Assert.Equal(AdmitDecision.BudgetExceeded, (await Admit(admission, token, $"late{i}")).Decision);
+                    Assert.Equal(AdmitDecision.BudgetExceeded, (await AlertHosts.Admit(admission, token, $"late{i}")).Decision);
                 }
 
                 await using var connection = await ConnectionMultiplexer.ConnectAsync(database);
@@ -82,7 +72,7 @@ public sealed class BudgetAlertEndToEndTests(PostgresServerFixture postgres, Red
                 time.Advance(TimeSpan.FromHours(12));
                 for (var i = 0; i < 5; i++)
                 {
-                    Assert.Equal(AdmitDecision.Allowed, (await Admit(admission, token, $"next{i}")).Decision);
+                    Assert.Equal(AdmitDecision.Allowed, (await AlertHosts.Admit(admission, token, $"next{i}")).Decision);
                 }
 
                 Assert.Equal(3, (await receiver.WaitForAsync("/budget", 3)).Count);
@@ -97,30 +87,4 @@ public sealed class BudgetAlertEndToEndTests(PostgresServerFixture postgres, Red
             TestDirectories.Delete(directory);
         }
     }
-
-    private static Task<AdmitReply> Admit(Admission.AdmissionClient admission, string token, string requestId) =>
-        admission.AdmitAsync(
-            new AdmitRequest { Token = token, Model = "mock/gpt-4o-mini", RequestId = requestId, MaxCostNanoUsd = NanoUsd.PerUsd / 10 },
-            cancellationToken: TestContext.Current.CancellationToken).ResponseAsync;
-
-    private static Task<GrpcServiceTestHost> StartPolicyAsync(string redis, string gatewaydb, string config, TimeProvider time) =>
-        GrpcServiceTestHost.StartAsync(
-            typeof(AdmissionService).Assembly,
-            new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:redis"] = redis,
-                ["ConnectionStrings:gatewaydb"] = gatewaydb,
-                [AdminKeyOptions.ConfigurationKey] = AdminKey,
-                ["GATEWAY_CONFIG"] = config,
-            },
-            builder =>
-            {
-                PolicyServices.AddApplicationServices(builder);
-                builder.Services.AddSingleton(time);
-            },
-            app =>
-            {
-                app.MapGrpcService<AdmissionService>();
-                app.MapGrpcService<TokensService>();
-            });
 }
