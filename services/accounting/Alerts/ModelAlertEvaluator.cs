@@ -1,5 +1,6 @@
 using System.Globalization;
 using Gateway.Aspire.ServiceDefaults.Alerts;
+using Gateway.Aspire.ServiceDefaults.Configuration;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using StackExchange.Redis;
@@ -14,12 +15,15 @@ namespace Gateway.Aspire.Accounting.Alerts;
 /// once it recovers (enough calls and back under the threshold) or the model has no calls in the window.
 /// </summary>
 /// <remarks>
+/// The rules are the live configuration's (<see cref="LiveConfig{T}"/>), read once per evaluation, so
+/// an applied <c>gateway-alerts-config</c> takes effect at the next interval without a restart. A
+/// removed rule's firing state stays in Redis, unread; a rule re-added under the same id keeps it.
 /// The ledger, not this replica's own traffic, so every replica sees all calls; a Redis lock lets one
 /// replica evaluate per interval, and the firing state is a Redis hash per rule and metric
 /// (<c>HSETNX</c> and the queue append in one script), so a breach alerts once however many replicas run.
 /// </remarks>
 public sealed class ModelAlertEvaluator(
-    IReadOnlyList<ModelAlertRule> rules, NpgsqlDataSource dataSource, IConnectionMultiplexer redis, IOptions<AlertOptions> options,
+    LiveConfig<IReadOnlyList<ModelAlertRule>> rules, NpgsqlDataSource dataSource, IConnectionMultiplexer redis, IOptions<AlertOptions> options,
     TimeProvider time, ILogger<ModelAlertEvaluator> logger) : BackgroundService
 {
     /// <summary>Prefix of the firing-state hashes: <c>&lt;prefix&gt;&lt;rule&gt;:&lt;metric&gt;</c>, field = model.</summary>
@@ -49,7 +53,7 @@ public sealed class ModelAlertEvaluator(
     {
         var queued = 0;
         var database = redis.GetDatabase();
-        foreach (var window in rules.GroupBy(r => r.WindowMinutes))
+        foreach (var window in rules.Current.GroupBy(r => r.WindowMinutes))
         {
             var stats = await ReadWindowAsync(now, TimeSpan.FromMinutes(window.Key), cancellationToken);
             foreach (var rule in window)
@@ -79,6 +83,11 @@ public sealed class ModelAlertEvaluator(
             try
             {
                 await Task.Delay(interval, time, stoppingToken);
+                if (rules.Current.Count == 0)
+                {
+                    continue;
+                }
+
                 // One replica per interval (the lock lapses just before the next tick).
                 if (await redis.GetDatabase().StringSetAsync(LockKey, Environment.ProcessId, interval * 0.9, When.NotExists))
                 {

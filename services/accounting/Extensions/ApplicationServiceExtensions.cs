@@ -39,8 +39,9 @@ public static class ApplicationServiceExtensions
 
     /// <summary>
     /// Alert delivery (<see cref="AlertDispatcher"/>, options from <c>Accounting:Alerts</c>) and the
-    /// error-rate and latency rules of <c>GATEWAY_CONFIG</c> (<see cref="ModelAlertEvaluator"/>), when a
-    /// <c>redis</c> connection string is set: the alert queue lives there. Rules without Redis fail the start.
+    /// error-rate and latency rules (<see cref="ModelAlertEvaluator"/>): those of <c>GATEWAY_CONFIG</c>
+    /// at start, then the live configuration's. Only with a <c>redis</c> connection string: the alert
+    /// queue lives there. Rules without Redis fail the start.
     /// </summary>
     private static void AddAlerts(this IHostApplicationBuilder builder)
     {
@@ -58,6 +59,7 @@ public static class ApplicationServiceExtensions
         }
 
         builder.AddRedisClient("redis");
+        builder.AddLiveConfig(rules, ModelAlertConfigLoader.Parse);
         builder.Services.AddOptions<AlertOptions>().BindConfiguration(AlertOptions.Section).ValidateOnStart()
             .Validate(o => o.PollInterval > TimeSpan.Zero && o.RetryDelay > TimeSpan.Zero && o.MaxRetryDelay < o.ClaimIdle && o.MaxAttempts >= 1
                     && o.RequestTimeout > TimeSpan.Zero && o.EvaluationInterval > TimeSpan.Zero,
@@ -65,12 +67,9 @@ public static class ApplicationServiceExtensions
         builder.Services.AddSingleton<AlertSender>();
         builder.Services.AddSingleton<AlertEventPublisher>();
         builder.Services.AddHostedService<AlertDispatcher>();
-        builder.Services.AddSingleton(rules);
+        // Always running: a rule may arrive through the live configuration at any time.
         builder.Services.AddSingleton<ModelAlertEvaluator>();
-        if (rules.Count > 0)
-        {
-            builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelAlertEvaluator>());
-        }
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelAlertEvaluator>());
     }
 
     /// <summary>The gRPC services: Ledger (writes) and Analytics (queries).</summary>

@@ -99,7 +99,7 @@ public sealed class ModelAlertEvaluatorTests(PostgresServerFixture postgres, Red
         }
     }
 
-    private static async Task RecordAsync(
+    internal static async Task RecordAsync(
         AccountingTestHost host, DateTimeOffset at, string prefix, string model, int count, int failed, double latencyMs = 200, double ttftMs = 0)
     {
         var request = new RecordUsageRequest();
