@@ -13,6 +13,13 @@ public abstract class GatewayEvent
     /// <summary>The event's type, e.g. <c>model.request.complete</c>.</summary>
     public abstract string Type { get; }
 
+    /// <summary>
+    /// The event's <c>id</c>; null (default): a GUID v7 made from <see cref="Time"/>. Set by an event
+    /// that has an id of its own already (a budget alert's queue entry), so the feed and the alert's
+    /// webhooks name it alike.
+    /// </summary>
+    public string? Id { get; init; }
+
     /// <summary>When it happened (UTC), from the caller's <see cref="TimeProvider"/>.</summary>
     public required DateTimeOffset Time { get; init; }
 

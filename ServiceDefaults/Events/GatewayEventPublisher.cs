@@ -138,7 +138,15 @@ public sealed class GatewayEventPublisher : IHostedService
     {
         writer.WriteStartObject();
         writer.WriteString(s_type, gatewayEvent.Type);
-        writer.WriteString(s_id, Guid.CreateVersion7(gatewayEvent.Time));
+        if (gatewayEvent.Id is { } id)
+        {
+            writer.WriteString(s_id, id);
+        }
+        else
+        {
+            writer.WriteString(s_id, Guid.CreateVersion7(gatewayEvent.Time));
+        }
+
         writer.WriteString(s_time, gatewayEvent.Time.UtcDateTime);
         writer.WriteString(s_requestId, gatewayEvent.RequestId);
         writer.WriteString(s_model, gatewayEvent.Model);

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Gateway.Aspire.ServiceDefaults.Alerts;
+using Gateway.Aspire.ServiceDefaults.Events;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -16,10 +17,10 @@ namespace Gateway.Aspire.Accounting.Alerts;
 /// renews its claim while it backs off, so a slow retry is never taken from it. A per-target
 /// "delivered" marker keeps a taken-over or retried entry from reaching the same target twice; only a
 /// stop between a target's 2xx and writing its marker can repeat that one target. Budget alerts are
-/// also published on the event feed (once, under the same kind of marker).
+/// also published on the event feed (<see cref="GatewayEventPublisher"/>, once, under the same kind of marker).
 /// </remarks>
 public sealed class AlertDispatcher(
-    IConnectionMultiplexer redis, AlertSender sender, AlertEventPublisher events, IOptions<AlertOptions> options, TimeProvider time, ILogger<AlertDispatcher> logger)
+    IConnectionMultiplexer redis, AlertSender sender, GatewayEventPublisher events, IOptions<AlertOptions> options, TimeProvider time, ILogger<AlertDispatcher> logger)
     : BackgroundService
 {
     private const int BatchSize = 50;
@@ -122,7 +123,7 @@ public sealed class AlertDispatcher(
             {
                 if (alert.Kind is AlertQueue.BudgetWarning or AlertQueue.BudgetExceeded)
                 {
-                    await OnceAsync(database, id, "event", () => events.PublishAsync(alert.ToJson()));
+                    await PublishOnceAsync(database, id, alert);
                 }
 
                 foreach (var index in pending.ToArray())
@@ -173,12 +174,14 @@ public sealed class AlertDispatcher(
         }
     }
 
-    private static async Task OnceAsync(IDatabase database, string id, string what, Func<Task> action)
+    // The feed is at most once (GatewayEventPublisher queues, a background task writes): the marker
+    // records that the event was handed over, so a retried or taken-over entry does not repeat it.
+    // Only the targets need the queue's at-least-once; a dashboard can miss an event a crash took.
+    private async Task PublishOnceAsync(IDatabase database, string id, AlertEntry alert)
     {
-        var marker = $"{AlertQueue.DeliveredKeyPrefix}{id}:{what}";
-        if (!await database.KeyExistsAsync(marker))
+        var marker = $"{AlertQueue.DeliveredKeyPrefix}{id}:event";
+        if (!await database.KeyExistsAsync(marker) && events.Publish(new AlertEvent(alert)))
         {
-            await action();
             await database.StringSetAsync(marker, 1, s_markerLifetime);
         }
     }

@@ -37,7 +37,7 @@ public sealed record AlertEntry(string Id, IReadOnlyDictionary<string, string> F
     }
 
     /// <summary>
-    /// The generic JSON (webhook body and event-feed event): <c>type</c>, <c>id</c>, <c>time</c>,
+    /// The generic JSON (webhook body; the event feed's event has the same members, see <see cref="AlertEvent"/>): <c>type</c>, <c>id</c>, <c>time</c>,
     /// <c>rule</c>, <c>scope</c>, <c>message</c>, then for budgets <c>threshold_percent</c>,
     /// <c>spent_usd</c>, <c>limit_usd</c>, <c>period_end</c>; for model alerts <c>metric</c>,
     /// <c>value</c>, <c>threshold</c>, <c>window_seconds</c>, <c>requests</c>.
@@ -51,29 +51,34 @@ public sealed record AlertEntry(string Id, IReadOnlyDictionary<string, string> F
             json.WriteString("type", Kind);
             json.WriteString("id", Id);
             json.WriteString("time", Time.UtcDateTime);
-            json.WriteString("rule", Field(AlertQueue.Rule));
-            json.WriteString("scope", Field(AlertQueue.Scope));
-            json.WriteString("message", Message());
-            if (IsBudget)
-            {
-                json.WriteNumber("threshold_percent", Long(AlertQueue.Threshold));
-                json.WriteNumber("spent_usd", NanoUsd.ToUsd(Long(AlertQueue.Value)));
-                json.WriteNumber("limit_usd", NanoUsd.ToUsd(Long(AlertQueue.Limit)));
-                json.WriteString("period_end", DateTimeOffset.FromUnixTimeMilliseconds(Long(AlertQueue.PeriodEnd)).UtcDateTime);
-            }
-            else
-            {
-                json.WriteString("metric", Kind == AlertQueue.ErrorRate ? "error_rate_percent" : "p95_latency_ms");
-                json.WriteNumber("value", Number(AlertQueue.Value));
-                json.WriteNumber("threshold", Number(AlertQueue.Threshold));
-                json.WriteNumber("window_seconds", Long(AlertQueue.Window));
-                json.WriteNumber("requests", Long(AlertQueue.Requests));
-            }
-
+            WriteFields(json);
             json.WriteEndObject();
         }
 
         return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>The members after <c>type</c>, <c>id</c> and <c>time</c> (see <see cref="ToJson"/>), into an open object.</summary>
+    public void WriteFields(Utf8JsonWriter json)
+    {
+        json.WriteString("rule", Field(AlertQueue.Rule));
+        json.WriteString("scope", Field(AlertQueue.Scope));
+        json.WriteString("message", Message());
+        if (IsBudget)
+        {
+            json.WriteNumber("threshold_percent", Long(AlertQueue.Threshold));
+            json.WriteNumber("spent_usd", NanoUsd.ToUsd(Long(AlertQueue.Value)));
+            json.WriteNumber("limit_usd", NanoUsd.ToUsd(Long(AlertQueue.Limit)));
+            json.WriteString("period_end", DateTimeOffset.FromUnixTimeMilliseconds(Long(AlertQueue.PeriodEnd)).UtcDateTime);
+        }
+        else
+        {
+            json.WriteString("metric", Kind == AlertQueue.ErrorRate ? "error_rate_percent" : "p95_latency_ms");
+            json.WriteNumber("value", Number(AlertQueue.Value));
+            json.WriteNumber("threshold", Number(AlertQueue.Threshold));
+            json.WriteNumber("window_seconds", Long(AlertQueue.Window));
+            json.WriteNumber("requests", Long(AlertQueue.Requests));
+        }
     }
 
     /// <summary>Slack's incoming-webhook body: <c>{"text": ...}</c>.</summary>

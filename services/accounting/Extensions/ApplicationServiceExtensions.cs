@@ -65,7 +65,8 @@ public static class ApplicationServiceExtensions
                     && o.RequestTimeout > TimeSpan.Zero && o.EvaluationInterval > TimeSpan.Zero,
                 "Accounting:Alerts: intervals must be positive, MaxRetryDelay below ClaimIdle, MaxAttempts at least 1.");
         builder.Services.AddSingleton<AlertSender>();
-        builder.Services.AddSingleton<AlertEventPublisher>();
+        // Before the dispatcher: hosted services stop in reverse order, so the publisher drains what the dispatcher queued.
+        builder.AddGatewayEvents();
         builder.Services.AddHostedService<AlertDispatcher>();
         // Always running: a rule may arrive through the live configuration at any time.
         builder.Services.AddSingleton<ModelAlertEvaluator>();

@@ -60,6 +60,8 @@ public sealed class AlertDispatcherTests(PostgresServerFixture postgres, RedisSe
         using var feedEvent = JsonDocument.Parse(Assert.Single(events)["event"].ToString());
         Assert.Equal("model.budget.warning", feedEvent.RootElement.GetProperty("type").GetString());
         Assert.Equal(id.ToString(), feedEvent.RootElement.GetProperty("id").GetString());
+        Assert.Equal(("research", "team-monthly", 75), (feedEvent.RootElement.GetProperty("team").GetString(),
+            feedEvent.RootElement.GetProperty("rule").GetString(), feedEvent.RootElement.GetProperty("threshold_percent").GetInt32()));
         // Pub/sub channels ignore the Redis database number: alerts of tests running beside this one
         // arrive here too, so only this alert's messages count.
         bool Ours(string message) => message.Contains($"\"id\":\"{id}\"", StringComparison.Ordinal);
