@@ -29,6 +29,9 @@ internal sealed class AccountingTestHost : IAsyncDisposable
 
     public Grpc.Analytics.AnalyticsClient Analytics { get; }
 
+    /// <summary>The <c>http</c> endpoint (probes, <c>/metrics</c>).</summary>
+    public string HttpUrl => _host.HttpUrl;
+
     /// <summary>The service's container (its partitions, its maintenance).</summary>
     public IServiceProvider Services => _host.Services;
 

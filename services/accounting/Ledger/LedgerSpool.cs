@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics.Metrics;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Gateway.Aspire.Accounting.Grpc;
@@ -41,13 +42,27 @@ internal sealed partial class LedgerSpool : IDisposable
     private FileStream? _active;
     private volatile bool _outage;
 
-    /// <summary>Creates the spool over <see cref="LedgerOptions.SpoolDirectory"/> (relative paths from the content root).</summary>
-    public LedgerSpool(IOptions<LedgerOptions> options, IHostEnvironment environment, TimeProvider time)
+    /// <summary>
+    /// Creates the spool over <see cref="LedgerOptions.SpoolDirectory"/> (relative paths from the
+    /// content root), and its gauges: <c>gateway_ledger_spool_bytes</c> and
+    /// <c>gateway_ledger_spool_segments</c> on <c>/metrics</c>.
+    /// </summary>
+    public LedgerSpool(IOptions<LedgerOptions> options, IHostEnvironment environment, TimeProvider time, IMeterFactory meters)
     {
         _time = time;
         Directory = Path.GetFullPath(options.Value.SpoolDirectory, environment.ContentRootPath);
         System.IO.Directory.CreateDirectory(Directory);
+        // Read from the directory at each scrape, not counted in memory: it then includes segments another
+        // replica or an earlier run left, and a scrape every few seconds costs one directory listing.
+        var meter = meters.Create(MeterName);
+        meter.CreateObservableGauge("gateway.ledger.spool", () => OnDisk().Bytes, unit: "By",
+            description: "Bytes of ledger batches buffered on local disk while PostgreSQL is unavailable, not yet replayed.");
+        meter.CreateObservableGauge("gateway.ledger.spool.segments", () => OnDisk().Segments,
+            description: "Ledger spool segment files waiting for replay.");
     }
+
+    /// <summary>The meter of the spool's gauges.</summary>
+    public const string MeterName = GatewayTelemetry.MeterPrefix + "Accounting";
 
     /// <summary>The directory holding the segments.</summary>
     public string Directory { get; }
@@ -186,6 +201,27 @@ internal sealed partial class LedgerSpool : IDisposable
         File.Delete(segment.Path);
         segment.Dispose();
         SyncDirectory(Directory);
+    }
+
+    /// <summary>What the spool holds on disk: segment files and their bytes (torn tails included).</summary>
+    public (long Bytes, int Segments) OnDisk()
+    {
+        long bytes = 0;
+        var segments = 0;
+        try
+        {
+            foreach (var file in new DirectoryInfo(Directory).EnumerateFiles("*" + Extension))
+            {
+                bytes += file.Length;
+                segments++;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The directory is gone or unreadable (a lost disk): appends fail and say so; the gauge shows what it could count.
+        }
+
+        return (bytes, segments);
     }
 
     /// <inheritdoc />

@@ -73,3 +73,24 @@ internal static class AlertHosts
             new AdmitRequest { Token = token, Model = "mock/gpt-4o-mini", RequestId = requestId, MaxCostNanoUsd = NanoUsd.PerUsd / 10 },
             cancellationToken: TestContext.Current.CancellationToken).ResponseAsync;
 }
+
+/// <summary>A <c>gateway.yaml</c> in a directory of its own, removed on dispose.</summary>
+internal sealed class TestConfigFile : IDisposable
+{
+    private readonly string _directory;
+
+    private TestConfigFile(string directory) => (_directory, Path) = (directory, System.IO.Path.Combine(directory, "gateway.yaml"));
+
+    /// <summary>The file.</summary>
+    public string Path { get; }
+
+    /// <summary>Writes <paramref name="yaml"/> to a new file.</summary>
+    public static async Task<TestConfigFile> WriteAsync(string yaml)
+    {
+        var file = new TestConfigFile(TestDirectories.Create("alerts-config"));
+        await File.WriteAllTextAsync(file.Path, yaml, TestContext.Current.CancellationToken);
+        return file;
+    }
+
+    public void Dispose() => TestDirectories.Delete(_directory);
+}

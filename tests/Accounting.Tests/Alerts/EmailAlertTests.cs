@@ -18,55 +18,46 @@ public sealed class EmailAlertTests(PostgresServerFixture postgres, RedisServerF
     {
         await using var smtp = SmtpReceiver.Start();
         var database = await AlertHosts.EmptyRedisAsync(redis);
-        var directory = TestDirectories.Create("email-alerts");
-        try
+        using var config = await TestConfigFile.WriteAsync("""
+            type: gateway-budget-config
+            name: budgets
+            rules:
+              - id: ten-calls
+                limit_to: 1
+                unit: cost_per_day
+                alerts:
+                  thresholds: [50]
+                  notification_target: [{ type: email, to: [ops@example.com, finance@example.com] }]
+            """);
+        var time = new FakeTimeProvider(new DateTimeOffset(2030, 1, 9, 12, 0, 0, TimeSpan.Zero));
+        await using var policy = await AlertHosts.StartPolicyAsync(database, await postgres.CreateDatabaseAsync("policy"), config.Path, time);
+        await using var accounting = await AccountingTestHost.StartAsync(await postgres.CreateDatabaseAsync("acct"), settings: Settings(database, smtp));
+        var admission = new Admission.AdmissionClient(policy.Channel);
+        var token = await AlertHosts.CreateTokenAsync(policy);
+
+        // 0.1 USD each, one after another: the 5th reaches 50 %, the 11th is refused (100 %: on the feed, no email).
+        for (var i = 0; i < 12; i++)
         {
-            var config = Path.Combine(directory, "gateway.yaml");
-            await File.WriteAllTextAsync(config, """
-                type: gateway-budget-config
-                name: budgets
-                rules:
-                  - id: ten-calls
-                    limit_to: 1
-                    unit: cost_per_day
-                    alerts:
-                      thresholds: [50]
-                      notification_target: [{ type: email, to: [ops@example.com, finance@example.com] }]
-                """, TestContext.Current.CancellationToken);
-            var time = new FakeTimeProvider(new DateTimeOffset(2030, 1, 9, 12, 0, 0, TimeSpan.Zero));
-            await using var policy = await AlertHosts.StartPolicyAsync(database, await postgres.CreateDatabaseAsync("policy"), config, time);
-            await using var accounting = await AccountingTestHost.StartAsync(await postgres.CreateDatabaseAsync("acct"), settings: Settings(database, smtp));
-            var admission = new Admission.AdmissionClient(policy.Channel);
-            var token = await AlertHosts.CreateTokenAsync(policy);
-
-            // 0.1 USD each, one after another: the 5th reaches 50 %, the 11th is refused (100 %: on the feed, no email).
-            for (var i = 0; i < 12; i++)
-            {
-                await AlertHosts.Admit(admission, token, $"r{i}");
-            }
-
-            var mail = Assert.Single(await smtp.WaitForAsync(1));
-            Assert.Equal("gateway@example.com", mail.From);
-            Assert.Equal(["ops@example.com", "finance@example.com"], mail.To);
-            Assert.Equal(["ops@example.com", "finance@example.com"], mail.Message.To.Mailboxes.Select(m => m.Address));
-            Assert.Equal("[gateway] model.budget.warning: ten-calls", mail.Message.Subject);
-            Assert.StartsWith(
-                "Budget 'ten-calls' reached 50%: 0.5 of 1 USD spent or reserved; the period ends 2030-01-10T00:00:00Z.",
-                mail.Message.TextBody, StringComparison.Ordinal);
-            Assert.Contains("\"threshold_percent\":50", mail.Message.TextBody, StringComparison.Ordinal);
-
-            // Once every queued alert (the 100 % one too) is acknowledged, still exactly one email.
-            await using var connection = await ConnectionMultiplexer.ConnectAsync(database);
-            await AlertDispatcherTests.WaitUntilAsync(async () =>
-                (await connection.GetDatabase().StreamGroupInfoAsync(AlertQueue.Stream)) is [{ PendingMessageCount: 0, EntriesRead: 2 }]);
-            Assert.Single(smtp.Messages);
-            Assert.Equal(1, smtp.Transactions);
-            Assert.Equal($"{(await connection.GetDatabase().StreamRangeAsync(AlertQueue.Stream))[0].Id}.alert@gateway", mail.Message.MessageId);
+            await AlertHosts.Admit(admission, token, $"r{i}");
         }
-        finally
-        {
-            TestDirectories.Delete(directory);
-        }
+
+        var mail = Assert.Single(await smtp.WaitForAsync(1));
+        Assert.Equal("gateway@example.com", mail.From);
+        Assert.Equal(["ops@example.com", "finance@example.com"], mail.To);
+        Assert.Equal(["ops@example.com", "finance@example.com"], mail.Message.To.Mailboxes.Select(m => m.Address));
+        Assert.Equal("[gateway] model.budget.warning: ten-calls", mail.Message.Subject);
+        Assert.StartsWith(
+            "Budget 'ten-calls' reached 50%: 0.5 of 1 USD spent or reserved; the period ends 2030-01-10T00:00:00Z.",
+            mail.Message.TextBody, StringComparison.Ordinal);
+        Assert.Contains("\"threshold_percent\":50", mail.Message.TextBody, StringComparison.Ordinal);
+
+        // Once every queued alert (the 100 % one too) is acknowledged, still exactly one email.
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(database);
+        await AlertDispatcherTests.WaitUntilAsync(async () =>
+            (await connection.GetDatabase().StreamGroupInfoAsync(AlertQueue.Stream)) is [{ PendingMessageCount: 0, EntriesRead: 2 }]);
+        Assert.Single(smtp.Messages);
+        Assert.Equal(1, smtp.Transactions);
+        Assert.Equal($"{(await connection.GetDatabase().StreamRangeAsync(AlertQueue.Stream))[0].Id}.alert@gateway", mail.Message.MessageId);
     }
 
     [Fact]
