@@ -27,6 +27,13 @@ public sealed record RedisServerOptions
     /// <summary>Whether to look for <c>redis-server</c> on PATH before Garnet. Default: true (tests turn it off to exercise Garnet).</summary>
     public bool UseRedisServerFromPath { get; init; } = true;
 
+    /// <summary>
+    /// A redis.conf read before the command-line settings (redis-server only; Garnet ignores it), for
+    /// directives the command line cannot carry, e.g. <c>rename-command XADD ""</c> to test a server
+    /// without streams. Default: none.
+    /// </summary>
+    public string? ConfigFile { get; init; }
+
     /// <summary>How long to wait for the server to answer PING. Default: 60 s (Garnet's first restore takes a while).</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
 }
@@ -100,7 +107,9 @@ public sealed class RedisServer : IAsyncDisposable
                 FileName = redisServer,
                 // Loopback only; no snapshots: everything kept in Redis is rebuildable (caches,
                 // counters rebuilt from the ledger), and a dev machine should not fill its disk.
-                Arguments = ["--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                // redis-server takes a config file only as its first argument.
+                Arguments = [.. (options.ConfigFile is null ? [] : new[] { options.ConfigFile }),
+                    "--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                     "--dir", options.DataDirectory, "--daemonize", "no", "--loglevel", "warning"],
                 WorkingDirectory = options.DataDirectory,
                 Output = options.Output,
