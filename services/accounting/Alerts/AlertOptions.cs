@@ -24,7 +24,7 @@ public sealed record AlertOptions
     /// </summary>
     public TimeSpan ClaimIdle { get; init; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>Timeout of one webhook call. Default: 10 seconds.</summary>
+    /// <summary>Timeout of one webhook call, or of each SMTP step (connect, command, reply). Default: 10 seconds.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How often error-rate and latency rules are evaluated. Default: 30 seconds.</summary>
