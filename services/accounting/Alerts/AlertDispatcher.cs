@@ -20,7 +20,7 @@ namespace Gateway.Aspire.Accounting.Alerts;
 /// also published on the event feed (<see cref="GatewayEventPublisher"/>, once, under the same kind of marker).
 /// </remarks>
 public sealed class AlertDispatcher(
-    IConnectionMultiplexer redis, AlertSender sender, GatewayEventPublisher events, IOptions<AlertOptions> options, TimeProvider time, ILogger<AlertDispatcher> logger)
+    IConnectionMultiplexer redis, AlertSender sender, GatewayEventPublisher events, AlertMetrics metrics, IOptions<AlertOptions> options, TimeProvider time, ILogger<AlertDispatcher> logger)
     : BackgroundService
 {
     private const int BatchSize = 50;
@@ -129,9 +129,15 @@ public sealed class AlertDispatcher(
                 foreach (var index in pending.ToArray())
                 {
                     var marker = $"{AlertQueue.DeliveredKeyPrefix}{id}:{index}";
-                    var result = await database.KeyExistsAsync(marker)
-                        ? DeliveryResult.Delivered
-                        : await sender.SendAsync(alert, alert.Targets[index], stoppingToken);
+                    // Done before (by this replica or the one that stopped); the marker keeps its outcome.
+                    if (await database.KeyExistsAsync(marker))
+                    {
+                        pending.Remove(index);
+                        continue;
+                    }
+
+                    var result = await sender.SendAsync(alert, alert.Targets[index], stoppingToken);
+                    metrics.Attempted(alert.Targets[index].Type, result);
                     if (result != DeliveryResult.Retry)
                     {
                         await database.StringSetAsync(marker, (int)result, s_markerLifetime);
@@ -144,6 +150,10 @@ public sealed class AlertDispatcher(
                     if (pending.Count > 0)
                     {
                         AccountingLog.AlertAbandoned(logger, id, alert.Kind, pending.Count, attempt);
+                        foreach (var index in pending)
+                        {
+                            metrics.Abandoned(alert.Targets[index].Type);
+                        }
                     }
                     else
                     {

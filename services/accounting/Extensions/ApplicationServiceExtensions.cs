@@ -65,6 +65,7 @@ public static class ApplicationServiceExtensions
                     && o.RequestTimeout > TimeSpan.Zero && o.EvaluationInterval > TimeSpan.Zero,
                 "Accounting:Alerts: intervals must be positive, MaxRetryDelay below ClaimIdle, MaxAttempts at least 1.");
         builder.Services.AddSingleton<AlertSender>();
+        builder.Services.AddSingleton<AlertMetrics>();
         // Before the dispatcher: hosted services stop in reverse order, so the publisher drains what the dispatcher queued.
         builder.AddGatewayEvents();
         builder.Services.AddHostedService<AlertDispatcher>();

@@ -9,7 +9,8 @@ namespace Gateway.Aspire.Accounting.Tests.Alerts;
 
 /// <summary>
 /// Email targets through a real SMTP exchange with a mail server on loopback (<see cref="SmtpReceiver"/>):
-/// a budget threshold arrives once, a 4xx refusal is retried, a 5xx refusal is given up and recorded.
+/// a budget threshold arrives once, a 4xx refusal is retried, a 5xx refusal is given up and recorded
+/// (its marker and <c>gateway_alert_deliveries_total</c>).
 /// </summary>
 public sealed class EmailAlertTests(PostgresServerFixture postgres, RedisServerFixture redis)
 {
@@ -68,6 +69,7 @@ public sealed class EmailAlertTests(PostgresServerFixture postgres, RedisServerF
         var database = await AlertHosts.EmptyRedisAsync(redis);
         await using var connection = await ConnectionMultiplexer.ConnectAsync(database);
         await using var host = await AccountingTestHost.StartAsync(await postgres.CreateDatabaseAsync("acct"), settings: Settings(database, smtp));
+        using var deliveries = new DeliveryCounter(host);
 
         var id = await QueueAsync(connection, """[{"type":"email","to":["ops@example.com"]}]""");
 
@@ -77,6 +79,7 @@ public sealed class EmailAlertTests(PostgresServerFixture postgres, RedisServerF
             (await connection.GetDatabase().StreamGroupInfoAsync(AlertQueue.Stream)) is [{ PendingMessageCount: 0, EntriesRead: 1 }]);
         Assert.Equal(3, smtp.Transactions); // two refusals, then the delivery
         Assert.Equal((int)DeliveryResult.Delivered, (int)await connection.GetDatabase().StringGetAsync($"{AlertQueue.DeliveredKeyPrefix}{id}:0"));
+        Assert.Equal((2, 1, 0), (deliveries["email", "retry"], deliveries["email", "delivered"], deliveries["email", "rejected"]));
     }
 
     [Fact]
@@ -87,6 +90,7 @@ public sealed class EmailAlertTests(PostgresServerFixture postgres, RedisServerF
         var database = await AlertHosts.EmptyRedisAsync(redis);
         await using var connection = await ConnectionMultiplexer.ConnectAsync(database);
         await using var host = await AccountingTestHost.StartAsync(await postgres.CreateDatabaseAsync("acct"), settings: Settings(database, smtp));
+        using var deliveries = new DeliveryCounter(host);
 
         var id = await QueueAsync(connection, """[{"type":"email","to":["nobody@example.com"]},{"type":"email","to":["ops@example.com"]}]""");
 
@@ -96,6 +100,7 @@ public sealed class EmailAlertTests(PostgresServerFixture postgres, RedisServerF
         Assert.Equal(["ops@example.com"], Assert.Single(smtp.Messages).To);
         Assert.Equal((int)DeliveryResult.Rejected, (int)await connection.GetDatabase().StringGetAsync($"{AlertQueue.DeliveredKeyPrefix}{id}:0"));
         Assert.Equal((int)DeliveryResult.Delivered, (int)await connection.GetDatabase().StringGetAsync($"{AlertQueue.DeliveredKeyPrefix}{id}:1"));
+        Assert.Equal((1, 1, 0), (deliveries["email", "rejected"], deliveries["email", "delivered"], deliveries["email", "retry"]));
     }
 
     private static Dictionary<string, string?> Settings(string database, SmtpReceiver smtp)
