@@ -2,6 +2,7 @@ using BenchmarkDotNet.Running;
 using Gateway.Aspire.Guardrails.Benchmarks;
 
 // dotnet run -c Release --project tests/Guardrails.Benchmarks -- latency        per-call p50/p99 of 1, 10 and 100 KB scans
+// dotnet run -c Release --project tests/Guardrails.Benchmarks -- detectors      per-call p50/p99 of each PII detector alone (1 KB)
 // dotnet run -c Release --project tests/Guardrails.Benchmarks -- checks         per-call p50/p99 of injection, deny-list, moderation (1 KB)
 // dotnet run -c Release --project tests/Guardrails.Benchmarks -- stream         per-stream p50/p99 and round trips of a 200-delta guarded stream
 // dotnet run -c Release --project tests/Guardrails.Benchmarks -- --filter '*' --job short
@@ -12,6 +13,17 @@ if (args is ["latency", ..])
     LatencyHistogram.Run(1_024, calls);
     LatencyHistogram.Run(10_240, Math.Max(100, calls / 10));
     LatencyHistogram.Run(102_400, Math.Max(20, calls / 100));
+}
+else if (args is ["detectors", ..])
+{
+    // Each PII detector alone on the 1 KB prompt (the scanner with one type), for the per-detector table.
+    var calls = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 20_000;
+    var scanner = new Gateway.Aspire.Guardrails.Pii.PiiScanner();
+    foreach (var type in Gateway.Aspire.Guardrails.Pii.PiiTypes.All)
+    {
+        Gateway.Aspire.Guardrails.Pii.PiiType[] only = [type];
+        LatencyHistogram.Run($"Scan {Gateway.Aspire.Guardrails.Pii.PiiTypes.Name(type)}", "one detector", 1_024, calls, text => scanner.Scan(text, only).Count);
+    }
 }
 else if (args is ["checks", ..])
 {
