@@ -107,13 +107,23 @@ internal sealed class GuardrailsService(
         {
             while (await requestStream.MoveNext(cancellationToken))
             {
-                if (requestStream.Current.KindCase != StreamChunk.KindOneofCase.Delta)
+                var chunk = requestStream.Current;
+                StreamVerdict verdict;
+                if (chunk.KindCase == StreamChunk.KindOneofCase.Batch)
                 {
-                    throw InvalidArgument("only the first message of CheckStream carries the context; the rest are text deltas.");
+                    deltas += chunk.Batch.Deltas.Count;
+                    verdict = session.PushBatch(chunk.Batch, cancellationToken);
+                }
+                else if (chunk.KindCase == StreamChunk.KindOneofCase.Delta)
+                {
+                    deltas++;
+                    verdict = session.Push(chunk.Delta, cancellationToken);
+                }
+                else
+                {
+                    throw InvalidArgument("only the first message of CheckStream carries the context; the rest are text deltas or batches of them.");
                 }
 
-                deltas++;
-                var verdict = session.Push(requestStream.Current.Delta, cancellationToken);
                 await responseStream.WriteAsync(verdict, cancellationToken);
                 if (verdict.Verdict == Verdict.Block)
                 {

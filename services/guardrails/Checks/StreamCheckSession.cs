@@ -80,6 +80,60 @@ internal sealed class StreamCheckSession
         return verdict;
     }
 
+    /// <summary>
+    /// Checks the deltas of one batch together: per choice, its texts are joined and checked as one
+    /// delta (one scan of the window and of the PII hold-back instead of one per delta), and what may
+    /// be emitted goes with the choice's last delta in the batch. A block anywhere releases nothing of
+    /// the batch. The reply also carries what each choice still holds back (<see cref="StreamVerdict.Held"/>).
+    /// </summary>
+    public StreamVerdict PushBatch(DeltaBatch batch, CancellationToken cancellationToken)
+    {
+        var reply = new StreamVerdict { Verdict = Verdict.Allow };
+        var texts = new string[batch.Deltas.Count];
+        Array.Fill(texts, "");
+
+        // Choices in the order they first appear; most batches hold one choice, often one delta.
+        var joined = new List<(int Index, StringBuilder Text, bool Done, int Last)>(1);
+        for (var i = 0; i < batch.Deltas.Count; i++)
+        {
+            var delta = batch.Deltas[i];
+            var at = joined.FindIndex(c => c.Index == delta.Index);
+            if (at < 0)
+            {
+                joined.Add((delta.Index, new StringBuilder(delta.Text), delta.Done, i));
+            }
+            else
+            {
+                var (index, text, done, _) = joined[at];
+                joined[at] = (index, text.Append(delta.Text), done || delta.Done, i);
+            }
+        }
+
+        foreach (var (index, text, done, last) in joined)
+        {
+            var verdict = Push(new TextDelta { Index = index, Text = text.ToString(), Done = done }, cancellationToken);
+            reply.Findings.Add(verdict.Findings);
+            if (verdict.Verdict == Verdict.Block)
+            {
+                (reply.Verdict, reply.Guardrail, reply.Category, reply.Message) = (verdict.Verdict, verdict.Guardrail, verdict.Category, verdict.Message);
+                return reply;
+            }
+
+            texts[last] = verdict.Text;
+        }
+
+        reply.Texts.Add(texts);
+        foreach (var (index, choice) in _choices)
+        {
+            if (!choice.Done && Held(choice) is { Length: > 0 } held)
+            {
+                reply.Held[index] = held;
+            }
+        }
+
+        return reply;
+    }
+
     /// <summary>Flushes every choice the caller did not finish (the client half-closed).</summary>
     public IEnumerable<StreamVerdict> Finish(CancellationToken cancellationToken)
     {
@@ -176,6 +230,19 @@ internal sealed class StreamCheckSession
         }
 
         return null;
+    }
+
+    // What the choice's text still waits in, oldest first: the restorer holds text the last filter
+    // released, each filter text the one before it released, the first filter the newest text.
+    private static string Held(Choice choice)
+    {
+        var held = new StringBuilder(choice.Restorer?.Pending);
+        for (var i = choice.Filters.Count - 1; i >= 0; i--)
+        {
+            held.Append(choice.Filters[i].Pending);
+        }
+
+        return held.ToString();
     }
 
     /// <summary>One choice's state: its PII filters (one per pii check), the window and what was already reported.</summary>

@@ -16,6 +16,9 @@ internal sealed class StreamingRestorer(PiiMaskSession session)
 
     private readonly StringBuilder _pending = new();
 
+    /// <summary>The text held back (an unfinished placeholder), not yet restored.</summary>
+    public string Pending => _pending.ToString();
+
     /// <summary>Adds text; returns what can be emitted, restored.</summary>
     public string Push(string text)
     {

@@ -41,6 +41,9 @@ internal sealed class StreamingPiiFilter(PiiScanner scanner, IReadOnlyCollection
     /// <summary>The matches in the text released so far; <see cref="PiiMatch.Start"/> counts characters of the original stream.</summary>
     public IReadOnlyList<PiiMatch> Found => _found;
 
+    /// <summary>The text held back (not yet returned by <see cref="Push"/>), as it came in.</summary>
+    public string Pending => _pending.ToString();
+
     /// <summary>The most characters held back after a <see cref="Push"/> when no word, key block or placeholder is open.</summary>
     public int WindowLength => scanner.MaxSpacedMatchLength + ContextWords.DefaultAfter + 1;
 

@@ -10,21 +10,33 @@ namespace Gateway.Aspire.Router.Forwarding;
 
 /// <summary>
 /// The filtering stage between a streamed answer and the client when guardrails check the output:
-/// takes the client-format SSE bytes (after translation), cuts them into events, sends each event's
-/// answer text to the guardrails service's <c>CheckStream</c> call and writes the event with the text
-/// the verdict says is safe to emit (masked, restored, or empty while the service holds text back).
+/// takes the client-format SSE bytes (after translation), cuts them into events, sends their answer
+/// text to the guardrails service's <c>CheckStream</c> call and writes the events with the text the
+/// verdict says is safe to emit (masked, restored, or empty while the service holds text back).
 /// </summary>
 /// <remarks>
-/// Lockstep, as the proto asks: one delta, then its one verdict, before the event is written. Text
-/// lives in OpenAI chat's <c>choices[i].delta.content</c>, legacy completions' <c>choices[i].text</c>
+/// <para>
+/// One round trip per upstream read: the text deltas of every complete event one
+/// <see cref="WriteAsync"/> receives go to the service as one <c>DeltaBatch</c> and come back as one
+/// verdict with a text per delta (the service puts a choice's released text on its last delta of the
+/// batch). Lockstep, one round trip per delta, cost 201 round trips for a 200-delta stream;
+/// docs/guardrails.md has the numbers (<c>tests/Guardrails.Benchmarks</c>, <c>stream</c> mode).
+/// </para>
+/// <para>
+/// Text lives in OpenAI chat's <c>choices[i].delta.content</c>, legacy completions' <c>choices[i].text</c>
 /// and Anthropic's <c>content_block_delta</c> <c>text_delta</c> (guarded per content block: the block
 /// index is the delta's index). The end of a choice (<c>finish_reason</c>) or block
-/// (<c>content_block_stop</c>) is sent as <c>done</c>, and what the service still held comes back in
-/// that verdict: it goes into the finishing chunk (OpenAI) or a delta event just before the stop
-/// (Anthropic). Events without text pass through unchanged. Only built when CheckInput asked for output
-/// checks, so ordinary streams keep their byte-for-byte relay. When the guardrails service fails
-/// mid-stream, <see cref="OnError"/> applies the rules' <c>on_error</c>: fail closed ends the stream
-/// like a block; fail open relays the rest unchecked (text the service was holding back is lost with it).
+/// (<c>content_block_stop</c>) is sent as <c>done</c>, and what the service still held comes back for
+/// it: it goes into the finishing chunk (OpenAI) or a delta event just before the stop (Anthropic).
+/// Events without text pass through unchanged; a block writes nothing more of the read. Only built
+/// when CheckInput asked for output checks, so ordinary streams keep their byte-for-byte relay.
+/// </para>
+/// <para>
+/// When the guardrails service fails mid-stream, <see cref="OnError"/> applies the rules'
+/// <c>on_error</c>: fail closed ends the stream like a block; fail open first emits the text the
+/// service was holding back (its last verdict said what, <c>held</c>), then relays the rest unchecked,
+/// so nothing of the answer is lost.
+/// </para>
 /// </remarks>
 internal sealed class OutputStreamGuard : IAsyncDisposable
 {
@@ -34,12 +46,16 @@ internal sealed class OutputStreamGuard : IAsyncDisposable
     private readonly CancellationToken _aborted;
     private readonly ArrayBufferWriter<byte> _pending = new(4096);
     private readonly HashSet<int> _open = [];
+    private readonly List<GuardedEvent> _events = [];
+    private readonly Dictionary<int, string> _held = [];
+    private readonly CheckOutputRequest _context;
+    private DeltaBatch _batch = new();
     private bool _contextSent;
     private bool _unchecked;
     private bool _legacyCompletions;
-    private readonly CheckOutputRequest _context;
+    private JsonObject? _lastChunk;
 
-    /// <summary>Opens the <c>CheckStream</c> call; the context goes with the first delta.</summary>
+    /// <summary>Opens the <c>CheckStream</c> call; the context goes with the first batch.</summary>
     public OutputStreamGuard(Guardrails.Grpc.Guardrails.GuardrailsClient client, CheckOutputRequest context, WireFormat format, TimeSpan timeout, CancellationToken aborted)
     {
         _call = client.CheckStream(cancellationToken: aborted);
@@ -64,7 +80,11 @@ internal sealed class OutputStreamGuard : IAsyncDisposable
     /// <summary>The guardrail that blocked (<c>rule/check</c>) and its category, for the log.</summary>
     public (string Guardrail, string Category) BlockedBy { get; private set; }
 
-    /// <summary>Takes the next bytes of the stream and writes every complete event to <paramref name="output"/>; false when the stream must end.</summary>
+    /// <summary>How many batches went to the service and waited for their verdict: at most one per <see cref="WriteAsync"/>.</summary>
+    public int RoundTrips { get; private set; }
+
+    /// <summary>Takes the next bytes of the stream (one upstream read) and writes every complete event to <paramref name="output"/>; false when the stream must end.</summary>
+    /// <remarks>Steps: 1. cut the complete events and note where their text goes; 2. one round trip for all their deltas; 3. write them with the verdict's texts.</remarks>
     public async ValueTask<bool> WriteAsync(ReadOnlyMemory<byte> bytes, PipeWriter output)
     {
         if (_unchecked)
@@ -73,34 +93,60 @@ internal sealed class OutputStreamGuard : IAsyncDisposable
             return true;
         }
 
+        // 1. Events and their deltas.
         _pending.Write(bytes.Span);
+        _events.Clear();
+        _batch = new DeltaBatch();
         var consumed = 0;
-        try
+        while (NextEvent(_pending.WrittenMemory[consumed..]) is var length && length > 0)
         {
-            while (NextEvent(_pending.WrittenMemory[consumed..]) is var length && length > 0)
-            {
-                var ok = await ProcessAsync(_pending.WrittenMemory.Slice(consumed, length), output);
-                consumed += length;
-                if (!ok)
-                {
-                    return false;
-                }
-            }
+            _events.Add(Read(consumed, length));
+            consumed += length;
         }
-        catch (RpcException e) when (!_aborted.IsCancellationRequested)
+
+        // 2. One round trip.
+        StreamVerdict? verdict = null;
+        if (_batch.Deltas.Count > 0)
         {
-            if (OnError?.Invoke(e) is { FailedOpen: true })
+            try
             {
-                // Every rule on the answer fails open: the rest goes out as the provider sent it.
-                _unchecked = true;
-                output.Write(_pending.WrittenSpan[consumed..]);
-                _pending.ResetWrittenCount();
-                return true;
+                verdict = await CheckAsync();
+            }
+            catch (RpcException e) when (!_aborted.IsCancellationRequested)
+            {
+                if (OnError?.Invoke(e) is { FailedOpen: true })
+                {
+                    // Every rule on the answer fails open: what the service held back goes first, then
+                    // this read and everything after it as the provider sent it.
+                    _unchecked = true;
+                    foreach (var (index, text) in _held.OrderBy(pair => pair.Key))
+                    {
+                        WriteEvent(output, TextEvent(index, text));
+                    }
+
+                    output.Write(_pending.WrittenSpan);
+                    _pending.ResetWrittenCount();
+                    return true;
+                }
+
+                StopCode = "guardrails_unavailable";
+                StopMessage = $"The gateway could not check the rest of this answer ({e.StatusCode}); it is incomplete.";
+                return false;
             }
 
-            StopCode = "guardrails_unavailable";
-            StopMessage = $"The gateway could not check the rest of this answer ({e.StatusCode}); it is incomplete.";
-            return false;
+            if (verdict.Verdict == Verdict.Block)
+            {
+                StopCode = "guardrail_blocked";
+                BlockedBy = (verdict.Guardrail, verdict.Category);
+                StopMessage = $"Blocked by guardrail '{verdict.Guardrail}' (category '{verdict.Category}'). {verdict.Message}".TrimEnd();
+                return false;
+            }
+        }
+
+        // 3. The events, with the verdict's texts.
+        foreach (var evt in _events)
+        {
+            Write(evt, verdict, output);
         }
 
         // Keep the unfinished event; a stream's events are small, so the copy is short.
@@ -146,57 +192,57 @@ internal sealed class OutputStreamGuard : IAsyncDisposable
             : lf + 2;
     }
 
-    private async ValueTask<bool> ProcessAsync(ReadOnlyMemory<byte> raw, PipeWriter output)
+    /// <summary>Parses the event at <paramref name="start"/> of the pending bytes and adds its deltas to the batch.</summary>
+    private GuardedEvent Read(int start, int length)
     {
-        var eventName = SseFields(raw.Span, out var dataRange);
-        var data = raw.Span[dataRange];
-        JsonObject? json = null;
+        var raw = _pending.WrittenSpan.Slice(start, length);
+        var evt = new GuardedEvent(start, length, SseFields(raw, out var dataRange));
+        var data = raw[dataRange];
         if (data.Length > 0 && data[0] == (byte)'{')
         {
             try
             {
-                json = JsonNode.Parse(data) as JsonObject;
+                evt.Json = JsonNode.Parse(data) as JsonObject;
             }
             catch (JsonException)
             {
-                json = null;
+                evt.Json = null;
             }
         }
 
-        if (json is null && _open.Count > 0 && data.SequenceEqual("[DONE]"u8) && !await FlushOpenChoicesAsync(output))
+        if (evt.Json is null)
         {
-            return false;
+            if (data.SequenceEqual("[DONE]"u8))
+            {
+                // Choices that never sent a finish_reason (a provider that omits it) still get their
+                // held-back text, in chunks of their own before [DONE].
+                foreach (var index in _open.Order().ToList())
+                {
+                    evt.Flushes.Add((Add(index, "", done: true), index));
+                }
+            }
         }
-
-        var changed = json is not null && (_format == WireFormat.Anthropic
-            ? await AnthropicAsync(json, eventName, output)
-            : await OpenAiAsync(json));
-        if (StopCode.Length > 0)
+        else if (_format == WireFormat.Anthropic)
         {
-            return false;
-        }
-
-        if (changed)
-        {
-            WriteEvent(output, eventName, json!);
+            ReadAnthropic(evt, evt.Json);
         }
         else
         {
-            output.Write(raw.Span);
+            ReadOpenAi(evt, evt.Json);
         }
 
-        return true;
+        return evt;
     }
 
-    /// <summary>Rewrites the text of every choice in an OpenAI chunk; true when the chunk changed.</summary>
-    private async ValueTask<bool> OpenAiAsync(JsonObject chunk)
+    /// <summary>The text of every choice in an OpenAI chunk, and the ends of choices that are open.</summary>
+    private void ReadOpenAi(GuardedEvent evt, JsonObject chunk)
     {
         if (chunk["choices"] is not JsonArray choices)
         {
-            return false;
+            return;
         }
 
-        var changed = false;
+        _lastChunk = chunk;
         foreach (var choice in choices.OfType<JsonObject>())
         {
             var index = choice["index"] is JsonValue i && i.TryGetValue<int>(out var n) ? n : 0;
@@ -208,114 +254,34 @@ internal sealed class OutputStreamGuard : IAsyncDisposable
             }
 
             _legacyCompletions = key == "text";
-
             var text = holder[key] is JsonValue t && t.TryGetValue<string>(out var s) ? s : null;
-            if (text is null && !(finished && _open.Contains(index)))
+            if (text is not null || (finished && _open.Contains(index)))
             {
-                continue;
-            }
-
-            var verdict = await CheckAsync(index, text ?? "", finished);
-            if (verdict is null)
-            {
-                return false;
-            }
-
-            if (text is not null || verdict.Text.Length > 0)
-            {
-                holder[key] = verdict.Text;
-                changed = true;
+                evt.Texts.Add((Add(index, text ?? "", finished), holder, key, text is not null));
             }
         }
-
-        return changed;
     }
 
-    /// <summary>
-    /// Before <c>[DONE]</c>: choices that never sent a <c>finish_reason</c> (a provider that omits it)
-    /// still get their held-back text, in a chunk of their own; false when the stream must end.
-    /// </summary>
-    private async ValueTask<bool> FlushOpenChoicesAsync(PipeWriter output)
+    /// <summary>A <c>text_delta</c>, or the stop of a text block that is open.</summary>
+    private void ReadAnthropic(GuardedEvent evt, JsonObject json)
     {
-        foreach (var index in _open.Order().ToList())
-        {
-            var verdict = await CheckAsync(index, "", done: true);
-            if (verdict is null)
-            {
-                return false;
-            }
-
-            if (verdict.Text.Length > 0)
-            {
-                var choice = new JsonObject { ["index"] = index };
-                if (_legacyCompletions)
-                {
-                    choice["text"] = verdict.Text;
-                }
-                else
-                {
-                    choice["delta"] = new JsonObject { ["content"] = verdict.Text };
-                }
-
-                WriteEvent(output, "", new JsonObject
-                {
-                    ["object"] = _legacyCompletions ? "text_completion" : "chat.completion.chunk",
-                    ["choices"] = new JsonArray(choice),
-                });
-            }
-        }
-
-        return true;
-    }
-
-    /// <summary>Rewrites a <c>text_delta</c>, or flushes held text before a text block's stop; true when the event changed.</summary>
-    private async ValueTask<bool> AnthropicAsync(JsonObject evt, string eventName, PipeWriter output)
-    {
-        var type = evt["type"] is JsonValue t && t.TryGetValue<string>(out var s) ? s : eventName;
-        var index = evt["index"] is JsonValue i && i.TryGetValue<int>(out var n) ? n : 0;
-        if (type == "content_block_delta" && evt["delta"] is JsonObject delta
+        var type = json["type"] is JsonValue t && t.TryGetValue<string>(out var s) ? s : evt.Name;
+        var index = json["index"] is JsonValue i && i.TryGetValue<int>(out var n) ? n : 0;
+        if (type == "content_block_delta" && json["delta"] is JsonObject delta
             && delta["type"] is JsonValue dt && dt.TryGetValue<string>(out var deltaType) && deltaType == "text_delta")
         {
             var text = delta["text"] is JsonValue tv && tv.TryGetValue<string>(out var value) ? value : "";
-            var verdict = await CheckAsync(index, text, done: false);
-            if (verdict is null)
-            {
-                return false;
-            }
-
-            delta["text"] = verdict.Text;
-            return true;
+            evt.Texts.Add((Add(index, text, done: false), delta, "text", true));
         }
-
-        if (type == "content_block_stop" && _open.Contains(index))
+        else if (type == "content_block_stop" && _open.Contains(index))
         {
-            var verdict = await CheckAsync(index, "", done: true);
-            if (verdict is null || verdict.Text.Length == 0)
-            {
-                return false;
-            }
-
-            var flush = new JsonObject
-            {
-                ["type"] = "content_block_delta",
-                ["index"] = index,
-                ["delta"] = new JsonObject { ["type"] = "text_delta", ["text"] = verdict.Text },
-            };
-            WriteEvent(output, "content_block_delta", flush);
+            evt.Flushes.Add((Add(index, "", done: true), index));
         }
-
-        return false;
     }
 
-    /// <summary>One delta, one verdict; null (with the stop set) when the stream must end.</summary>
-    private async ValueTask<StreamVerdict?> CheckAsync(int index, string text, bool done)
+    /// <summary>Adds a delta to the batch; returns its position (where its text comes back in the verdict).</summary>
+    private int Add(int index, string text, bool done)
     {
-        if (!_contextSent)
-        {
-            await _call.RequestStream.WriteAsync(new StreamChunk { Context = _context }, _aborted);
-            _contextSent = true;
-        }
-
         if (done)
         {
             _open.Remove(index);
@@ -325,7 +291,105 @@ internal sealed class OutputStreamGuard : IAsyncDisposable
             _open.Add(index);
         }
 
-        await _call.RequestStream.WriteAsync(new StreamChunk { Delta = new TextDelta { Index = index, Text = text, Done = done } }, _aborted);
+        _batch.Deltas.Add(new TextDelta { Index = index, Text = text, Done = done });
+        return _batch.Deltas.Count - 1;
+    }
+
+    /// <summary>Writes an event with its deltas' texts: flushed text in events of its own first, then the event (rewritten if its text changed).</summary>
+    private void Write(GuardedEvent evt, StreamVerdict? verdict, PipeWriter output)
+    {
+        foreach (var (delta, index) in evt.Flushes)
+        {
+            if (verdict!.Texts[delta] is { Length: > 0 } text)
+            {
+                WriteEvent(output, TextEvent(index, text));
+            }
+        }
+
+        var changed = false;
+        foreach (var (delta, holder, key, hadText) in evt.Texts)
+        {
+            var text = verdict!.Texts[delta];
+            if (hadText || text.Length > 0)
+            {
+                holder[key] = text;
+                changed = true;
+            }
+        }
+
+        if (changed)
+        {
+            WriteEvent(output, (evt.Name, evt.Json!));
+        }
+        else
+        {
+            output.Write(_pending.WrittenSpan.Slice(evt.Start, evt.Length));
+        }
+    }
+
+    /// <summary>An event of its own carrying <paramref name="text"/> for a choice or block, in the client's format.</summary>
+    private (string Name, JsonObject Json) TextEvent(int index, string text)
+    {
+        if (_format == WireFormat.Anthropic)
+        {
+            return ("content_block_delta", new JsonObject
+            {
+                ["type"] = "content_block_delta",
+                ["index"] = index,
+                ["delta"] = new JsonObject { ["type"] = "text_delta", ["text"] = text },
+            });
+        }
+
+        var choice = new JsonObject { ["index"] = index };
+        if (_legacyCompletions)
+        {
+            choice["text"] = text;
+        }
+        else
+        {
+            choice["delta"] = new JsonObject { ["content"] = text };
+        }
+
+        choice["finish_reason"] = null;
+        var chunk = new JsonObject();
+        foreach (var name in (ReadOnlySpan<string>)["id", "created", "model"])
+        {
+            if (_lastChunk?[name] is { } value)
+            {
+                chunk[name] = value.DeepClone();
+            }
+        }
+
+        chunk["object"] = _legacyCompletions ? "text_completion" : "chat.completion.chunk";
+        chunk["choices"] = new JsonArray(choice);
+        return ("", chunk);
+    }
+
+    /// <summary>The batch, then its one verdict; what it says is held back is kept for a fail-open release.</summary>
+    private async ValueTask<StreamVerdict> CheckAsync()
+    {
+        try
+        {
+            return await ExchangeAsync();
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException or InvalidOperationException)
+        {
+            // A write on a call whose connection is gone (the service died) throws the transport's
+            // exception rather than an RpcException; it means the same as Unavailable.
+            throw new RpcException(new Status(StatusCode.Unavailable, $"The guardrails stream broke: {e.Message}", e));
+        }
+    }
+
+    private async ValueTask<StreamVerdict> ExchangeAsync()
+    {
+        if (!_contextSent)
+        {
+            await _call.RequestStream.WriteAsync(new StreamChunk { Context = _context }, _aborted);
+            _contextSent = true;
+        }
+
+        RoundTrips++;
+        await _call.RequestStream.WriteAsync(new StreamChunk { Batch = _batch }, _aborted);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_aborted);
         deadline.CancelAfter(_timeout);
         if (!await _call.ResponseStream.MoveNext(deadline.Token))
@@ -334,13 +398,16 @@ internal sealed class OutputStreamGuard : IAsyncDisposable
         }
 
         var verdict = _call.ResponseStream.Current;
-        GuardrailsOutage.AddFindings(Findings, verdict.Findings, GuardrailStage.Output);
-        if (verdict.Verdict == Verdict.Block)
+        if (verdict.Verdict != Verdict.Block && verdict.Texts.Count != _batch.Deltas.Count)
         {
-            StopCode = "guardrail_blocked";
-            BlockedBy = (verdict.Guardrail, verdict.Category);
-            StopMessage = $"Blocked by guardrail '{verdict.Guardrail}' (category '{verdict.Category}'). {verdict.Message}".TrimEnd();
-            return null;
+            throw new RpcException(new Status(StatusCode.Internal, $"The guardrails verdict has {verdict.Texts.Count} texts for {_batch.Deltas.Count} deltas."));
+        }
+
+        GuardrailsOutage.AddFindings(Findings, verdict.Findings, GuardrailStage.Output);
+        _held.Clear();
+        foreach (var (index, text) in verdict.Held)
+        {
+            _held[index] = text;
         }
 
         return verdict;
@@ -373,8 +440,9 @@ internal sealed class OutputStreamGuard : IAsyncDisposable
         return name;
     }
 
-    private static void WriteEvent(PipeWriter output, string eventName, JsonObject json)
+    private static void WriteEvent(PipeWriter output, (string Name, JsonObject Json) evt)
     {
+        var (eventName, json) = evt;
         if (eventName.Length > 0)
         {
             output.Write("event: "u8);
@@ -389,5 +457,23 @@ internal sealed class OutputStreamGuard : IAsyncDisposable
         }
 
         output.Write("\n\n"u8);
+    }
+
+    /// <summary>One complete event of a read: where it is in the pending bytes, its JSON, and where its deltas' texts go.</summary>
+    private sealed class GuardedEvent(int start, int length, string name)
+    {
+        public int Start { get; } = start;
+
+        public int Length { get; } = length;
+
+        public string Name { get; } = name;
+
+        public JsonObject? Json { get; set; }
+
+        /// <summary>Text deltas of this event: the batch position of each and the JSON property that receives its text.</summary>
+        public List<(int Delta, JsonObject Holder, string Key, bool HadText)> Texts { get; } = [];
+
+        /// <summary>Ends of choices this event brings (<c>content_block_stop</c>, <c>[DONE]</c>): their flushed text goes in an event of its own before this one.</summary>
+        public List<(int Delta, int Index)> Flushes { get; } = [];
     }
 }

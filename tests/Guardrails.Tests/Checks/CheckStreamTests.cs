@@ -3,7 +3,7 @@ using Grpc.Core;
 
 namespace Gateway.Aspire.Guardrails.Tests.Checks;
 
-/// <summary>CheckStream over real gRPC: one verdict per delta, sliding windows across deltas, block mid-stream, PII across deltas.</summary>
+/// <summary>CheckStream over real gRPC: one verdict per delta or per batch, sliding windows across deltas, block mid-stream, PII across deltas.</summary>
 public sealed class CheckStreamTests(RulesHostFixture fixture) : IClassFixture<RulesHostFixture>
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
@@ -95,6 +95,51 @@ public sealed class CheckStreamTests(RulesHostFixture fixture) : IClassFixture<R
     }
 
     [Fact]
+    public async Task Batch_IsCheckedTogether_ReleasedTextGoesWithTheChoicesLastDelta_AndHeldTextIsReported()
+    {
+        using var call = Start("virtualaccount:pii", placeholders: new() { ["[EMAIL_1]"] = "jane@example.com" });
+
+        var first = await SendBatch(call, (0, "Sent to [EMA", false), (0, "IL_1], cc bob@co", false), (0, "rp.example. Done", false));
+        var last = await SendBatch(call, (0, "", true));
+
+        Assert.Equal(Verdict.Allow, first.Verdict);
+        Assert.Equal(3, first.Texts.Count);
+        // Shorter than the PII window: all of it is held back, as it came in, and said so.
+        Assert.All(first.Texts, text => Assert.Equal("", text));
+        Assert.Equal("Sent to [EMAIL_1], cc bob@corp.example. Done", first.Held[0]);
+        var emitted = Assert.Single(last.Texts);
+        Assert.StartsWith("Sent to jane@example.com, cc [EMAIL_", emitted);
+        Assert.EndsWith("]. Done", emitted);
+        Assert.Empty(last.Held);
+        Assert.Contains(last.Findings, f => f is { Rule: "pii", Check: "pii", Category: "email", Action: "mask" });
+    }
+
+    [Fact]
+    public async Task Batch_WithSeveralChoices_ReleasesEachChoiceOnItsOwnLastDelta()
+    {
+        using var call = Start("virtualaccount:finance");
+
+        var reply = await SendBatch(call, (0, "Hello ", false), (1, "Bonjour ", false), (0, "world.", true), (1, "le monde.", false));
+
+        Assert.Equal(["", "", "Hello world.", "Bonjour le monde."], reply.Texts);
+    }
+
+    [Fact]
+    public async Task DenyPatternSplitAcrossBatches_Blocks_AndReleasesNothingOfTheBlockingBatch()
+    {
+        using var call = Start("virtualaccount:finance");
+
+        var first = await SendBatch(call, (0, "The plan for Proj", false), (0, "ect Fal", false));
+        var second = await SendBatch(call, (0, "con is ", false), (0, "top secret.", false));
+
+        Assert.Equal(["", "The plan for Project Fal"], first.Texts);
+        Assert.Equal(Verdict.Block, second.Verdict);
+        Assert.Equal("finance/secrets", second.Guardrail);
+        Assert.Empty(second.Texts);
+        Assert.False(await call.ResponseStream.MoveNext(Token)); // block is terminal
+    }
+
+    [Fact]
     public async Task FirstMessageWithoutContext_IsInvalidArgument()
     {
         using var call = fixture.Guardrails.CheckStream(cancellationToken: Token);
@@ -113,6 +158,15 @@ public sealed class CheckStreamTests(RulesHostFixture fixture) : IClassFixture<R
         context.Placeholders.Add(placeholders ?? []);
         call.RequestStream.WriteAsync(new StreamChunk { Context = context }, Token).GetAwaiter().GetResult();
         return call;
+    }
+
+    private static async Task<StreamVerdict> SendBatch(AsyncDuplexStreamingCall<StreamChunk, StreamVerdict> call, params (int Index, string Text, bool Done)[] deltas)
+    {
+        var batch = new DeltaBatch();
+        batch.Deltas.Add(deltas.Select(d => new TextDelta { Index = d.Index, Text = d.Text, Done = d.Done }));
+        await call.RequestStream.WriteAsync(new StreamChunk { Batch = batch }, Token);
+        Assert.True(await call.ResponseStream.MoveNext(Token));
+        return call.ResponseStream.Current;
     }
 
     private static async Task<StreamVerdict> Send(AsyncDuplexStreamingCall<StreamChunk, StreamVerdict> call, int index, string text, bool done = false)

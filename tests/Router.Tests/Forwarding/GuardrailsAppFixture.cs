@@ -3,6 +3,7 @@ extern alias GuardrailsApp;
 using Gateway.Aspire.Router.Tests.TestHosts;
 using Gateway.Aspire.Testing;
 using GuardrailsApp::Gateway.Aspire.Guardrails.Checks;
+using Microsoft.AspNetCore.Hosting.Server;
 using GuardrailsServiceComposition = GuardrailsApp::Gateway.Aspire.Guardrails.Extensions.ApplicationServiceExtensions;
 
 namespace Gateway.Aspire.Router.Tests.Forwarding;
@@ -11,7 +12,8 @@ namespace Gateway.Aspire.Router.Tests.Forwarding;
 /// A router in front of the REAL guardrails service (in-process, over gRPC), both reading one
 /// gateway.yaml with the <see cref="Rules"/>, on the assembly's mock upstream and policy/ledger
 /// doubles. Accounts <c>echo</c> and <c>echo3</c> make the mock answer with the last user message
-/// verbatim (what the provider received), in one piece or streamed three characters at a time.
+/// verbatim (what the provider received), in one piece or streamed three characters at a time
+/// (<c>echoslow</c>: every 150 ms).
 /// </summary>
 public class GuardrailsAppFixture : IAsyncDisposable
 {
@@ -88,14 +90,15 @@ public class GuardrailsAppFixture : IAsyncDisposable
             _directory = TestDirectories.Create("guardrails");
             var configPath = Path.Combine(_directory, "gateway.yaml");
             var mockV1 = new Uri(baseFixture.MockUrl, "/v1").ToString();
-            var accounts = string.Join("\n", new[] { ("echo", "1000"), ("echo3", "3") }.Select(a => $"""
+            // echoslow streams three characters every 150 ms, so a test can act while the stream runs.
+            var accounts = string.Join("\n", new[] { ("echo", "x-mock-echo: \"1000\""), ("echo3", "x-mock-echo: \"3\""), ("echoslow", "x-mock-echo: \"3\", x-mock-chunk-delay-ms: \"150\"") }.Select(a => $"""
                 ---
                 type: provider-account
                 name: {a.Item1}
                 provider: openai-compatible
                 base_url: {mockV1}
                 api_key: ${"{"}MOCK_API_KEY{"}"}
-                headers: {"{"} x-mock-echo: "{a.Item2}" {"}"}
+                headers: {"{"} {a.Item2} {"}"}
                 models:
                   - name: m
                     provider_model: gpt-4o-mini
@@ -140,6 +143,13 @@ public class GuardrailsAppFixture : IAsyncDisposable
             _start.Release();
         }
     }
+
+    /// <summary>
+    /// Stops the guardrails service abruptly, as a crash would: listeners close and the connections of
+    /// calls in flight (a stream's CheckStream) are cut instead of drained.
+    /// </summary>
+    public async Task KillGuardrailsAsync() =>
+        await _guardrails!.Services.GetRequiredService<IServer>().StopAsync(new CancellationToken(canceled: true));
 
     /// <summary>A client of the guarded router with the good token.</summary>
     public HttpClient Client()
