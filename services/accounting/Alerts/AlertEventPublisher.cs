@@ -1,5 +1,6 @@
 using Gateway.Aspire.ServiceDefaults.Events;
 using StackExchange.Redis;
+using Gateway.Aspire.ServiceDefaults.Data;
 
 namespace Gateway.Aspire.Accounting.Alerts;
 
@@ -30,6 +31,6 @@ public sealed class AlertEventPublisher(IConnectionMultiplexer redis)
             }
         }
 
-        await database.PublishAsync(RedisChannel.Literal(GatewayEventChannel.Channel), json);
+        await database.PublishAsync(RedisChannels.For(redis, GatewayEventChannel.Channel), json);
     }
 }
