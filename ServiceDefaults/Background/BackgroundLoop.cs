@@ -103,8 +103,10 @@ public abstract class BackgroundLoop : IHostedService, IDisposable
                 Interlocked.Increment(ref _iterations);
                 delay = Interval;
             }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            catch (Exception) when (stopping.IsCancellationRequested)
             {
+                // The stop, or its consequence: a host that failed to start disposes the services (the
+                // database's data source, the Redis connection) while an iteration may still use them.
                 break;
             }
             catch (Exception e)
