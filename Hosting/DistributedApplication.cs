@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Gateway.Aspire.Hosting.ApplicationModel;
 using Gateway.Aspire.Hosting.Publishing;
+using Gateway.Aspire.Hosting.Servers;
 using Gateway.Aspire.Hosting.Testing;
 using Microsoft.Extensions.Configuration;
 
@@ -57,7 +58,7 @@ public sealed class DistributedApplication : IAsyncDisposable
     /// then <paramref name="args"/>, then <paramref name="overrides"/> (tests).
     /// </summary>
     internal static IDistributedApplicationBuilder CreateBuilder(
-        string[] args, IReadOnlyDictionary<string, string?>? overrides, TextWriter output, bool forTesting)
+        string[] args, IReadOnlyDictionary<string, string?>? overrides, TextWriter output, bool forTesting, Func<int>? nextFreePort = null)
     {
         var configuration = new ConfigurationBuilder()
             .AddEnvironmentVariables()
@@ -72,6 +73,7 @@ public sealed class DistributedApplication : IAsyncDisposable
             Output = output,
             // Test clusters are thrown away: durability would only cost time.
             NonDurableData = forTesting,
+            NextFreePort = nextFreePort ?? FreePort.Next,
         };
         return new DistributedApplicationBuilder(configuration, options);
     }

@@ -60,4 +60,11 @@ public sealed record DistributedApplicationOptions
 
     /// <summary>Throw-away durability for test clusters. Default: false.</summary>
     public bool NonDurableData { get; init; }
+
+    /// <summary>
+    /// Where the ports of endpoints without a fixed port come from, each asked for just before its
+    /// project starts (and again when the project lost the port to another process). Default:
+    /// <see cref="Servers.FreePort.Next"/>; tests substitute a source that hands out a taken port.
+    /// </summary>
+    public Func<int> NextFreePort { get; init; } = Servers.FreePort.Next;
 }

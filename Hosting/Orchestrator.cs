@@ -15,6 +15,9 @@ namespace Gateway.Aspire.Hosting;
 /// </summary>
 internal sealed class Orchestrator(IReadOnlyList<Resource> resources, IConfiguration configuration, DistributedApplicationOptions options)
 {
+    // Losing the port race twice in a row takes a busy machine; a third loss is reported.
+    private const int MaxBindAttempts = 3;
+
     private static readonly TimeSpan HealthTimeout = TimeSpan.FromSeconds(90);
     private static readonly HttpClient Probe = new() { Timeout = TimeSpan.FromSeconds(2) };
 
@@ -61,9 +64,8 @@ internal sealed class Orchestrator(IReadOnlyList<Resource> resources, IConfigura
                 if (endpoint.Port is { } port)
                 {
                     EnsurePortIsFree(project, endpoint, port);
+                    endpoint.AllocatedPort = port;
                 }
-
-                endpoint.AllocatedPort = endpoint.Port ?? FreePort.Next();
             }
         }
 
@@ -265,6 +267,40 @@ internal sealed class Orchestrator(IReadOnlyList<Resource> resources, IConfigura
                 "(dotnet run --project AppHost builds it for you).");
         }
 
+        for (var attempt = 1; ; attempt++)
+        {
+            // A free port is only free until someone takes it: another process that listens there (other
+            // test processes choose ports with bind(0) too), or a client socket bound without SO_REUSEADDR.
+            // So each is chosen just before the project starts, and chosen again when the project lost the race.
+            var chosen = project.Endpoints.Where(e => e.Port is null).ToList();
+            foreach (var endpoint in chosen)
+            {
+                endpoint.AllocatedPort = options.NextFreePort();
+            }
+
+            var process = StartProcess(project, target);
+            try
+            {
+                var http = project.Endpoints.First(e => e.Name == "http");
+                await WaitForHealthyAsync(project, process, new Uri(http.Url + "/health"), cancellationToken);
+                break;
+            }
+            catch (InvalidOperationException) when (
+                attempt < MaxBindAttempts && process.HasExited && TakenPort(process, chosen) is { } taken)
+            {
+                options.Output.WriteLine(
+                    $"AppHost: {project.Name}: port {taken} was taken by another process before {project.Name} could listen on it; starting it again on new ports.");
+                Untrack(process.Id);
+                _pidFiles.Delete(project);
+                await process.DisposeAsync();
+            }
+        }
+
+        _descriptions[project] = string.Join(", ", project.Endpoints.Select(e => e.Name == "http" ? e.Url : $"{e.Name} {e.Url}"));
+    }
+
+    private ChildProcess StartProcess(ProjectResource project, string target)
+    {
         var process = ChildProcess.Start(new ChildProcessStartInfo
         {
             Name = project.Name,
@@ -293,11 +329,21 @@ internal sealed class Orchestrator(IReadOnlyList<Resource> resources, IConfigura
                 }
             },
             TaskScheduler.Default);
-
-        var http = project.Endpoints.First(e => e.Name == "http");
-        await WaitForHealthyAsync(project, process, new Uri(http.Url + "/health"), cancellationToken);
-        _descriptions[project] = string.Join(", ", project.Endpoints.Select(e => e.Name == "http" ? e.Url : $"{e.Name} {e.Url}"));
+        return process;
     }
+
+    /// <summary>
+    /// The port among <paramref name="chosen"/> (ports this orchestrator picked, not fixed ones) that the
+    /// exited <paramref name="process"/> failed to bind, as Kestrel reports it
+    /// ("Failed to bind to address http://127.0.0.1:PORT: address already in use."); null for any other exit.
+    /// </summary>
+    private static int? TakenPort(ChildProcess process, IReadOnlyList<EndpointAnnotation> chosen) =>
+        process.Tail
+            .Where(line => line.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            .SelectMany(line => chosen.Where(e => line.Contains($":{e.AllocatedPort}:", StringComparison.Ordinal)
+                || line.Contains($":{e.AllocatedPort}/", StringComparison.Ordinal)))
+            .Select(e => (int?)e.AllocatedPort)
+            .FirstOrDefault();
 
     private Dictionary<string, string?> BuildEnvironment(ProjectResource project)
     {
@@ -450,6 +496,14 @@ internal sealed class Orchestrator(IReadOnlyList<Resource> resources, IConfigura
         lock (_lock)
         {
             _running.Add((name, stop, pid));
+        }
+    }
+
+    private void Untrack(int pid)
+    {
+        lock (_lock)
+        {
+            _running.RemoveAll(r => r.Pid == pid);
         }
     }
 

@@ -84,8 +84,9 @@ public static class DistributedApplicationTestingBuilder
     /// A builder for a model declared by the test itself (no AppHost entry point), with the same
     /// test behaviour: <paramref name="configuration"/> overrides, output to <paramref name="output"/>,
     /// throw-away durability. Build it, then <c>StartAsync</c> and dispose the application.
+    /// <paramref name="nextFreePort"/> replaces where chosen ports come from (default: a free loopback port).
     /// </summary>
     public static IDistributedApplicationBuilder Create(
-        string[] args, IReadOnlyDictionary<string, string?>? configuration = null, TextWriter? output = null) =>
-        DistributedApplication.CreateBuilder(args, configuration, output ?? TextWriter.Null, forTesting: true);
+        string[] args, IReadOnlyDictionary<string, string?>? configuration = null, TextWriter? output = null, Func<int>? nextFreePort = null) =>
+        DistributedApplication.CreateBuilder(args, configuration, output ?? TextWriter.Null, forTesting: true, nextFreePort);
 }

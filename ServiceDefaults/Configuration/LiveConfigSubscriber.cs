@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using Gateway.Aspire.ServiceDefaults.Data;
 
 namespace Gateway.Aspire.ServiceDefaults.Configuration;
 
@@ -37,12 +38,12 @@ public sealed record LiveConfigOptions
 /// <typeparam name="T">The service's immutable configuration.</typeparam>
 public sealed class LiveConfigSubscriber<T> : IHostedService, IDisposable where T : class
 {
-    private static readonly RedisChannel s_channel = RedisChannel.Literal(LiveConfigChannel.Channel);
     private static readonly RedisValue[] s_fields = [LiveConfigChannel.VersionField, LiveConfigChannel.YamlField];
 
     private readonly LiveConfig<T> _live;
     private readonly Func<string, string, T> _load;
     private readonly IConnectionMultiplexer _redis;
+    private readonly RedisChannel _channel;
     private readonly TimeProvider _time;
     private readonly LiveConfigOptions _options;
     private readonly ILogger _logger;
@@ -63,6 +64,7 @@ public sealed class LiveConfigSubscriber<T> : IHostedService, IDisposable where 
         _live = live;
         _load = load;
         _redis = redis;
+        _channel = RedisChannels.For(redis, LiveConfigChannel.Channel);
         _time = time;
         _options = options.Value;
         _logger = logger;
@@ -100,7 +102,7 @@ public sealed class LiveConfigSubscriber<T> : IHostedService, IDisposable where 
 
         try
         {
-            await _redis.GetSubscriber().UnsubscribeAsync(s_channel, OnAnnouncement);
+            await _redis.GetSubscriber().UnsubscribeAsync(_channel, OnAnnouncement);
         }
         catch (Exception e) when (e is RedisException or ObjectDisposedException)
         {
@@ -115,7 +117,7 @@ public sealed class LiveConfigSubscriber<T> : IHostedService, IDisposable where 
     {
         try
         {
-            await _redis.GetSubscriber().SubscribeAsync(s_channel, OnAnnouncement);
+            await _redis.GetSubscriber().SubscribeAsync(_channel, OnAnnouncement);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
@@ -126,7 +128,7 @@ public sealed class LiveConfigSubscriber<T> : IHostedService, IDisposable where 
 
     private void OnAnnouncement(RedisChannel channel, RedisValue message)
     {
-        // The message is the new version: one already in force (another database's test, a replay) costs nothing.
+        // The message is the new version: one already in force (a replay, a publish at start) costs nothing.
         if (long.TryParse((string?)message, NumberStyles.None, CultureInfo.InvariantCulture, out var version) && version <= _live.Version)
         {
             return;
@@ -152,6 +154,11 @@ public sealed class LiveConfigSubscriber<T> : IHostedService, IDisposable where 
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
                 return;
+            }
+            catch (Exception e)
+            {
+                // RefreshAsync handles what it expects; whatever else must not end reloads for the process' life.
+                LiveConfigLog.ReadFailed(_logger, typeof(T).Name, e.Message);
             }
         }
     }

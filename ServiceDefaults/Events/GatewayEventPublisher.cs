@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using Gateway.Aspire.ServiceDefaults.Data;
 
 namespace Gateway.Aspire.ServiceDefaults.Events;
 
@@ -28,7 +29,6 @@ public sealed class GatewayEventPublisher : IHostedService
     /// <summary>The meter of the publisher's own counters.</summary>
     public const string MeterName = GatewayTelemetry.MeterPrefix + "Events";
 
-    private static readonly RedisChannel s_channel = RedisChannel.Literal(GatewayEventChannel.Channel);
     private static readonly JsonEncodedText s_type = JsonEncodedText.Encode("type");
     private static readonly JsonEncodedText s_id = JsonEncodedText.Encode("id");
     private static readonly JsonEncodedText s_time = JsonEncodedText.Encode("time");
@@ -37,6 +37,7 @@ public sealed class GatewayEventPublisher : IHostedService
 
     private readonly Channel<GatewayEvent> _queue;
     private readonly IConnectionMultiplexer? _redis;
+    private readonly RedisChannel _channel;
     private readonly GatewayEventOptions _options;
     private readonly ILogger<GatewayEventPublisher> _logger;
     private readonly Counter<long> _publishedCounter;
@@ -53,6 +54,7 @@ public sealed class GatewayEventPublisher : IHostedService
         _options = options.Value;
         _logger = logger;
         _redis = services.GetService<IConnectionMultiplexer>();
+        _channel = _redis is null ? default : RedisChannels.For(_redis, GatewayEventChannel.Channel);
         // Full: TryWrite fails and Publish counts the drop; the request never waits.
         _queue = Channel.CreateBounded<GatewayEvent>(new BoundedChannelOptions(_options.Capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         var meter = meters.Create(MeterName);
@@ -119,16 +121,27 @@ public sealed class GatewayEventPublisher : IHostedService
         // StopAsync completes the channel: the loop drains it and ends.
         while (await reader.WaitToReadAsync(CancellationToken.None))
         {
-            while (batch.Count < _options.BatchSize && reader.TryRead(out var gatewayEvent))
+            try
             {
-                buffer.ResetWrittenCount();
-                writer.Reset();
-                Write(writer, gatewayEvent);
-                writer.Flush();
-                batch.Add(buffer.WrittenSpan.ToArray());
+                while (batch.Count < _options.BatchSize && reader.TryRead(out var gatewayEvent))
+                {
+                    buffer.ResetWrittenCount();
+                    writer.Reset();
+                    Write(writer, gatewayEvent);
+                    writer.Flush();
+                    batch.Add(buffer.WrittenSpan.ToArray());
+                }
+
+                await SendAsync(batch);
+            }
+            catch (Exception e)
+            {
+                // Anything unforeseen (an event that cannot be written, a disposed connection) costs this
+                // batch, never the writer: a dead writer would silently end the feed for the process' life.
+                Drop(Math.Max(batch.Count, 1));
+                GatewayEventsLog.EventsLost(_logger, Math.Max(batch.Count, 1), e);
             }
 
-            await SendAsync(batch);
             batch.Clear();
         }
     }
@@ -179,7 +192,7 @@ public sealed class GatewayEventPublisher : IHostedService
                 adds[i] = pipeline.StreamAddAsync(GatewayEventChannel.Stream, "event", batch[i], maxLength: GatewayEventChannel.StreamMaxLength, useApproximateMaxLength: true);
             }
 
-            publishes[i] = pipeline.PublishAsync(s_channel, batch[i]);
+            publishes[i] = pipeline.PublishAsync(_channel, batch[i]);
         }
 
         pipeline.Execute();

@@ -115,7 +115,9 @@ public class GatewayAppFixture : IAsyncLifetime
 
         string[] args =
         [
-            "--port", FreePort.Next().ToString(),
+            // Chosen by the AppHost just before the router starts: a port chosen here would stay
+            // unheld for the whole start, and any connection could take it meanwhile.
+            "--port", "0",
             "--config", configPath,
             "--mock-upstream-port", mockPort.ToString(),
             "--data-root", Path.Combine(_directory, "data"),

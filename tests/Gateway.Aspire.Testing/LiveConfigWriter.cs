@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Gateway.Aspire.ServiceDefaults.Configuration;
 using StackExchange.Redis;
+using Gateway.Aspire.ServiceDefaults.Data;
 
 namespace Gateway.Aspire.Testing;
 
@@ -30,7 +31,7 @@ public sealed class LiveConfigWriter : IAsyncDisposable
     public async Task PublishAsync(long version, string yaml)
     {
         await StoreAsync(version, yaml);
-        await _redis.GetSubscriber().PublishAsync(RedisChannel.Literal(LiveConfigChannel.Channel), version);
+        await _redis.GetSubscriber().PublishAsync(RedisChannels.For(_redis, LiveConfigChannel.Channel), version);
     }
 
     /// <summary>Stores <paramref name="yaml"/> as <paramref name="version"/> without announcing it (an announcement a replica missed).</summary>

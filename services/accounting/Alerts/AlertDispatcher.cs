@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Gateway.Aspire.ServiceDefaults.Alerts;
+using Gateway.Aspire.ServiceDefaults.Background;
 using Gateway.Aspire.ServiceDefaults.Events;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -21,7 +22,7 @@ namespace Gateway.Aspire.Accounting.Alerts;
 /// </remarks>
 public sealed class AlertDispatcher(
     IConnectionMultiplexer redis, AlertSender sender, GatewayEventPublisher events, AlertMetrics metrics, IOptions<AlertOptions> options, TimeProvider time, ILogger<AlertDispatcher> logger)
-    : BackgroundService
+    : BackgroundLoop(time, logger)
 {
     private const int BatchSize = 50;
 
@@ -34,51 +35,49 @@ public sealed class AlertDispatcher(
     private bool _groupReady;
 
     /// <inheritdoc />
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override TimeSpan Interval => options.Value.PollInterval;
+
+    /// <inheritdoc />
+    protected override async Task RunIterationAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
-        while (!stoppingToken.IsCancellationRequested)
+        try
         {
-            try
+            foreach (var entry in await ReadAsync(settings))
             {
-                foreach (var entry in await ReadAsync(settings))
+                var id = entry.Id.ToString();
+                if (!_inFlight.ContainsKey(id))
                 {
-                    var id = entry.Id.ToString();
-                    if (!_inFlight.ContainsKey(id))
+                    _inFlight[id] = Task.Run(async () =>
                     {
-                        _inFlight[id] = Task.Run(async () =>
+                        try
                         {
-                            try
-                            {
-                                await DeliverAsync(entry, settings, stoppingToken);
-                            }
-                            finally
-                            {
-                                _inFlight.TryRemove(id, out _);
-                            }
-                        }, CancellationToken.None);
-                    }
+                            await DeliverAsync(entry, settings, stoppingToken);
+                        }
+                        catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+                        {
+                            // Left pending: taken over (by this replica too) after ClaimIdle.
+                            AccountingLog.AlertQueueUnavailable(logger, e.Message);
+                        }
+                        finally
+                        {
+                            _inFlight.TryRemove(id, out _);
+                        }
+                    }, CancellationToken.None);
                 }
             }
-            catch (Exception e) when (e is RedisException or RedisTimeoutException)
-            {
-                _groupReady &= e is not RedisServerException { Message: var m } || !m.Contains("NOGROUP", StringComparison.Ordinal);
-                AccountingLog.AlertQueueUnavailable(logger, e.Message);
-            }
-
-            try
-            {
-                await Task.Delay(settings.PollInterval, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
         }
-
-        // Deliveries cut short stay pending: another replica (or the next start) takes them over.
-        await Task.WhenAll(_inFlight.Values);
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        {
+            _groupReady &= e is not RedisServerException { Message: var m } || !m.Contains("NOGROUP", StringComparison.Ordinal);
+            AccountingLog.AlertQueueUnavailable(logger, e.Message);
+        }
     }
+
+    /// <inheritdoc />
+    protected override Task OnStoppedAsync() =>
+        // Deliveries cut short stay pending: another replica (or the next start) takes them over.
+        Task.WhenAll(_inFlight.Values);
 
     private async Task<List<StreamEntry>> ReadAsync(AlertOptions settings)
     {
@@ -165,7 +164,7 @@ public sealed class AlertDispatcher(
                 }
 
                 var delay = TimeSpan.FromTicks(Math.Min(settings.MaxRetryDelay.Ticks, settings.RetryDelay.Ticks << Math.Min(attempt - 1, 20)));
-                await Task.Delay(delay, time, stoppingToken);
+                await Task.Delay(delay, Time, stoppingToken);
 
                 // Still ours? Renewing the claim resets its idle time; empty means it was acknowledged elsewhere.
                 if ((await database.StreamClaimIdsOnlyAsync(AlertQueue.Stream, AlertQueue.Group, _consumer, 0, [entry.Id])).Length == 0)

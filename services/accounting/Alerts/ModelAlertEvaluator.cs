@@ -1,5 +1,6 @@
 using System.Globalization;
 using Gateway.Aspire.ServiceDefaults.Alerts;
+using Gateway.Aspire.ServiceDefaults.Background;
 using Gateway.Aspire.ServiceDefaults.Configuration;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -24,7 +25,7 @@ namespace Gateway.Aspire.Accounting.Alerts;
 /// </remarks>
 public sealed class ModelAlertEvaluator(
     LiveConfig<IReadOnlyList<ModelAlertRule>> rules, NpgsqlDataSource dataSource, IConnectionMultiplexer redis, IOptions<AlertOptions> options,
-    TimeProvider time, ILogger<ModelAlertEvaluator> logger) : BackgroundService
+    TimeProvider time, ILogger<ModelAlertEvaluator> logger) : BackgroundLoop(time, logger)
 {
     /// <summary>Prefix of the firing-state hashes: <c>&lt;prefix&gt;&lt;rule&gt;:&lt;metric&gt;</c>, field = model.</summary>
     public const string StatePrefix = "accounting:alert-state:";
@@ -75,33 +76,30 @@ public sealed class ModelAlertEvaluator(
     }
 
     /// <inheritdoc />
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var interval = options.Value.EvaluationInterval;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(interval, time, stoppingToken);
-                if (rules.Current.Count == 0)
-                {
-                    continue;
-                }
+    protected override TimeSpan Interval => options.Value.EvaluationInterval;
 
-                // One replica per interval (the lock lapses just before the next tick).
-                if (await redis.GetDatabase().StringSetAsync(LockKey, Environment.ProcessId, interval * 0.9, When.NotExists))
-                {
-                    await EvaluateAsync(time.GetUtcNow(), stoppingToken);
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+    /// <inheritdoc />
+    protected override TimeSpan FirstDelay => Interval;
+
+    /// <inheritdoc />
+    protected override async Task RunIterationAsync(CancellationToken stoppingToken)
+    {
+        if (rules.Current.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            // One replica per interval (the lock lapses just before the next tick).
+            if (await redis.GetDatabase().StringSetAsync(LockKey, Environment.ProcessId, Interval * 0.9, When.NotExists))
             {
-                break;
+                await EvaluateAsync(Time.GetUtcNow(), stoppingToken);
             }
-            catch (Exception e) when (e is RedisException or RedisTimeoutException or NpgsqlException)
-            {
-                AccountingLog.AlertEvaluationFailed(logger, e.Message);
-            }
+        }
+        catch (Exception e) when (e is RedisException or RedisTimeoutException or NpgsqlException)
+        {
+            AccountingLog.AlertEvaluationFailed(logger, e.Message);
         }
     }
 

@@ -1,3 +1,4 @@
+using Gateway.Aspire.ServiceDefaults.Background;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -10,7 +11,7 @@ namespace Gateway.Aspire.Accounting.Ledger;
 /// </summary>
 public sealed class LedgerMaintenance(
     LedgerPartitions partitions, IOptions<LedgerOptions> options, TimeProvider time, ILogger<LedgerMaintenance> logger)
-    : BackgroundService
+    : BackgroundLoop(time, logger)
 {
     /// <summary>One pass at <paramref name="now"/>; returns the days created ahead (count) and dropped.</summary>
     public async Task<(int Created, IReadOnlyList<DateOnly> Dropped)> RunOnceAsync(DateTimeOffset now, CancellationToken cancellationToken)
@@ -29,28 +30,19 @@ public sealed class LedgerMaintenance(
     }
 
     /// <inheritdoc />
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await RunOnceAsync(time.GetUtcNow(), stoppingToken);
-            }
-            catch (NpgsqlException e) when (!stoppingToken.IsCancellationRequested)
-            {
-                // Writes create their own day on demand, so a missed pass only delays retention.
-                AccountingLog.PartitionMaintenanceFailed(logger, e.Message);
-            }
+    protected override TimeSpan Interval => options.Value.MaintenanceInterval;
 
-            try
-            {
-                await Task.Delay(options.Value.MaintenanceInterval, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+    /// <inheritdoc />
+    protected override async Task RunIterationAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await RunOnceAsync(Time.GetUtcNow(), stoppingToken);
+        }
+        catch (NpgsqlException e) when (!stoppingToken.IsCancellationRequested)
+        {
+            // Writes create their own day on demand, so a missed pass only delays retention.
+            AccountingLog.PartitionMaintenanceFailed(logger, e.Message);
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Gateway.Aspire.ServiceDefaults.Background;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -21,25 +22,17 @@ internal sealed class LedgerReplay(
     LedgerWriter writer,
     IOptions<LedgerOptions> options,
     TimeProvider time,
-    ILogger<LedgerReplay> logger) : BackgroundService
+    ILogger<LedgerReplay> logger) : BackgroundLoop(time, logger)
 {
     /// <inheritdoc />
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        try
-        {
-            while (true)
-            {
-                if (spool.HasSegments)
-                {
-                    await ReplayAsync(stoppingToken);
-                }
+    protected override TimeSpan Interval => options.Value.ReplayInterval;
 
-                await Task.Delay(options.Value.ReplayInterval, time, stoppingToken);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+    /// <inheritdoc />
+    protected override async Task RunIterationAsync(CancellationToken stoppingToken)
+    {
+        if (spool.HasSegments)
         {
+            await ReplayAsync(stoppingToken);
         }
     }
 
@@ -138,7 +131,7 @@ internal sealed class LedgerReplay(
             return 0;
         }
 
-        var written = await writer.WriteAsync(entries, time.GetUtcNow(), cancellationToken);
+        var written = await writer.WriteAsync(entries, Time.GetUtcNow(), cancellationToken);
         entries.Clear();
         // PostgreSQL took a write: new batches may go to it again while the rest is replayed.
         spool.Outage = false;

@@ -1,6 +1,7 @@
 using Gateway.Aspire.Policy.Tokens;
 using Npgsql;
 using StackExchange.Redis;
+using Gateway.Aspire.ServiceDefaults.Data;
 
 namespace Gateway.Aspire.Policy.Admission;
 
@@ -8,7 +9,7 @@ namespace Gateway.Aspire.Policy.Admission;
 /// Makes a change to tokens or identities visible on every policy replica at once: after the
 /// change is committed, each affected token's Redis entry is overwritten with what PostgreSQL now
 /// says (its new resolution, or the "no such token" marker for a revoked one), and its hash is
-/// published on <see cref="Channel"/>, where every replica evicts it from its <see cref="TokenCache"/>.
+/// published on <see cref="ChannelName"/>, where every replica evicts it from its <see cref="TokenCache"/>.
 /// </summary>
 /// <remarks>
 /// Overwriting rather than deleting the Redis entry closes a race: a replica that read PostgreSQL
@@ -20,8 +21,10 @@ namespace Gateway.Aspire.Policy.Admission;
 public sealed class TokenInvalidation(
     IConnectionMultiplexer redis, TokenCache cache, TokenRepository repository, ILogger<TokenInvalidation> logger) : IHostedService
 {
-    /// <summary>The pub/sub channel; messages are lowercase hex token hashes.</summary>
-    public static readonly RedisChannel Channel = RedisChannel.Literal("policy:token-invalidations");
+    /// <summary>The pub/sub channel (per database: <see cref="RedisChannels"/>); messages are lowercase hex token hashes.</summary>
+    public const string ChannelName = "policy:token-invalidations";
+
+    private readonly RedisChannel _channel = RedisChannels.For(redis, ChannelName);
 
     /// <summary>Refreshes the shared entries of <paramref name="hashes"/> and tells every replica to forget them.</summary>
     public async Task InvalidateAsync(IEnumerable<byte[]> hashes, CancellationToken cancellationToken)
@@ -46,7 +49,7 @@ public sealed class TokenInvalidation(
                     await database.KeyDeleteAsync(key);
                 }
 
-                await subscriber.PublishAsync(Channel, hashHex);
+                await subscriber.PublishAsync(_channel, hashHex);
             }
             catch (Exception e) when (e is RedisException or RedisTimeoutException)
             {
@@ -61,16 +64,34 @@ public sealed class TokenInvalidation(
     /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var queue = await redis.GetSubscriber().SubscribeAsync(Channel);
-        queue.OnMessage(message =>
+        try
         {
-            if (message.Message.HasValue)
+            // A handler, not a message queue: the multiplexer keeps it and subscribes again after a reconnect.
+            await redis.GetSubscriber().SubscribeAsync(_channel, (_, message) =>
             {
-                cache.Remove(message.Message!);
-            }
-        });
+                if (message.HasValue)
+                {
+                    cache.Remove(message!);
+                }
+            });
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            // Redis away at start must not fail the start: entries still leave memory after TokenCache.Lifetime.
+            PolicyLog.InvalidationFailed(logger, e.Message);
+        }
     }
 
     /// <inheritdoc />
-    public Task StopAsync(CancellationToken cancellationToken) => redis.GetSubscriber().UnsubscribeAsync(Channel);
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await redis.GetSubscriber().UnsubscribeAsync(_channel);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            // Going away anyway: the server drops the subscription with the connection.
+        }
+    }
 }

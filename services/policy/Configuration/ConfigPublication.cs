@@ -1,3 +1,4 @@
+using Gateway.Aspire.ServiceDefaults.Background;
 using Gateway.Aspire.ServiceDefaults.Configuration;
 using Npgsql;
 using StackExchange.Redis;
@@ -12,7 +13,7 @@ namespace Gateway.Aspire.Policy.Configuration;
 /// </summary>
 internal sealed class ConfigPublication(
     ConfigStore store, ConfigFile file, ConfigPublisher publisher, TimeProvider time, ILogger<ConfigPublication> logger)
-    : BackgroundService
+    : BackgroundLoop(time, logger)
 {
     /// <summary>How long to wait before publishing again after a failure.</summary>
     public static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(2);
@@ -49,30 +50,36 @@ internal sealed class ConfigPublication(
     }
 
     /// <inheritdoc />
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override TimeSpan Interval => TimeSpan.Zero;
+
+    /// <inheritdoc />
+    protected override async Task RunIterationAsync(CancellationToken stoppingToken)
     {
         // The semaphore starts available: the first pass is the publication at start.
-        while (!stoppingToken.IsCancellationRequested)
+        await _pending.WaitAsync(stoppingToken);
+        var published = false;
+        try
         {
-            await _pending.WaitAsync(stoppingToken);
-            bool published;
-            try
-            {
-                var state = await store.ReadAsync(stoppingToken);
-                published = await TryPublishAsync(state.Version, ManifestOverlay.Build(ConfigLayers.Of(file, state)));
-            }
-            catch (Exception e) when (e is NpgsqlException or ManifestException && !stoppingToken.IsCancellationRequested)
-            {
-                // ManifestException: the file no longer parses; the service failed to start anyway unless it was fixed.
-                PolicyLog.ConfigPublishFailed(logger, -1, e.Message);
-                published = false;
-            }
-
+            var state = await store.ReadAsync(stoppingToken);
+            published = await TryPublishAsync(state.Version, ManifestOverlay.Build(ConfigLayers.Of(file, state)));
+        }
+        catch (Exception e) when (e is NpgsqlException or ManifestException && !stoppingToken.IsCancellationRequested)
+        {
+            // ManifestException: the file no longer parses; the service failed to start anyway unless it was fixed.
+            PolicyLog.ConfigPublishFailed(logger, -1, e.Message);
+        }
+        finally
+        {
+            // Also after an unexpected failure (the loop logs it and backs off): the publication is still owed.
             if (!published)
             {
-                await Task.Delay(RetryInterval, time, stoppingToken);
                 RequestRetry();
             }
+        }
+
+        if (!published)
+        {
+            await Task.Delay(RetryInterval, Time, stoppingToken);
         }
     }
 }

@@ -1,5 +1,6 @@
 using Gateway.Aspire.ServiceDefaults.Configuration;
 using StackExchange.Redis;
+using Gateway.Aspire.ServiceDefaults.Data;
 
 namespace Gateway.Aspire.Policy.Configuration;
 
@@ -29,14 +30,16 @@ internal sealed class ConfigPublisher(IConnectionMultiplexer redis)
     /// <summary>Writes and announces <paramref name="yaml"/> as <paramref name="version"/>; false when Redis already holds a newer one.</summary>
     public async Task<bool> PublishAsync(long version, string yaml)
     {
-        var result = await redis.GetDatabase().ScriptEvaluateAsync(s_publish, new
+        var database = redis.GetDatabase();
+        var result = await database.ScriptEvaluateAsync(s_publish, new
         {
             key = (RedisKey)LiveConfigChannel.Key,
             versionField = LiveConfigChannel.VersionField,
             yamlField = LiveConfigChannel.YamlField,
             version,
             yaml,
-            channel = LiveConfigChannel.Channel,
+            // The script publishes, so it gets the database's channel name (RedisChannels) as an argument.
+            channel = RedisChannels.Name(LiveConfigChannel.Channel, database.Database),
         });
         return (long)result == 1;
     }

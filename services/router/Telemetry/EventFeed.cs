@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Gateway.Aspire.ServiceDefaults.Events;
 using StackExchange.Redis;
+using Gateway.Aspire.ServiceDefaults.Data;
 
 namespace Gateway.Aspire.Router.Telemetry;
 
@@ -75,7 +76,7 @@ internal sealed class EventFeed(GatewayEventPublisher publisher, IServiceProvide
             if (services.GetService<IConnectionMultiplexer>() is { } redis)
             {
                 // Sequential delivery keeps each publisher's order (a concurrent handler could reorder a request's events).
-                var messages = await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(GatewayEventChannel.Channel));
+                var messages = await redis.GetSubscriber().SubscribeAsync(RedisChannels.For(redis, GatewayEventChannel.Channel));
                 messages.OnMessage(message => Deliver((byte[])message.Message!));
             }
             else

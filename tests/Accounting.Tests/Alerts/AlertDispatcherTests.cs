@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Gateway.Aspire.ServiceDefaults.Alerts;
+using Gateway.Aspire.ServiceDefaults.Data;
 using Gateway.Aspire.ServiceDefaults.Events;
 using Gateway.Aspire.Testing;
 using StackExchange.Redis;
@@ -17,7 +18,7 @@ public sealed class AlertDispatcherTests(PostgresServerFixture postgres, RedisSe
         var database = await AlertHosts.EmptyRedisAsync(redis);
         await using var connection = await ConnectionMultiplexer.ConnectAsync(database);
         var published = new List<string>();
-        await connection.GetSubscriber().SubscribeAsync(RedisChannel.Literal(GatewayEventChannel.Channel), (_, message) =>
+        await connection.GetSubscriber().SubscribeAsync(RedisChannels.For(connection, GatewayEventChannel.Channel), (_, message) =>
         {
             lock (published)
             {
