@@ -31,6 +31,9 @@ public sealed class AdmissionService(TokenLookup lookup, AdmissionCounters count
     /// <summary>Message for expired keys.</summary>
     public const string ExpiredTokenMessage = "The API key provided has expired.";
 
+    /// <summary>Longest <see cref="SettleBatchRequest.BatchId"/> accepted (it becomes part of a Redis key).</summary>
+    public const int MaxBatchIdLength = 128;
+
     /// <inheritdoc />
     public override async Task<AdmitReply> Admit(AdmitRequest request, ServerCallContext context)
     {
@@ -93,6 +96,28 @@ public sealed class AdmissionService(TokenLookup lookup, AdmissionCounters count
         catch (Exception e) when (e is RedisException or RedisTimeoutException)
         {
             PolicyLog.RateLimitStoreUnavailable(logger, request.RequestId, e.Message);
+            throw new RpcException(new Status(StatusCode.Unavailable, "The rate-limit store is unavailable; retry shortly."));
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>One Redis round trip for the whole batch (<see cref="SettlementBatch"/>), applied at most once per batch id.</remarks>
+    public override async Task<SettleBatchReply> SettleBatch(SettleBatchRequest request, ServerCallContext context)
+    {
+        if (request.BatchId.Length is 0 or > MaxBatchIdLength)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"batch_id is required (at most {MaxBatchIdLength} characters)."));
+        }
+
+        try
+        {
+            var settled = await counters.SettleBatchAsync(request.BatchId, request.Settlements);
+            PolicyLog.BatchSettled(logger, request.BatchId, request.Settlements.Count, settled ?? 0, settled is not null);
+            return new SettleBatchReply { Applied = settled is not null, Settled = (int)(settled ?? 0) };
+        }
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        {
+            PolicyLog.RateLimitStoreUnavailable(logger, request.BatchId, e.Message);
             throw new RpcException(new Status(StatusCode.Unavailable, "The rate-limit store is unavailable; retry shortly."));
         }
     }

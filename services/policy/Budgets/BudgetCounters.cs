@@ -108,18 +108,11 @@ public sealed class BudgetCounters(LiveConfig<PolicyRules> rules, IConnectionMul
     /// what was not spent, or adds what the reservation missed). False when the handle is malformed or
     /// no counter is left (expired a day after its period).
     /// </summary>
+    /// <remarks>Budget counters are settled whatever the time (a counter expires a day after its period), so no clock is needed.</remarks>
     public async Task<bool> SettleAsync(string reservation, long actualCostNanoUsd)
     {
-        var parts = reservation.Split('\n');
-        if (parts.Length < 2
-            || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var reserved)
-            || parts.Skip(1).Any(k => !k.StartsWith(KeyPrefix, StringComparison.Ordinal)))
-        {
-            return false;
-        }
-
-        var delta = Math.Max(0, actualCostNanoUsd) - reserved;
-        return delta == 0 || await AdmissionScript.SettleBudgetsAsync(redis.GetDatabase(), parts[1..], delta) > 0;
+        var batch = new SettlementBatch();
+        return batch.AddCost(reservation, actualCostNanoUsd) && await batch.ApplyAsync(redis.GetDatabase(), now: default, batchId: null) > 0;
     }
 
     /// <summary>The counter of <paramref name="rule"/> for the call's <c>budget_applies_per</c> values in the period starting <paramref name="periodStart"/>.</summary>

@@ -96,33 +96,8 @@ public sealed class RateLimiter(LiveConfig<PolicyRules> rules, IConnectionMultip
     /// </summary>
     public async Task<bool> SettleAsync(string reservation, long actualTokens)
     {
-        var parts = reservation.Split(':', 4);
-        if (parts.Length != 4
-            || !long.TryParse(parts[0], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var bucket)
-            || !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var windowMs)
-            || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var reserved)
-            || !parts[3].StartsWith(KeyPrefix, StringComparison.Ordinal)
-            || windowMs <= 0)
-        {
-            return false;
-        }
-
-        var delta = Math.Max(0, actualTokens) - reserved;
-        if (delta == 0)
-        {
-            return true;
-        }
-
-        var result = await redis.GetDatabase().ScriptEvaluateAsync(SlidingWindowScripts.Settle, new
-        {
-            key = (RedisKey)parts[3],
-            now = time.GetUtcNow().ToUnixTimeMilliseconds(),
-            window = windowMs,
-            buckets = Buckets,
-            bucket,
-            delta,
-        });
-        return (long)result == 1;
+        var batch = new SettlementBatch();
+        return batch.AddTokens(reservation, actualTokens) && await batch.ApplyAsync(redis.GetDatabase(), time.GetUtcNow(), batchId: null) > 0;
     }
 
     /// <summary>

@@ -35,7 +35,7 @@ public sealed class TestPolicy
     /// <summary>What Admit received for <see cref="CountedToken"/> and <see cref="BudgetedToken"/>, by request id.</summary>
     public static readonly ConcurrentDictionary<string, AdmitRequest> CountedAdmits = new();
 
-    /// <summary>Settle calls by request id.</summary>
+    /// <summary>Settlements received (Settle or SettleBatch) by request id.</summary>
     public static readonly ConcurrentDictionary<string, SettleRequest> Settles = new();
 
     /// <summary>Waits (polling briefly, at most 5 s) for the Settle call of <paramref name="requestId"/>, which the router sends after the response.</summary>
@@ -127,6 +127,16 @@ public sealed class TestPolicy
         {
             Settles[request.RequestId] = request;
             return Task.FromResult(new SettleReply { Settled = true });
+        }
+
+        public override Task<SettleBatchReply> SettleBatch(SettleBatchRequest request, ServerCallContext context)
+        {
+            foreach (var settle in request.Settlements)
+            {
+                Settles[settle.RequestId] = settle;
+            }
+
+            return Task.FromResult(new SettleBatchReply { Applied = true, Settled = request.Settlements.Count });
         }
     }
 
