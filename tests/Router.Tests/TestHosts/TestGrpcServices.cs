@@ -38,6 +38,9 @@ public sealed class TestPolicy
     /// <summary>Settlements received (Settle or SettleBatch) by request id.</summary>
     public static readonly ConcurrentDictionary<string, SettleRequest> Settles = new();
 
+    /// <summary>SettleBatch calls received (retries included), in arrival order.</summary>
+    public static readonly ConcurrentQueue<SettleBatchRequest> SettleBatches = new();
+
     /// <summary>Waits (polling briefly, at most 5 s) for the Settle call of <paramref name="requestId"/>, which the router sends after the response.</summary>
     public static async Task<SettleRequest> WaitForSettleAsync(string requestId)
     {
@@ -131,6 +134,7 @@ public sealed class TestPolicy
 
         public override Task<SettleBatchReply> SettleBatch(SettleBatchRequest request, ServerCallContext context)
         {
+            SettleBatches.Enqueue(request);
             foreach (var settle in request.Settlements)
             {
                 Settles[settle.RequestId] = settle;
