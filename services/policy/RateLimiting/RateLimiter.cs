@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Gateway.Aspire.Policy.Admission;
 using Gateway.Aspire.Policy.Rules;
 using Gateway.Aspire.ServiceDefaults.Billing;
@@ -105,5 +106,10 @@ public sealed class RateLimiter(LiveConfig<PolicyRules> rules, IConnectionMultip
     /// part of the key so a changed unit starts a fresh counter.
     /// </summary>
     internal static string CounterKey(RateLimitRule rule, AdmissionCall call) =>
-        KeyPrefix + rule.Id + ":" + rule.Unit.Name + RuleScope.KeySuffix(rule.AppliesPer, rule.When.Subjects, call);
+        rule.AppliesPer.Count == 0
+            ? s_ruleKeys.GetValue(rule, static r => KeyPrefix + r.Id + ":" + r.Unit.Name) // one counter for the rule: built once, not per admission
+            : KeyPrefix + rule.Id + ":" + rule.Unit.Name + RuleScope.KeySuffix(rule.AppliesPer, rule.When.Subjects, call);
+
+    // Rules are immutable and replaced whole by a configuration change: the key lives with the rule.
+    private static readonly ConditionalWeakTable<RateLimitRule, string> s_ruleKeys = new();
 }
