@@ -55,6 +55,10 @@ internal static partial class PolicyLog
         Message = "Redis unavailable for rate limits (request {RequestId}): {Error}")]
     public static partial void RateLimitStoreUnavailable(ILogger logger, string requestId, string error);
 
+    [LoggerMessage(EventId = 302, EventName = "BatchSettled", Level = LogLevel.Debug,
+        Message = "Settlement batch {BatchId}: {Items} item(s), {Settled} reservation(s) settled, applied now: {Applied}")]
+    public static partial void BatchSettled(ILogger logger, string batchId, int items, long settled, bool applied);
+
     [LoggerMessage(EventId = 400, EventName = "BudgetExceeded", Level = LogLevel.Information,
         Message = "Request {RequestId} refused by hard budget {RuleId}")]
     public static partial void BudgetExceeded(ILogger logger, string requestId, string ruleId);

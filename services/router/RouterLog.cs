@@ -54,8 +54,23 @@ internal static partial class RouterLog
     [LoggerMessage(34, LogLevel.Error, "Accounting rejected the usage record of request {RequestId} as invalid and it will not be retried: {Reason}", EventName = "UsageRejected")]
     public static partial void UsageRejected(ILogger logger, string requestId, string reason);
 
-    [LoggerMessage(40, LogLevel.Warning, "Settling the token reservation of request {RequestId} failed ({Status}); it stays at its estimate until its window passes", EventName = "SettleFailed")]
-    public static partial void SettleFailed(ILogger logger, string requestId, Grpc.Core.StatusCode status);
+    [LoggerMessage(40, LogLevel.Warning, "Settling {Count} reservation(s) (batch {BatchId}) failed ({Status}); retrying in {Delay}", EventName = "SettleFailed")]
+    public static partial void SettleFailed(ILogger logger, int count, string batchId, Grpc.Core.StatusCode status, TimeSpan delay);
+
+    [LoggerMessage(41, LogLevel.Debug, "Settled {Count} call(s) (batch {BatchId}): {Settled} reservation(s) adjusted, applied now: {Applied}", EventName = "SettlementsShipped")]
+    public static partial void SettlementsShipped(ILogger logger, int count, string batchId, int settled, bool applied);
+
+    [LoggerMessage(42, LogLevel.Error, "Gave up settling {Count} call(s) (batch {BatchId}, {Status}); their reservations stay counted at the estimate until the window or budget period passes", EventName = "SettlementsAbandoned")]
+    public static partial void SettlementsAbandoned(ILogger logger, int count, string batchId, Grpc.Core.StatusCode status);
+
+    [LoggerMessage(43, LogLevel.Error, "The settlement queue is full (policy unreachable?); dropping settlements from request {RequestId} on: their reservations stay counted at the estimate", EventName = "SettlementsDropping")]
+    public static partial void SettlementsDropping(ILogger logger, string requestId);
+
+    [LoggerMessage(44, LogLevel.Error, "{Count} settlement(s) were dropped while the settlement queue was full", EventName = "SettlementsDropped")]
+    public static partial void SettlementsDropped(ILogger logger, long count);
+
+    [LoggerMessage(45, LogLevel.Error, "Shutdown deadline reached with {Count} settlement(s) not acknowledged by policy; their reservations stay counted at the estimate", EventName = "SettlementsLostAtShutdown")]
+    public static partial void SettlementsLostAtShutdown(ILogger logger, int count);
 
     [LoggerMessage(50, LogLevel.Warning, "Response cache: Redis is unavailable; lookups are misses and answers are kept in memory only until it is back", EventName = "ResponseCacheRedisUnavailable")]
     public static partial void ResponseCacheRedisUnavailable(ILogger logger, Exception? exception);

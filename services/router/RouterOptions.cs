@@ -33,4 +33,16 @@ public sealed record RouterOptions
 
     /// <summary>How long the shipper waits to fill a batch. Default: 50 ms.</summary>
     public TimeSpan UsageBatchDelay { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Settlements (reservations moved to actual usage) held in memory while policy is unreachable; past it they are dropped, on the safe side. Default: 20000.</summary>
+    public int SettleQueueCapacity { get; init; } = 20_000;
+
+    /// <summary>Largest settlement batch sent to policy (one SettleBatch call, one Redis round trip). Default: 256.</summary>
+    public int SettleBatchSize { get; init; } = 256;
+
+    /// <summary>How long the settlement shipper waits to fill a batch: a reservation counts at its estimate this much longer. Default: 5 ms.</summary>
+    public TimeSpan SettleBatchDelay { get; init; } = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>How long one settlement batch is retried while policy fails before it is dropped (policy remembers batch ids for an hour). Default: 10 minutes.</summary>
+    public TimeSpan SettleRetryLimit { get; init; } = TimeSpan.FromMinutes(10);
 }

@@ -11,7 +11,8 @@ namespace Gateway.Aspire.Bench;
 /// <param name="Title">What the case is.</param>
 /// <param name="Concurrency">Calls in flight.</param>
 /// <param name="Counted">Whether the call names a model (then the rate limit and the budget run their Redis script) or only authenticates.</param>
-internal sealed record AdmitCase(string Key, string Title, int Concurrency, bool Counted);
+/// <param name="SettleBatch">For a settlement case: settlements per call (1: the single Settle RPC; more: one SettleBatch of that many); 0: Admit.</param>
+internal sealed record AdmitCase(string Key, string Title, int Concurrency, bool Counted, int SettleBatch = 0);
 
 /// <summary>
 /// Issue 5's Admit benchmark: a gRPC load loop against the real policy service (started by AppHost
@@ -32,6 +33,10 @@ internal static class AdmitBench
         new("admit-c1", "auth + access + rate limit + budget, concurrency 1", 1, Counted: true),
         new("admit-c8", "auth + access + rate limit + budget, concurrency 8", 8, Counted: true),
         new("admit-c64", "auth + access + rate limit + budget, concurrency 64", 64, Counted: true),
+        // What settling costs per request: one Settle per request (before issue 8's batching) against
+        // what the router now sends, one SettleBatch per 256 (or a few ms). Calls/s and CPU are per settlement.
+        new("settle-c64", "settle, one Settle call per request, concurrency 64", 64, Counted: true, SettleBatch: 1),
+        new("batch-c4", "settle, SettleBatch of 256 per call, concurrency 4", 4, Counted: true, SettleBatch: 256),
     ];
 
     public static async Task<int> RunAsync(BenchOptions options)
@@ -56,6 +61,7 @@ internal static class AdmitBench
         var client = new Admission.AdmissionClient(channel);
 
         var duration = TimeSpan.FromSeconds(options.Quick ? 3 : 6);
+        using var allocations = new AllocationStats(new Dictionary<string, Uri> { ["policy"] = new(app.App.GetEndpoint("policy", "http"), "/metrics") });
         Console.WriteLine("Warming up...");
         await RunSegmentAsync(client, app.Token, Cases[2], TimeSpan.FromSeconds(options.Quick ? 3 : 6));
 
@@ -64,11 +70,18 @@ internal static class AdmitBench
         {
             foreach (var admitCase in Cases)
             {
+                var allocatedBefore = await allocations.SampleAsync();
                 var before = ProcessStats.Sample(processes);
                 var clientCpu = Process.GetCurrentProcess().TotalProcessorTime;
                 var segment = await RunSegmentAsync(client, app.Token, admitCase, duration);
                 var after = ProcessStats.Sample(processes);
                 segment.ClientCpuMs = (Process.GetCurrentProcess().TotalProcessorTime - clientCpu).TotalMilliseconds;
+                var allocatedAfter = await allocations.SampleAsync();
+                if (allocatedBefore.TryGetValue("policy", out var a0) && allocatedAfter.TryGetValue("policy", out var a1))
+                {
+                    segment.PolicyAllocatedBytes = a1 - a0;
+                }
+
                 foreach (var (name, ticks) in after.CpuTicks)
                 {
                     segment.CpuTicks[name] = ticks - before.CpuTicks.GetValueOrDefault(name);
@@ -90,6 +103,11 @@ internal static class AdmitBench
 
     private static async Task<AdmitResult> RunSegmentAsync(Admission.AdmissionClient client, string token, AdmitCase admitCase, TimeSpan duration)
     {
+        if (admitCase.SettleBatch > 0)
+        {
+            return await RunSettleSegmentAsync(client, token, admitCase, duration);
+        }
+
         var started = Stopwatch.GetTimestamp();
         var deadline = started + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         var partials = await Task.WhenAll(Enumerable.Range(0, admitCase.Concurrency).Select(worker => Task.Run(async () =>
@@ -140,23 +158,97 @@ internal static class AdmitBench
         return total;
     }
 
+    /// <summary>
+    /// Settles one real reservation over and over, alternately one token (and one nano-USD) above and
+    /// below what was reserved, so every settlement moves its counters (none is a no-op) and they end
+    /// where they started.
+    /// </summary>
+    private static async Task<AdmitResult> RunSettleSegmentAsync(Admission.AdmissionClient client, string token, AdmitCase admitCase, TimeSpan duration)
+    {
+        const long reservedTokens = 260 + 256;
+        const long reservedCost = 260 * 150 + 256 * 600;
+        var admitted = await client.AdmitAsync(new AdmitRequest
+        {
+            Token = token, Model = "mock0/gpt-4o-mini", RequestId = "settle-source", EstimatedPromptTokens = 260, MaxTokens = 256, MaxCostNanoUsd = reservedCost, Choices = 1,
+        });
+        var started = Stopwatch.GetTimestamp();
+        var deadline = started + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        var partials = await Task.WhenAll(Enumerable.Range(0, admitCase.Concurrency).Select(worker => Task.Run(async () =>
+        {
+            var result = new AdmitResult();
+            var sequence = 0;
+            while (Stopwatch.GetTimestamp() < deadline)
+            {
+                var batch = new SettleBatchRequest { BatchId = $"{Guid.NewGuid():N}" };
+                for (var i = 0; i < admitCase.SettleBatch; i++)
+                {
+                    var sign = (sequence & 1) == 0 ? 1 : -1;
+                    batch.Settlements.Add(new SettleRequest
+                    {
+                        RequestId = $"settle-{worker}-{sequence++}",
+                        Reservation = admitted.Reservation,
+                        BudgetReservation = admitted.BudgetReservation,
+                        ActualTokens = reservedTokens + sign,
+                        ActualCostNanoUsd = reservedCost + sign,
+                    });
+                }
+
+                var start = Stopwatch.GetTimestamp();
+                try
+                {
+                    if (admitCase.SettleBatch == 1)
+                    {
+                        var reply = await client.SettleAsync(batch.Settlements[0]);
+                        result.Errors += reply.Settled && reply.BudgetSettled ? 0 : 1;
+                    }
+                    else
+                    {
+                        var reply = await client.SettleBatchAsync(batch);
+                        result.Errors += admitCase.SettleBatch - reply.Settled / 2;
+                    }
+
+                    result.Latency.AddTicks(Stopwatch.GetTimestamp() - start);
+                }
+                catch (Grpc.Core.RpcException)
+                {
+                    result.Errors += admitCase.SettleBatch;
+                }
+
+                result.Calls += admitCase.SettleBatch;
+            }
+
+            return result;
+        })));
+
+        var total = new AdmitResult();
+        foreach (var partial in partials)
+        {
+            total.Merge(partial);
+        }
+
+        total.Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        return total;
+    }
+
     private static string Render(BenchOptions options, Dictionary<string, AdmitResult> results, TimeSpan elapsed, string loadAverage)
     {
         var o = new StringBuilder();
         o.AppendLine(CultureInfo.InvariantCulture, $"Run of {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC: {options.Rounds} interleaved round(s) of {(options.Quick ? 3 : 6)} s per case, {BenchRunner.BuildConfiguration()} build, {elapsed.TotalMinutes:F1} min in all, load average before the run {loadAverage}. "
             + $"**Machine: {Environment.ProcessorCount} cores shared by this load loop, policy, Redis, PostgreSQL and the other services (idle), and by other work on the machine; numbers are noisy.**");
         o.AppendLine();
-        o.AppendLine("Latency is the whole gRPC call as the client sees it (ms); CPU per call is user + system time from /proc/<pid>/stat (ms).");
+        o.AppendLine("Latency is the whole gRPC call as the client sees it (ms); CPU per call is user + system time from /proc/<pid>/stat (ms); "
+            + "allocated is what policy's GC counted (`dotnet.gc.heap.total_allocated`, KB per call: independent of machine load). "
+            + "For the settle cases calls, calls/s, CPU and allocations are per settlement (one request's), latency per gRPC call.");
         o.AppendLine();
-        o.AppendLine("| case | calls | calls/s | p50 | p90 | p99 | p99.9 | errors | CPU policy | CPU redis | CPU client |");
-        o.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+        o.AppendLine("| case | calls | calls/s | p50 | p90 | p99 | p99.9 | errors | CPU policy | CPU redis | CPU client | policy KB allocated |");
+        o.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
         foreach (var admitCase in Cases)
         {
             var r = results[admitCase.Key];
             var n = Math.Max(1, r.Calls);
             o.AppendLine(CultureInfo.InvariantCulture,
                 $"| {admitCase.Title} | {r.Calls} | {r.Calls / Math.Max(1e-9, r.Seconds):F0} | {r.Latency.PercentileMs(50):F3} | {r.Latency.PercentileMs(90):F3} | {r.Latency.PercentileMs(99):F3} | {r.Latency.PercentileMs(99.9):F3} | {r.Errors} | "
-                + $"{r.CpuTicks.GetValueOrDefault("policy") * ProcessStats.MillisecondsPerTick / n:F3} | {r.CpuTicks.GetValueOrDefault("redis") * ProcessStats.MillisecondsPerTick / n:F3} | {r.ClientCpuMs / n:F3} |");
+                + $"{r.CpuTicks.GetValueOrDefault("policy") * ProcessStats.MillisecondsPerTick / n:F3} | {r.CpuTicks.GetValueOrDefault("redis") * ProcessStats.MillisecondsPerTick / n:F3} | {r.ClientCpuMs / n:F3} | {r.PolicyAllocatedBytes / 1024.0 / n:F2} |");
         }
 
         return o.ToString();
@@ -186,6 +278,8 @@ internal sealed class AdmitResult
 
     public double ClientCpuMs { get; set; }
 
+    public long PolicyAllocatedBytes { get; set; }
+
     public Histogram Latency { get; } = new();
 
     public Dictionary<string, long> CpuTicks { get; } = [];
@@ -196,6 +290,7 @@ internal sealed class AdmitResult
         Errors += other.Errors;
         Seconds += other.Seconds;
         ClientCpuMs += other.ClientCpuMs;
+        PolicyAllocatedBytes += other.PolicyAllocatedBytes;
         Latency.Merge(other.Latency);
         foreach (var (name, ticks) in other.CpuTicks)
         {

@@ -1,4 +1,5 @@
 using Gateway.Aspire.Policy.Budgets;
+using Gateway.Aspire.Policy.Grpc;
 using Gateway.Aspire.Policy.RateLimiting;
 using Gateway.Aspire.Policy.Rules;
 using Gateway.Aspire.ServiceDefaults.Configuration;
@@ -52,4 +53,24 @@ public sealed class AdmissionCounters(LiveConfig<PolicyRules> rules, RateLimiter
     /// <summary>Settles a budget reservation to <paramref name="actualCostNanoUsd"/>; false when there is none or it expired.</summary>
     public Task<bool> SettleCostAsync(string reservation, long actualCostNanoUsd) =>
         reservation.Length == 0 ? Task.FromResult(false) : budgets.SettleAsync(reservation, actualCostNanoUsd);
+
+    /// <summary>
+    /// Settles every item of a batch (each its token and budget reservation; an item with an unset cost
+    /// keeps its budget reservation) in one Redis round trip, unless <paramref name="batchId"/> was
+    /// applied before: then null. Else the reservations settled.
+    /// </summary>
+    public Task<long?> SettleBatchAsync(string batchId, IEnumerable<SettleRequest> items)
+    {
+        var batch = new SettlementBatch();
+        foreach (var item in items)
+        {
+            batch.AddTokens(item.Reservation, item.ActualTokens);
+            if (item.HasActualCostNanoUsd)
+            {
+                batch.AddCost(item.BudgetReservation, item.ActualCostNanoUsd);
+            }
+        }
+
+        return batch.ApplyAsync(redis.GetDatabase(), time.GetUtcNow(), batchId);
+    }
 }

@@ -192,18 +192,6 @@ internal static class AdmissionScript
         return result
         """;
 
-    /// <summary>Moves every counter of a budget reservation by <c>ARGV[1]</c> nano-USD, where the counter still exists; returns how many moved.</summary>
-    private const string SettleBudgetsScript = """
-        local moved = 0
-        for i = 1, #KEYS do
-          if redis.call('EXISTS', KEYS[i]) == 1 then
-            redis.call('INCRBY', KEYS[i], ARGV[1])
-            moved = moved + 1
-          end
-        end
-        return moved
-        """;
-
     /// <summary>Checks everything, then counts everything or nothing.</summary>
     public static async Task<AdmissionScriptResult> RunAsync(
         IDatabase redis, DateTimeOffset now, RateLimitCharge? rateLimit, IReadOnlyList<BudgetCharge> budgets, long budgetCostNanoUsd)
@@ -255,9 +243,4 @@ internal static class AdmissionScript
 
         return new AdmissionScriptResult((long)result[0] == 1, (long)result[1], (long)result[2], (long)result[3], (long)result[4], (int)(long)result[5], spent);
     }
-
-    /// <summary>Adds <paramref name="deltaNanoUsd"/> to each of <paramref name="keys"/> that still exists; returns how many did.</summary>
-    public static async Task<long> SettleBudgetsAsync(IDatabase redis, IReadOnlyList<string> keys, long deltaNanoUsd) =>
-        (long)await redis.ScriptEvaluateAsync(
-            SettleBudgetsScript, [.. keys.Select(k => (RedisKey)k)], [deltaNanoUsd.ToString(CultureInfo.InvariantCulture)]);
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Gateway.Aspire.Policy.Budgets;
 using Gateway.Aspire.Policy.Grpc;
 using Gateway.Aspire.Policy.RateLimiting;
@@ -25,11 +26,16 @@ namespace Gateway.Aspire.Policy.Admission;
 public sealed class AdmissionService(TokenLookup lookup, AdmissionCounters counters, TimeProvider time, ILogger<AdmissionService> logger)
     : Grpc.Admission.AdmissionBase
 {
+    private static readonly ConditionalWeakTable<TokenRecord, Derived> s_derived = new();
+
     /// <summary>Message for unknown, malformed and revoked keys (OpenAI's wording; never echoes the key).</summary>
     public const string InvalidTokenMessage = "Incorrect API key provided.";
 
     /// <summary>Message for expired keys.</summary>
     public const string ExpiredTokenMessage = "The API key provided has expired.";
+
+    /// <summary>Longest <see cref="SettleBatchRequest.BatchId"/> accepted (it becomes part of a Redis key).</summary>
+    public const int MaxBatchIdLength = 128;
 
     /// <inheritdoc />
     public override async Task<AdmitReply> Admit(AdmitRequest request, ServerCallContext context)
@@ -41,7 +47,7 @@ public sealed class AdmissionService(TokenLookup lookup, AdmissionCounters count
         }
 
         // (2) Memory, then Redis, then PostgreSQL.
-        var record = await lookup.FindAsync(TokenSecret.Hash(request.Token), context.CancellationToken);
+        var record = await lookup.FindAsync(request.Token, context.CancellationToken);
         if (record is null)
         {
             return Deny(request, AdmitDecision.InvalidToken, InvalidTokenMessage);
@@ -56,13 +62,19 @@ public sealed class AdmissionService(TokenLookup lookup, AdmissionCounters count
         var reply = new AdmitReply
         {
             Decision = AdmitDecision.Allowed,
-            Identity = IdentityOf(record),
+            Identity = DerivedOf(record).Identity,
         };
-        reply.AllowedModels.AddRange(record.Models);
 
-        // (4) Model access, only when the caller named a model.
-        if (request.Model.Length > 0 && !record.Allows(request.Model))
+        // (4) Model access, only when the caller named a model. The list itself goes only to callers that
+        // named none (GET /v1/models, count_tokens) and with a refusal: a token of many models would
+        // otherwise send them all with every admitted request, which never reads them.
+        if (request.Model.Length == 0)
         {
+            reply.AllowedModels.AddRange(record.Models);
+        }
+        else if (!record.Allows(request.Model))
+        {
+            reply.AllowedModels.AddRange(record.Models);
             reply.Decision = AdmitDecision.ModelNotAllowed;
             reply.Message = $"This API key is not allowed to use the model '{Shorten(request.Model)}'.";
             PolicyLog.AdmissionDenied(logger, request.RequestId, nameof(AdmitDecision.ModelNotAllowed));
@@ -97,11 +109,33 @@ public sealed class AdmissionService(TokenLookup lookup, AdmissionCounters count
         }
     }
 
+    /// <inheritdoc />
+    /// <remarks>One Redis round trip for the whole batch (<see cref="SettlementBatch"/>), applied at most once per batch id.</remarks>
+    public override async Task<SettleBatchReply> SettleBatch(SettleBatchRequest request, ServerCallContext context)
+    {
+        if (request.BatchId.Length is 0 or > MaxBatchIdLength)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"batch_id is required (at most {MaxBatchIdLength} characters)."));
+        }
+
+        try
+        {
+            var settled = await counters.SettleBatchAsync(request.BatchId, request.Settlements);
+            PolicyLog.BatchSettled(logger, request.BatchId, request.Settlements.Count, settled ?? 0, settled is not null);
+            return new SettleBatchReply { Applied = settled is not null, Settled = (int)(settled ?? 0) };
+        }
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
+        {
+            PolicyLog.RateLimitStoreUnavailable(logger, request.BatchId, e.Message);
+            throw new RpcException(new Status(StatusCode.Unavailable, "The rate-limit store is unavailable; retry shortly."));
+        }
+    }
+
     private async Task ApplyLimitsAsync(AdmitRequest request, TokenRecord record, AdmitReply reply)
     {
         // Rules see personal tokens as user: and team: subjects; a token from before identities as its own virtual account.
         var call = new AdmissionCall(
-            record.Subjects(), record.VirtualAccountName ?? "", request.Model, request.Metadata, request.EstimatedPromptTokens, request.MaxTokens, request.MaxCostNanoUsd)
+            DerivedOf(record).Subjects, record.VirtualAccountName ?? "", request.Model, request.Metadata, request.EstimatedPromptTokens, request.MaxTokens, request.MaxCostNanoUsd)
         {
             User = record.User ?? "",
             Teams = record.Teams,
@@ -206,7 +240,13 @@ public sealed class AdmissionService(TokenLookup lookup, AdmissionCounters count
         PolicyLog.BudgetExceeded(logger, request.RequestId, rule.Id);
     }
 
+    // What every admission of a token needs from its record, built once per record. A record is immutable
+    // and replaced whole when anything about the token changes (the cache tiers' own invalidation, and the
+    // in-process tier lives a second), so keying on the instance needs no invalidation of its own.
+    private static Derived DerivedOf(TokenRecord record) => s_derived.GetValue(record, static r => new Derived(IdentityOf(r), r.Subjects()));
+
     /// <summary>Who the token is, as the router and rules see it (a token from before identities: its own virtual account).</summary>
+    /// <remarks>Shared by every reply for the record: protobuf only reads it to serialise, and nothing here changes it.</remarks>
     private static Identity IdentityOf(TokenRecord record)
     {
         var identity = new Identity
@@ -220,6 +260,8 @@ public sealed class AdmissionService(TokenLookup lookup, AdmissionCounters count
         identity.Teams.AddRange(record.Teams);
         return identity;
     }
+
+    private sealed record Derived(Identity Identity, IReadOnlyList<string> Subjects);
 
     // The model comes from the client's body: cap what is echoed back.
     private static string Shorten(string model) => model.Length <= 200 ? model : model[..200] + "…";

@@ -24,9 +24,13 @@ public sealed class TokenCache(TimeProvider time)
     /// Whether <paramref name="hashHex"/> is cached; <paramref name="record"/> is null for a cached
     /// "unknown token".
     /// </summary>
-    public bool TryGet(string hashHex, out TokenRecord? record)
+    public bool TryGet(string hashHex, out TokenRecord? record) => TryGet(hashHex.AsSpan(), out record);
+
+    /// <summary>As <see cref="TryGet(string, out TokenRecord?)"/> without a string: a hit (nearly every admission) allocates nothing.</summary>
+    public bool TryGet(ReadOnlySpan<char> hashHex, out TokenRecord? record)
     {
-        if (_entries.TryGetValue(hashHex, out var entry))
+        var lookup = _entries.GetAlternateLookup<ReadOnlySpan<char>>();
+        if (lookup.TryGetValue(hashHex, out var key, out var entry))
         {
             if (entry.ExpiresAt > time.GetUtcNow())
             {
@@ -34,7 +38,7 @@ public sealed class TokenCache(TimeProvider time)
                 return true;
             }
 
-            _entries.TryRemove(new KeyValuePair<string, Entry>(hashHex, entry));
+            _entries.TryRemove(new KeyValuePair<string, Entry>(key, entry));
         }
 
         record = null;

@@ -44,6 +44,21 @@ public sealed class TokenLookup(
             : new ValueTask<TokenRecord?>(JoinLoadAsync(hashHex, hash, cancellationToken));
     }
 
+    /// <summary>
+    /// As <see cref="FindAsync(byte[], CancellationToken)"/> for the secret itself: hashed on the stack,
+    /// so a hit of the in-process cache allocates nothing.
+    /// </summary>
+    public ValueTask<TokenRecord?> FindAsync(string token, CancellationToken cancellationToken)
+    {
+        Span<byte> hash = stackalloc byte[TokenSecret.HashBytes];
+        TokenSecret.Hash(token, hash);
+        Span<char> hashHex = stackalloc char[TokenSecret.HashBytes * 2];
+        Convert.TryToHexStringLower(hash, hashHex, out _);
+        return cache.TryGet(hashHex, out var cached)
+            ? ValueTask.FromResult(cached)
+            : new ValueTask<TokenRecord?>(JoinLoadAsync(hashHex.ToString(), hash.ToArray(), cancellationToken));
+    }
+
     private async Task<TokenRecord?> JoinLoadAsync(string hashHex, byte[] hash, CancellationToken cancellationToken)
     {
         // The shared load is not cancelled by any one caller (each caller stops waiting on its own);

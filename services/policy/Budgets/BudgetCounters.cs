@@ -57,6 +57,9 @@ public sealed class BudgetCounters(LiveConfig<PolicyRules> rules, IConnectionMul
     // are immutable and replaced whole by a live configuration change): the hot path only looks them up.
     private static readonly ConditionalWeakTable<BudgetRule, string> s_alertLevels = new();
 
+    // Each rule-wide budget's counter key of its current period (see CounterKey).
+    private static readonly ConditionalWeakTable<BudgetRule, StrongBox<PeriodKey?>> s_periodKeys = new();
+
     // Settlements come seconds after admission; a day covers the longest stream and a late retry.
     private static readonly TimeSpan s_keepAfterPeriod = TimeSpan.FromDays(1);
 
@@ -108,23 +111,33 @@ public sealed class BudgetCounters(LiveConfig<PolicyRules> rules, IConnectionMul
     /// what was not spent, or adds what the reservation missed). False when the handle is malformed or
     /// no counter is left (expired a day after its period).
     /// </summary>
+    /// <remarks>Budget counters are settled whatever the time (a counter expires a day after its period), so no clock is needed.</remarks>
     public async Task<bool> SettleAsync(string reservation, long actualCostNanoUsd)
     {
-        var parts = reservation.Split('\n');
-        if (parts.Length < 2
-            || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var reserved)
-            || parts.Skip(1).Any(k => !k.StartsWith(KeyPrefix, StringComparison.Ordinal)))
-        {
-            return false;
-        }
-
-        var delta = Math.Max(0, actualCostNanoUsd) - reserved;
-        return delta == 0 || await AdmissionScript.SettleBudgetsAsync(redis.GetDatabase(), parts[1..], delta) > 0;
+        var batch = new SettlementBatch();
+        return batch.AddCost(reservation, actualCostNanoUsd) && await batch.ApplyAsync(redis.GetDatabase(), now: default, batchId: null) > 0;
     }
 
     /// <summary>The counter of <paramref name="rule"/> for the call's <c>budget_applies_per</c> values in the period starting <paramref name="periodStart"/>.</summary>
-    internal static string CounterKey(BudgetRule rule, AdmissionCall call, DateTimeOffset periodStart) =>
-        string.Create(CultureInfo.InvariantCulture, $"{KeyPrefix}{rule.Id}:{rule.Period.Name}:{periodStart:yyyy-MM-dd}{RuleScope.KeySuffix(rule.AppliesPer, rule.When.Subjects, call)}");
+    internal static string CounterKey(BudgetRule rule, AdmissionCall call, DateTimeOffset periodStart)
+    {
+        if (rule.AppliesPer.Count > 0)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"{KeyPrefix}{rule.Id}:{rule.Period.Name}:{periodStart:yyyy-MM-dd}{RuleScope.KeySuffix(rule.AppliesPer, rule.When.Subjects, call)}");
+        }
+
+        // One counter per period for the rule: formatted once per period rather than per admission. The
+        // box holds an immutable pair, so concurrent admissions read a consistent one (at worst two format it).
+        var box = s_periodKeys.GetValue(rule, static _ => new StrongBox<PeriodKey?>());
+        if (box.Value is { } cached && cached.Start == periodStart)
+        {
+            return cached.Key;
+        }
+
+        var key = string.Create(CultureInfo.InvariantCulture, $"{KeyPrefix}{rule.Id}:{rule.Period.Name}:{periodStart:yyyy-MM-dd}");
+        box.Value = new PeriodKey(periodStart, key);
+        return key;
+    }
 
     private static BudgetTouch Touch(BudgetRule rule, bool enforced, AdmissionCall call, DateTimeOffset now)
     {
@@ -133,6 +146,8 @@ public sealed class BudgetCounters(LiveConfig<PolicyRules> rules, IConnectionMul
             s_alertLevels.GetValue(rule, AlertLevels), rule.Id, RuleScope.Label(rule.AppliesPer, rule.When.Subjects, call), rule.Alerts?.TargetsJson ?? "[]", end);
         return new BudgetTouch(rule, new BudgetCharge(CounterKey(rule, call, start), rule.LimitNanoUsd, enforced, end + s_keepAfterPeriod, alert), end);
     }
+
+    private sealed record PeriodKey(DateTimeOffset Start, string Key);
 
     /// <summary>
     /// "<c>percent level notify</c>" triples for <see cref="AdmissionScript"/>: each threshold (its

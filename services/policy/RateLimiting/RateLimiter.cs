@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Gateway.Aspire.Policy.Admission;
 using Gateway.Aspire.Policy.Rules;
 using Gateway.Aspire.ServiceDefaults.Billing;
@@ -96,33 +97,8 @@ public sealed class RateLimiter(LiveConfig<PolicyRules> rules, IConnectionMultip
     /// </summary>
     public async Task<bool> SettleAsync(string reservation, long actualTokens)
     {
-        var parts = reservation.Split(':', 4);
-        if (parts.Length != 4
-            || !long.TryParse(parts[0], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var bucket)
-            || !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var windowMs)
-            || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var reserved)
-            || !parts[3].StartsWith(KeyPrefix, StringComparison.Ordinal)
-            || windowMs <= 0)
-        {
-            return false;
-        }
-
-        var delta = Math.Max(0, actualTokens) - reserved;
-        if (delta == 0)
-        {
-            return true;
-        }
-
-        var result = await redis.GetDatabase().ScriptEvaluateAsync(SlidingWindowScripts.Settle, new
-        {
-            key = (RedisKey)parts[3],
-            now = time.GetUtcNow().ToUnixTimeMilliseconds(),
-            window = windowMs,
-            buckets = Buckets,
-            bucket,
-            delta,
-        });
-        return (long)result == 1;
+        var batch = new SettlementBatch();
+        return batch.AddTokens(reservation, actualTokens) && await batch.ApplyAsync(redis.GetDatabase(), time.GetUtcNow(), batchId: null) > 0;
     }
 
     /// <summary>
@@ -130,5 +106,10 @@ public sealed class RateLimiter(LiveConfig<PolicyRules> rules, IConnectionMultip
     /// part of the key so a changed unit starts a fresh counter.
     /// </summary>
     internal static string CounterKey(RateLimitRule rule, AdmissionCall call) =>
-        KeyPrefix + rule.Id + ":" + rule.Unit.Name + RuleScope.KeySuffix(rule.AppliesPer, rule.When.Subjects, call);
+        rule.AppliesPer.Count == 0
+            ? s_ruleKeys.GetValue(rule, static r => KeyPrefix + r.Id + ":" + r.Unit.Name) // one counter for the rule: built once, not per admission
+            : KeyPrefix + rule.Id + ":" + rule.Unit.Name + RuleScope.KeySuffix(rule.AppliesPer, rule.When.Subjects, call);
+
+    // Rules are immutable and replaced whole by a configuration change: the key lives with the rule.
+    private static readonly ConditionalWeakTable<RateLimitRule, string> s_ruleKeys = new();
 }

@@ -1,10 +1,8 @@
-using StackExchange.Redis;
-
 namespace Gateway.Aspire.Policy.RateLimiting;
 
 /// <summary>
-/// The sliding window behind rate limits, and the script that settles a token reservation. The
-/// admission half runs inside <see cref="Admission.AdmissionScript"/>, together with the budgets.
+/// The sliding window behind rate limits (documentation only: the admission half runs inside
+/// <see cref="Admission.AdmissionScript"/> with the budgets, settlements in <see cref="Admission.SettlementBatch"/>).
 /// </summary>
 /// <remarks>
 /// <para>Algorithm: a sliding window of <c>N + 1</c> buckets, each <c>window / N</c> wide (N =
@@ -26,24 +24,4 @@ namespace Gateway.Aspire.Policy.RateLimiting;
 /// </remarks>
 internal static class SlidingWindowScripts
 {
-    /// <summary>Adds <c>delta</c> to the reservation's bucket if it still counts; returns 1 when it did.</summary>
-    public static readonly LuaScript Settle = LuaScript.Prepare("""
-        local now = tonumber(@now)
-        local window = tonumber(@window)
-        local buckets = tonumber(@buckets)
-        local bucket = tonumber(@bucket)
-        local width = window / buckets
-        if bucket < math.floor(now / width) - buckets then
-          return 0
-        end
-        local field = string.format('%d', bucket)
-        if redis.call('HEXISTS', @key, field) == 0 then
-          return 0
-        end
-        local value = redis.call('HINCRBY', @key, field, tonumber(@delta))
-        if value <= 0 then
-          redis.call('HDEL', @key, field)
-        end
-        return 1
-        """);
 }

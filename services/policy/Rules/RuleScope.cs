@@ -71,7 +71,7 @@ public static class RuleScope
     /// alerts; empty when <paramref name="entries"/> is.
     /// </summary>
     public static string Label(IReadOnlyList<string> entries, IReadOnlyList<string> ruleSubjects, AdmissionCall call) =>
-        string.Join(", ", entries.Select(entry => $"{entry}={Value(entry, ruleSubjects, call)}"));
+        entries.Count == 0 ? "" : string.Join(", ", entries.Select(entry => $"{entry}={Value(entry, ruleSubjects, call)}"));
 
     // Callers without a user (virtual accounts) or team (older tokens) share the empty value.
     private static string Value(string entry, IReadOnlyList<string> ruleSubjects, AdmissionCall call) => entry switch

@@ -53,7 +53,7 @@ public static class ApplicationServiceExtensions
         services.AddSingleton<Routing.StickySessions>();
         services.AddSingleton<Routing.RoutePlanner>();
         services.AddOptions<RouterOptions>().BindConfiguration(RouterOptions.Section).ValidateOnStart()
-            .Validate(o => o.MaxRequestBodyBytes > 0 && o.UsageQueueCapacity > 0 && o.UsageBatchSize > 0, "Router: sizes must be positive.");
+            .Validate(o => o.MaxRequestBodyBytes > 0 && o.UsageQueueCapacity > 0 && o.UsageBatchSize > 0 && o.SettleQueueCapacity > 0 && o.SettleBatchSize > 0, "Router: sizes must be positive.");
         services.AddSingleton(TimeProvider.System);
 
         services.AddGrpcServiceClient<Admission.AdmissionClient>("policy");
@@ -71,6 +71,8 @@ public static class ApplicationServiceExtensions
         services.AddSingleton<UsageQueue>();
         services.AddSingleton(TokenEstimator.Shared);
         services.AddHostedService<UsageShipper>();
+        services.AddSingleton<Settlement.SettlementQueue>();
+        services.AddHostedService<Settlement.SettlementShipper>();
         services.AddHostedService<CatalogLogger>();
         builder.AddResponseCache();
         services.AddResponseSigning(configuration);

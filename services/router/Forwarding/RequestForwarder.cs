@@ -69,8 +69,8 @@ internal interface IRequestForwarder
 /// (9) after the response completed: usage the provider did not report (a server ignoring
 ///     include_usage, a stream cut off by either side) is counted from what was sent with
 ///     Microsoft.ML.Tokenizers and marked estimated; the usage record goes to the ledger queue, and
-///     token and budget reservations are settled to the actual usage and cost (a background gRPC call,
-///     off the response path).
+///     token and budget reservations are settled to the actual usage and cost (queued, and sent to
+///     policy in batches off the response path: Settlement/SettlementShipper).
 /// </remarks>
 internal sealed class RequestForwarder(
     LiveConfig<RouterConfig> live,
@@ -79,6 +79,7 @@ internal sealed class RequestForwarder(
     ExternalModerationClient externalModeration,
     UpstreamInvoker upstream,
     UsageQueue usageQueue,
+    Settlement.SettlementQueue settlements,
     TokenEstimator estimator,
     RoutePlanner planner,
     TargetHealthRegistry health,
@@ -1199,25 +1200,10 @@ internal sealed class RequestForwarder(
                     BudgetReservation = budgetReservation,
                     ActualCostNanoUsd = actualCostNanoUsd,
                 };
-                _ = SettleAsync(settle, settings);
+                // Off the request path: coalesced with other calls' settlements into one SettleBatch.
+                settlements.Enqueue(settle);
                 reservation = budgetReservation = "";
             }
-        }
-    }
-
-    /// <summary>
-    /// Not awaited by the request: a failure only leaves the estimate counted until its window passes
-    /// (the budget reservation until its period ends).
-    /// </summary>
-    private async Task SettleAsync(SettleRequest settle, RouterOptions settings)
-    {
-        try
-        {
-            await admission.SettleAsync(settle, deadline: DateTime.UtcNow + settings.PolicyTimeout);
-        }
-        catch (RpcException e)
-        {
-            RouterLog.SettleFailed(logger, settle.RequestId, e.StatusCode);
         }
     }
 

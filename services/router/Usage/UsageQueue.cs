@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Gateway.Aspire.Accounting.Grpc;
+using Gateway.Aspire.Router.Batching;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Aspire.Router.Usage;
@@ -10,34 +11,23 @@ namespace Gateway.Aspire.Router.Usage;
 /// so backpressure costs the client nothing while a dropped record would cost money.
 /// </summary>
 internal sealed class UsageQueue(IOptions<RouterOptions> options, ILogger<UsageQueue> logger)
+    : BatchQueue<UsageRecord>(options.Value.UsageQueueCapacity)
 {
-    private readonly Channel<UsageRecord> _channel = Channel.CreateBounded<UsageRecord>(new BoundedChannelOptions(options.Value.UsageQueueCapacity)
-    {
-        FullMode = BoundedChannelFullMode.Wait,
-        SingleReader = true,
-    });
-
-    /// <summary>The shipper's end.</summary>
-    public ChannelReader<UsageRecord> Reader => _channel.Reader;
-
     /// <summary>Adds a record, waiting for space when the queue is full.</summary>
     public async ValueTask EnqueueAsync(UsageRecord record)
     {
-        if (_channel.Writer.TryWrite(record))
+        if (Channel.Writer.TryWrite(record))
         {
             return;
         }
 
         try
         {
-            await _channel.Writer.WriteAsync(record);
+            await Channel.Writer.WriteAsync(record);
         }
         catch (ChannelClosedException)
         {
             RouterLog.UsageAfterClose(logger, record.RequestId);
         }
     }
-
-    /// <summary>No more records (shutdown, after the server stopped taking requests).</summary>
-    public void Complete() => _channel.Writer.TryComplete();
 }

@@ -51,8 +51,10 @@ public sealed class AdmissionServiceTests(PostgresServerFixture postgres, RedisS
         Assert.Equal(AdmitDecision.Allowed, reply.Decision);
         Assert.Equal(created.Id, reply.Identity.TokenId);
         Assert.Equal("ci", reply.Identity.TokenName);
-        Assert.Equal(["mock/gpt-4o-mini"], reply.AllowedModels);
         Assert.Equal("", reply.Message);
+        // The list goes to callers that name no model (GET /v1/models); an admitted model was checked against it.
+        Assert.Empty(reply.AllowedModels);
+        Assert.Equal(["mock/gpt-4o-mini"], (await Host.AdmitAsync(created.Token)).AllowedModels);
     }
 
     [Fact]

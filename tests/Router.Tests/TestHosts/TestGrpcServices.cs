@@ -35,8 +35,11 @@ public sealed class TestPolicy
     /// <summary>What Admit received for <see cref="CountedToken"/> and <see cref="BudgetedToken"/>, by request id.</summary>
     public static readonly ConcurrentDictionary<string, AdmitRequest> CountedAdmits = new();
 
-    /// <summary>Settle calls by request id.</summary>
+    /// <summary>Settlements received (Settle or SettleBatch) by request id.</summary>
     public static readonly ConcurrentDictionary<string, SettleRequest> Settles = new();
+
+    /// <summary>SettleBatch calls received (retries included), in arrival order.</summary>
+    public static readonly ConcurrentQueue<SettleBatchRequest> SettleBatches = new();
 
     /// <summary>Waits (polling briefly, at most 5 s) for the Settle call of <paramref name="requestId"/>, which the router sends after the response.</summary>
     public static async Task<SettleRequest> WaitForSettleAsync(string requestId)
@@ -127,6 +130,17 @@ public sealed class TestPolicy
         {
             Settles[request.RequestId] = request;
             return Task.FromResult(new SettleReply { Settled = true });
+        }
+
+        public override Task<SettleBatchReply> SettleBatch(SettleBatchRequest request, ServerCallContext context)
+        {
+            SettleBatches.Enqueue(request);
+            foreach (var settle in request.Settlements)
+            {
+                Settles[settle.RequestId] = settle;
+            }
+
+            return Task.FromResult(new SettleBatchReply { Applied = true, Settled = request.Settlements.Count });
         }
     }
 
