@@ -186,7 +186,7 @@ internal static class Soak
             + $"Constant paced load through the whole gateway path (auth + a token rate limit + a hard budget + accounting; 9 chats to 1 stream, upstream 0 ms) for {elapsed.TotalMinutes:F1} min after a 30 s warm-up: "
             + $"{last.Requests} requests ({last.Requests / Math.Max(1, last.Minutes * 60):F0}/s achieved), {last.Errors} errors. "
             + $"RSS (`VmRSS`) of every process and the GC heap of every .NET service (`dotnet.gc.last_collection.heap.size` from its /metrics) sampled every {s_sampleEvery.TotalSeconds:F0} s. "
-            + $"**Machine: {Environment.ProcessorCount} cores, {Report.Machine}; noisy.** Memory does not depend on timing the way latency does, so the trend is meaningful on a busy machine.");
+            + $"**Machine: {Report.Machine}; noisy.** Memory does not depend on timing the way latency does, so the trend is meaningful on a busy machine.");
         o.AppendLine();
         o.AppendLine("Slope = least-squares fit of RSS over time (MB/min). A leak keeps a positive slope in the second half, after the heaps have grown to their working size.");
         o.AppendLine();
@@ -248,10 +248,12 @@ internal static class Soak
             heap.MarkerSize = 0;
         }
 
-        plot.Axes.Left.Label.Text = "MB (RSS; dashed: router GC heap after the last collection)";
+        plot.Axes.Left.Label.Text = "MB (RSS; dashed: router GC heap)";
         plot.Axes.Bottom.Label.Text = $"minutes under constant load; {Environment.ProcessorCount} cores shared by load generator, mock, Redis, PostgreSQL, 4 services";
         plot.Axes.Title.Label.Text = "Memory under a constant load through the gateway";
-        plot.Axes.Margins(bottom: 0);
+        // From zero, so the router's GC heap (tens of MB) shows under the RSS lines.
+        var top = samples.Max(s => s.RssKb.Values.DefaultIfEmpty(0).Max()) / 1024.0;
+        plot.Axes.SetLimitsY(0, top * 1.1);
         plot.ShowLegend(Alignment.UpperLeft);
         plot.SavePng(file, 1200, 560);
     }
