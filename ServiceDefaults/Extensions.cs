@@ -30,6 +30,9 @@ public static class ServiceDefaultsExtensions
     /// </summary>
     public const string TracingSetting = "Telemetry:Tracing";
 
+    /// <summary>Log categories whose mere enablement makes ASP.NET Core or the gRPC client start an Activity per request or call.</summary>
+    private static readonly string[] s_activityLoggingCategories = ["Microsoft.AspNetCore.Hosting.Diagnostics", "Grpc.Net.Client.Internal.GrpcCall"];
+
     /// <summary>
     /// Adds OpenTelemetry, default health checks, service discovery and resilient HttpClient defaults.
     /// </summary>
@@ -82,6 +85,24 @@ public static class ServiceDefaultsExtensions
                 // Grpc.Net.Client emits activities under this source name natively.
                 .AddSource("Grpc.Net.Client")
                 .AddHttpClientInstrumentation());
+        }
+        else
+        {
+            // ASP.NET Core starts an Activity and a log scope for every request, and the gRPC client one
+            // per call, whenever their logger is enabled at any level (so that log lines carry a trace
+            // id); HttpClient then starts a child Activity, tags it and writes a traceparent header
+            // because one is current. Without tracing nobody reads them: ≈ 15 % of the router's
+            // allocations per request (docs/perf/README.md, "What was changed"). What these categories
+            // log: request start/finish lines (Information, dropped at the usual Warning) and gRPC call
+            // failures, which reach the caller as an RpcException it logs itself. Configuring a level
+            // for either category keeps its logs, and with them the activities.
+            foreach (var category in s_activityLoggingCategories)
+            {
+                if (builder.Configuration[$"Logging:LogLevel:{category}"] is null)
+                {
+                    builder.Logging.AddFilter(category, LogLevel.None);
+                }
+            }
         }
 
         if (otlp)

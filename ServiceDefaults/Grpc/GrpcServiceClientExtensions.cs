@@ -20,8 +20,12 @@ public static class GrpcServiceClientExtensions
             options.Address = new Uri($"http://_grpc.{serviceName}"));
         // One pooled channel per service (DESIGN: hot path), and no HTTP-level retries: a retried
         // gRPC call is the caller's decision, and the standard handler's timeouts do not fit streams.
+        // gRPC never redirects and never goes through a proxy here: without AllowAutoRedirect the
+        // handler skips its redirect stage (one async state machine per call, measured in docs/perf).
         builder.ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
         {
+            AllowAutoRedirect = false,
+            UseProxy = false,
             EnableMultipleHttp2Connections = true,
             PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
             KeepAlivePingDelay = TimeSpan.FromSeconds(60),

@@ -10,7 +10,12 @@ namespace Gateway.Aspire.Bench;
 /// </summary>
 internal sealed class AllocationStats(IReadOnlyDictionary<string, Uri> scrapes) : IDisposable
 {
-    private static readonly string[] s_metricNames = ["dotnet_gc_heap_total_allocated_bytes_total", "process_runtime_dotnet_gc_allocations_size_bytes_total"];
+    /// <summary>Bytes allocated since start (the runtime's counter, or the older OpenTelemetry instrumentation's name).</summary>
+    public static readonly string[] TotalAllocatedMetric = ["dotnet_gc_heap_total_allocated_bytes_total", "process_runtime_dotnet_gc_allocations_size_bytes_total"];
+
+    /// <summary>The GC heap after the last collection (<c>dotnet.gc.last_collection.heap.size</c>), summed over its generations.</summary>
+    public static readonly string[] HeapSizeMetric = ["dotnet_gc_last_collection_heap_size_bytes"];
+
     private readonly HttpClient _client = new() { Timeout = TimeSpan.FromSeconds(10) };
 
     /// <summary>Scrape addresses of the router, policy, accounting and guardrails.</summary>
@@ -26,24 +31,39 @@ internal sealed class AllocationStats(IReadOnlyDictionary<string, Uri> scrapes) 
     }
 
     /// <summary>Allocated bytes per service; a service whose scrape fails is left out.</summary>
-    public async Task<Dictionary<string, long>> SampleAsync()
+    public Task<Dictionary<string, long>> SampleAsync() => SampleAsync(TotalAllocatedMetric);
+
+    /// <summary>
+    /// The first of <paramref name="metricNames"/> each service exports, its series summed (a metric
+    /// with labels, such as the heap size by generation, has one line per series); a service whose
+    /// scrape fails is left out.
+    /// </summary>
+    public async Task<Dictionary<string, long>> SampleAsync(string[] metricNames)
     {
         var result = new Dictionary<string, long>();
         foreach (var (name, uri) in scrapes)
         {
             try
             {
-                var text = await _client.GetStringAsync(uri);
-                foreach (var line in text.Split('\n'))
+                var lines = (await _client.GetStringAsync(uri)).Split('\n');
+                foreach (var metric in metricNames)
                 {
-                    if (s_metricNames.Any(m => line.StartsWith(m, StringComparison.Ordinal)))
+                    var found = false;
+                    double sum = 0;
+                    foreach (var line in lines)
                     {
-                        var value = line[(line.LastIndexOf(' ') + 1)..];
-                        if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var bytes))
+                        // The name, then its labels or the value: not a longer name that starts the same.
+                        if (line.StartsWith(metric, StringComparison.Ordinal) && line.Length > metric.Length && line[metric.Length] is '{' or ' '
+                            && double.TryParse(line[(line.LastIndexOf(' ') + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
                         {
-                            result[name] = (long)bytes;
+                            sum += value;
+                            found = true;
                         }
+                    }
 
+                    if (found)
+                    {
+                        result[name] = (long)sum;
                         break;
                     }
                 }

@@ -18,6 +18,11 @@ internal sealed record BenchOptions
           --env       NAME=VALUE set for every service (repeatable), e.g. a runtime setting to compare
           --admit     instead: the policy Admit benchmark (a gRPC load loop against the started policy
                       service and its Redis; p50/p99 and CPU per call)
+          --soak D    instead: a memory soak of duration D (10m, 90s): a constant paced load through the
+                      gateway path, RSS of every process and GC heap of every .NET service every 10 s,
+                      RSS slope in MB/min; writes soak.md and soak.png to --output
+          --soak-rate requests/s of the soak (default 300; a moderate share of the 2-core machine)
+          --soak-workers  concurrent connections of the soak (default 8; 64 with a high rate = saturation)
 
         Needs wrk (Debian/Ubuntu: apt-get install wrk) unless --no-wrk; --profile needs perf (linux-perf).
         """;
@@ -39,6 +44,15 @@ internal sealed record BenchOptions
 
     /// <summary>Run the Admit benchmark instead of the overhead benchmark.</summary>
     public bool Admit { get; init; }
+
+    /// <summary>Run the memory soak for this long instead of the overhead benchmark.</summary>
+    public TimeSpan? SoakDuration { get; init; }
+
+    /// <summary>Requests per second of the soak's paced load.</summary>
+    public int SoakRate { get; init; } = 300;
+
+    /// <summary>Concurrent connections of the soak's load.</summary>
+    public int SoakWorkers { get; init; } = 8;
 
     /// <summary>Where results go.</summary>
     public required string OutputDirectory { get; init; }
@@ -62,6 +76,9 @@ internal sealed record BenchOptions
         var wrk = true;
         string? output = null;
         var admit = false;
+        TimeSpan? soak = null;
+        var soakRate = 300;
+        var soakWorkers = 8;
         var cases = new List<string>();
         var environment = new List<KeyValuePair<string, string>>();
         for (var i = 0; i < args.Length; i++)
@@ -82,6 +99,18 @@ internal sealed record BenchOptions
                     break;
                 case "--admit":
                     admit = true;
+                    break;
+                case "--soak" when i + 1 < args.Length && ParseDuration(args[i + 1]) is { } soakDuration:
+                    soak = soakDuration;
+                    i++;
+                    break;
+                case "--soak-rate" when i + 1 < args.Length && int.TryParse(args[i + 1], out var rate) && rate > 0:
+                    soakRate = rate;
+                    i++;
+                    break;
+                case "--soak-workers" when i + 1 < args.Length && int.TryParse(args[i + 1], out var workers) && workers > 0:
+                    soakWorkers = workers;
+                    i++;
                     break;
                 case "--cases" when i + 1 < args.Length:
                     cases.AddRange(args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
@@ -106,10 +135,22 @@ internal sealed record BenchOptions
             Profile = profile,
             UseWrk = wrk,
             Admit = admit,
+            SoakDuration = soak,
+            SoakRate = soakRate,
+            SoakWorkers = soakWorkers,
             Cases = cases,
             Environment = environment,
             OutputDirectory = Path.GetFullPath(output ?? Path.Combine(RepositoryRoot(), "docs", "perf")),
         };
+    }
+
+    /// <summary>"10m", "90s" or plain seconds; null when not a positive duration.</summary>
+    private static TimeSpan? ParseDuration(string text)
+    {
+        var (number, unit) = text.EndsWith('m') ? (text[..^1], 60) : text.EndsWith('s') ? (text[..^1], 1) : (text, 1);
+        return double.TryParse(number, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value) && value > 0
+            ? TimeSpan.FromSeconds(value * unit)
+            : null;
     }
 
     public static string RepositoryRoot()

@@ -40,13 +40,13 @@ internal sealed class LoadResult
 /// <summary>wrk with tools/bench/post.lua: the load generator for the non-streaming cases (C, epoll, cheap).</summary>
 internal static class WrkLoad
 {
-    private static string? s_script;
-
     public static bool Available() => FindOnPath("wrk") is not null;
 
     public static async Task<LoadResult> RunAsync(LoadSpec spec, string workDirectory)
     {
-        s_script ??= await WriteScriptAsync(workDirectory);
+        // The script lives in the started application's directory, which is deleted when that start ends:
+        // a path remembered from an earlier start would make wrk run without it (plain GETs, no summary).
+        var script = await WriteScriptAsync(workDirectory);
         var threads = Math.Min(2, spec.Concurrency);
         var start = new ProcessStartInfo("wrk")
         {
@@ -54,7 +54,7 @@ internal static class WrkLoad
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { "-t", threads.ToString(), "-c", spec.Concurrency.ToString(), "-d", $"{Math.Max(1, (int)spec.Duration.TotalSeconds)}s", "--timeout", "10s", "-s", s_script })
+        foreach (var argument in new[] { "-t", threads.ToString(), "-c", spec.Concurrency.ToString(), "-d", $"{Math.Max(1, (int)spec.Duration.TotalSeconds)}s", "--timeout", "10s", "-s", script })
         {
             start.ArgumentList.Add(argument);
         }
@@ -80,6 +80,7 @@ internal static class WrkLoad
         }
 
         var result = new LoadResult();
+        var summarised = false;
         foreach (var line in output.Split('\n'))
         {
             var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
@@ -89,11 +90,18 @@ internal static class WrkLoad
                 result.Requests = numbers[0];
                 result.Seconds = numbers[1] / 1e6;
                 result.Errors = numbers[2] + numbers[3] + numbers[4] + numbers[5] + numbers[6];
+                summarised = true;
             }
             else if (parts is ["BENCH", "h", var value, var count])
             {
                 result.Latency.Add((long)double.Parse(value, CultureInfo.InvariantCulture), (long)double.Parse(count, CultureInfo.InvariantCulture));
             }
+        }
+
+        // wrk exits 0 even when it cannot load its script; without post.lua's summary nothing was measured.
+        if (!summarised)
+        {
+            throw new InvalidOperationException($"wrk printed no BENCH summary (did it load {script}?): {await stderr}{output}");
         }
 
         return result;
@@ -102,6 +110,11 @@ internal static class WrkLoad
     private static async Task<string> WriteScriptAsync(string workDirectory)
     {
         var path = Path.Combine(workDirectory, "post.lua");
+        if (File.Exists(path))
+        {
+            return path;
+        }
+
         await using var resource = Assembly.GetExecutingAssembly().GetManifestResourceStream("post.lua")!;
         await using var file = File.Create(path);
         await resource.CopyToAsync(file);

@@ -8,4 +8,6 @@ if (options is null)
     return 2;
 }
 
-return options.Admit ? await AdmitBench.RunAsync(options) : await BenchRunner.RunAsync(options);
+return options.Admit ? await AdmitBench.RunAsync(options)
+    : options.SoakDuration is not null ? await Soak.RunAsync(options)
+    : await BenchRunner.RunAsync(options);

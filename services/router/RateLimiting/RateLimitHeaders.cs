@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Gateway.Aspire.Policy.Grpc;
 
 namespace Gateway.Aspire.Router.RateLimiting;
@@ -11,15 +10,19 @@ namespace Gateway.Aspire.Router.RateLimiting;
 /// </summary>
 internal static class RateLimitHeaders
 {
+    // Constant names: written on every request a rule applies to, so no name is concatenated per request.
+    private static readonly (string Limit, string Remaining, string Reset) s_tokens = ("x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens");
+    private static readonly (string Limit, string Remaining, string Reset) s_requests = ("x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests");
+
     /// <summary>Writes the headers of the rule that applied (nothing when none did).</summary>
     public static void Write(HttpResponse response, AdmitReply admit)
     {
         foreach (var status in admit.RateLimits)
         {
-            var kind = status.Kind == "tokens" ? "tokens" : "requests";
-            response.Headers["x-ratelimit-limit-" + kind] = status.Limit.ToString(CultureInfo.InvariantCulture);
-            response.Headers["x-ratelimit-remaining-" + kind] = status.Remaining.ToString(CultureInfo.InvariantCulture);
-            response.Headers["x-ratelimit-reset-" + kind] = FormatDuration(status.ResetMs);
+            var names = status.Kind == "tokens" ? s_tokens : s_requests;
+            response.Headers[names.Limit] = status.Limit.ToString(CultureInfo.InvariantCulture);
+            response.Headers[names.Remaining] = status.Remaining.ToString(CultureInfo.InvariantCulture);
+            response.Headers[names.Reset] = FormatDuration(status.ResetMs);
         }
 
         if (admit.Decision == AdmitDecision.RateLimited)
@@ -37,18 +40,31 @@ internal static class RateLimitHeaders
             return Math.Max(0, milliseconds).ToString(CultureInfo.InvariantCulture) + "ms";
         }
 
+        // Formatted on the stack: one string per header, no builder (a reset header goes out with every limited request).
         var total = TimeSpan.FromMilliseconds(milliseconds);
-        var text = new StringBuilder();
+        Span<char> text = stackalloc char[64];
+        var length = 0;
         if (total.TotalHours >= 1)
         {
-            text.Append((long)total.TotalHours).Append('h').Append(total.Minutes).Append('m');
+            Append(text, ref length, (long)total.TotalHours, 'h');
+            Append(text, ref length, total.Minutes, 'm');
         }
         else if (total.TotalMinutes >= 1)
         {
-            text.Append(total.Minutes).Append('m');
+            Append(text, ref length, total.Minutes, 'm');
         }
 
         var seconds = total.Seconds + total.Milliseconds / 1000.0;
-        return text.Append(seconds.ToString("0.###", CultureInfo.InvariantCulture)).Append('s').ToString();
+        seconds.TryFormat(text[length..], out var written, "0.###", CultureInfo.InvariantCulture);
+        length += written;
+        text[length++] = 's';
+        return new string(text[..length]);
+    }
+
+    private static void Append(Span<char> text, ref int length, long value, char unit)
+    {
+        value.TryFormat(text[length..], out var written, provider: CultureInfo.InvariantCulture);
+        length += written;
+        text[length++] = unit;
     }
 }
