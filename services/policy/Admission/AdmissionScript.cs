@@ -146,10 +146,17 @@ internal static class AdmissionScript
                 if pct == '100' then kind = 'model.budget.exceeded' end
                 local targets = '[]'
                 if notify == '1' then targets = ARGV[a + 6] end
-                redis.call('XADD', alerts, 'MAXLEN', '~', ARGV[9 + count * 8], '*',
+                -- pcall: a server without streams (Redis before 5, some compatible servers) refuses
+                -- XADD, and a script does not roll back, so an error here would fail an admission whose
+                -- counters were already written. The alert cannot be queued there: the flag goes too,
+                -- so nothing claims the level was raised, and the call is answered as usual.
+                local queued = redis.pcall('XADD', alerts, 'MAXLEN', '~', ARGV[9 + count * 8], '*',
                   'kind', kind, 'rule', ARGV[a + 4], 'scope', ARGV[a + 5], 'threshold', pct,
                   'value', string.format('%d', reached), 'limit', ARGV[a], 'period_end', ARGV[a + 7],
                   'time', ARGV[1], 'targets', targets)
+                if type(queued) == 'table' and queued.err then
+                  redis.call('DEL', flag)
+                end
               end
             end
           end

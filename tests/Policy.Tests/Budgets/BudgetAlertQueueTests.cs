@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Gateway.Aspire.Hosting.Servers;
 using Gateway.Aspire.Policy.Grpc;
 using Gateway.Aspire.ServiceDefaults.Alerts;
 using Gateway.Aspire.ServiceDefaults.Billing;
@@ -136,6 +137,41 @@ public sealed class BudgetAlertQueueTests(PostgresServerFixture postgres, RedisS
         // The global daily limit (10 USD, warning at 5 %) saw 0.6 USD.
         var global = Assert.Single(await EntriesAsync("daily_limit_usd"));
         Assert.Equal(("model.budget.warning", "5"), (global[AlertQueue.Kind], global[AlertQueue.Threshold]));
+    }
+
+    [Fact]
+    public async Task OnAServerWithoutStreams_AdmissionsGoOn_AndNoThresholdIsMarkedRaised()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var directory = TestDirectories.Create("redis-no-streams");
+        try
+        {
+            // A real redis-server whose XADD is renamed away, as a server without streams answers.
+            var redisConfig = Path.Combine(directory, "redis.conf");
+            await File.WriteAllTextAsync(redisConfig, "rename-command XADD \"\"\n", ct);
+            await using var server = await RedisServer.StartAsync(
+                new RedisServerOptions { DataDirectory = Path.Combine(directory, "data"), Output = TextWriter.Null, ConfigFile = redisConfig }, ct);
+            await using var host = await PolicyTestHost.StartAsync(
+                server.ConnectionString, _database, time: _time, gatewayConfig: Path.Combine(_directory, "gateway.yaml"));
+            var token = (await host.CreateTokenAsync("alert-burst")).Token;
+
+            var decisions = new List<AdmitDecision>();
+            for (var i = 0; i < 12; i++)
+            {
+                decisions.Add((await Admit(host, token, $"ns{i}")).Decision);
+            }
+
+            // The 50 % level is crossed at the 5th call and the hard limit refuses from the 11th: both
+            // would raise alerts, and neither fails the call.
+            Assert.Equal([.. Enumerable.Repeat(AdmitDecision.Allowed, 10), AdmitDecision.BudgetExceeded, AdmitDecision.BudgetExceeded], decisions);
+            await using var connection = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString);
+            var flags = connection.GetServers()[0].Keys(pattern: "policy:budget-alert:*").ToList();
+            Assert.Empty(flags);
+        }
+        finally
+        {
+            TestDirectories.Delete(directory);
+        }
     }
 
     private async Task<List<Dictionary<string, string>>> EntriesAsync(string rule)
