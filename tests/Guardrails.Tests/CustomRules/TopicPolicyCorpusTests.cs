@@ -19,10 +19,20 @@ public sealed class TopicPolicyCorpusTests(ITestOutputHelper output)
     [Theory]
     [InlineData("no_financial_advice", 0.75, 0.3)]
     [InlineData("no_insider_trading", 0.9, 0.05)]
-    public void Holdout_PrecisionAndRecall_ReachTheFloors(string policy, double precision, double recall)
+    public void Holdout_PrecisionAndRecall_ReachTheFloors(string policy, double precision, double recall) =>
+        AssertFloors("topic-holdout.jsonl", policy, precision, recall);
+
+    /// <summary>The set the patterns are tuned on; its numbers are optimistic by construction, the holdout's are the estimate.</summary>
+    [Theory]
+    [InlineData("no_financial_advice", 0.95, 0.9)]
+    [InlineData("no_insider_trading", 1.0, 1.0)]
+    public void Dev_PrecisionAndRecall_ReachTheFloors(string policy, double precision, double recall) =>
+        AssertFloors("topic-dev.jsonl", policy, precision, recall);
+
+    private void AssertFloors(string file, string policy, double precision, double recall)
     {
         var list = new DenyList(TopicPolicies.Compiled(policy), []);
-        var examples = Load().Where(e => e.Policy is null || e.Policy == policy).ToList();
+        var examples = Load(file).Where(e => e.Policy is null || e.Policy == policy).ToList();
         var results = examples.Select(e => (Example: e, Denied: list.Find(e.Text).Count > 0)).ToList();
         var metrics = LabelMetrics.Count(policy, results.Select(r => (r.Example.Policy == policy, r.Denied)));
 
@@ -37,8 +47,8 @@ public sealed class TopicPolicyCorpusTests(ITestOutputHelper output)
 
     private sealed record TopicExample(string Id, string Text, string? Policy);
 
-    private static List<TopicExample> Load() =>
-        [.. File.ReadLines(Path.Combine(AppContext.BaseDirectory, "CustomRules", "topic-holdout.jsonl")).Select(line =>
+    private static List<TopicExample> Load(string file) =>
+        [.. File.ReadLines(Path.Combine(AppContext.BaseDirectory, "CustomRules", file)).Select(line =>
         {
             using var document = JsonDocument.Parse(line);
             var root = document.RootElement;
