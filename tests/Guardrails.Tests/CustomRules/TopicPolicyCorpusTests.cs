@@ -10,15 +10,16 @@ namespace Gateway.Aspire.Guardrails.Tests.CustomRules;
 /// negatives that talk about the topic (what a stock is, insider-trading law, compliance drafts,
 /// "restock", "soup stock", "which laptop should I buy"). Each policy is measured on its own
 /// positives and all the negatives (an insider-trading plan that also asks for a trade is not a
-/// false alarm of no_financial_advice). The floors are today's numbers, which are poor (the
-/// policies were written against their own unit-test phrasings): they guard against getting worse
-/// and make the gap visible; docs/guardrails.md has the numbers.
+/// false alarm of no_financial_advice). The patterns are tuned on <c>topic-dev.jsonl</c> only; the
+/// holdout was measured once after that tuning and its floors are those numbers, so they can only
+/// get better (about half the insider-trading and 40% of the advice paraphrases are still missed);
+/// docs/guardrails.md has the numbers.
 /// </summary>
 public sealed class TopicPolicyCorpusTests(ITestOutputHelper output)
 {
     [Theory]
-    [InlineData("no_financial_advice", 0.75, 0.3)]
-    [InlineData("no_insider_trading", 0.9, 0.05)]
+    [InlineData("no_financial_advice", 1.0, 0.6)]
+    [InlineData("no_insider_trading", 1.0, 0.55)]
     public void Holdout_PrecisionAndRecall_ReachTheFloors(string policy, double precision, double recall) =>
         AssertFloors("topic-holdout.jsonl", policy, precision, recall);
 
