@@ -51,4 +51,17 @@ public sealed class TopicPoliciesTests
     [InlineData("Martha Stewart was convicted in an insider trading case; what happened?")]
     [InlineData("The merger was announced yesterday and the stock rose 10%.")]
     public void NoInsiderTrading_LetsDiscussionPass(string text) => Assert.False(Denies("no_insider_trading", text), text);
+
+    [Theory]
+    [InlineData("no_financial_advice")]
+    [InlineData("no_insider_trading")]
+    public void Policies_ScanAMegabyteOfNearMisses_InOnePass(string policy)
+    {
+        // Every intent word and every instrument, never close enough to match: the bounded gaps
+        // would make a backtracking engine retry at each position; the non-backtracking one makes one pass.
+        var hostile = string.Concat(Enumerable.Repeat("should I buy my friend at the bank told me " + new string('x', 120) + " stocks shares ", 7_000));
+
+        Assert.True(hostile.Length > 1 << 20);
+        Assert.False(Denies(policy, hostile));
+    }
 }

@@ -10,19 +10,30 @@ namespace Gateway.Aspire.Guardrails.Tests.CustomRules;
 /// negatives that talk about the topic (what a stock is, insider-trading law, compliance drafts,
 /// "restock", "soup stock", "which laptop should I buy"). Each policy is measured on its own
 /// positives and all the negatives (an insider-trading plan that also asks for a trade is not a
-/// false alarm of no_financial_advice). The floors are today's numbers, which are poor (the
-/// policies were written against their own unit-test phrasings): they guard against getting worse
-/// and make the gap visible; docs/guardrails.md has the numbers.
+/// false alarm of no_financial_advice). The patterns are tuned on <c>topic-dev.jsonl</c> only; the
+/// holdout was measured once after that tuning and its floors are those numbers, so they can only
+/// get better (about half the insider-trading and 40% of the advice paraphrases are still missed);
+/// docs/guardrails.md has the numbers.
 /// </summary>
 public sealed class TopicPolicyCorpusTests(ITestOutputHelper output)
 {
     [Theory]
-    [InlineData("no_financial_advice", 0.75, 0.3)]
-    [InlineData("no_insider_trading", 0.9, 0.05)]
-    public void Holdout_PrecisionAndRecall_ReachTheFloors(string policy, double precision, double recall)
+    [InlineData("no_financial_advice", 1.0, 0.6)]
+    [InlineData("no_insider_trading", 1.0, 0.55)]
+    public void Holdout_PrecisionAndRecall_ReachTheFloors(string policy, double precision, double recall) =>
+        AssertFloors("topic-holdout.jsonl", policy, precision, recall);
+
+    /// <summary>The set the patterns are tuned on; its numbers are optimistic by construction, the holdout's are the estimate.</summary>
+    [Theory]
+    [InlineData("no_financial_advice", 0.95, 0.9)]
+    [InlineData("no_insider_trading", 1.0, 1.0)]
+    public void Dev_PrecisionAndRecall_ReachTheFloors(string policy, double precision, double recall) =>
+        AssertFloors("topic-dev.jsonl", policy, precision, recall);
+
+    private void AssertFloors(string file, string policy, double precision, double recall)
     {
         var list = new DenyList(TopicPolicies.Compiled(policy), []);
-        var examples = Load().Where(e => e.Policy is null || e.Policy == policy).ToList();
+        var examples = Load(file).Where(e => e.Policy is null || e.Policy == policy).ToList();
         var results = examples.Select(e => (Example: e, Denied: list.Find(e.Text).Count > 0)).ToList();
         var metrics = LabelMetrics.Count(policy, results.Select(r => (r.Example.Policy == policy, r.Denied)));
 
@@ -37,8 +48,8 @@ public sealed class TopicPolicyCorpusTests(ITestOutputHelper output)
 
     private sealed record TopicExample(string Id, string Text, string? Policy);
 
-    private static List<TopicExample> Load() =>
-        [.. File.ReadLines(Path.Combine(AppContext.BaseDirectory, "CustomRules", "topic-holdout.jsonl")).Select(line =>
+    private static List<TopicExample> Load(string file) =>
+        [.. File.ReadLines(Path.Combine(AppContext.BaseDirectory, "CustomRules", file)).Select(line =>
         {
             using var document = JsonDocument.Parse(line);
             var root = document.RootElement;
