@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -33,6 +34,12 @@ public sealed record RedisServerOptions
     /// without streams. Default: none.
     /// </summary>
     public string? ConfigFile { get; init; }
+
+    /// <summary>
+    /// Number of logical databases (redis-server only; Garnet keeps its own default). Default: null,
+    /// the server's own 16.
+    /// </summary>
+    public int? Databases { get; init; }
 
     /// <summary>How long to wait for the server to answer PING. Default: 60 s (Garnet's first restore takes a while).</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
@@ -110,7 +117,8 @@ public sealed class RedisServer : IAsyncDisposable
                 // redis-server takes a config file only as its first argument.
                 Arguments = [.. (options.ConfigFile is null ? [] : new[] { options.ConfigFile }),
                     "--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                    "--dir", options.DataDirectory, "--daemonize", "no", "--loglevel", "warning"],
+                    "--dir", options.DataDirectory, "--daemonize", "no", "--loglevel", "warning",
+                    .. (options.Databases is { } databases ? new[] { "--databases", databases.ToString(CultureInfo.InvariantCulture) } : [])],
                 WorkingDirectory = options.DataDirectory,
                 Output = options.Output,
             });

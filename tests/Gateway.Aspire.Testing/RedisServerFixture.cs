@@ -18,15 +18,27 @@ public sealed class RedisServerFixture : IAsyncLifetime
     /// <summary>Which server runs (redis-server or garnet-server).</summary>
     public string Kind => _server?.Kind ?? "";
 
-    /// <summary>A connection string selecting a database number no other caller of this fixture got (1..15).</summary>
-    public string NextDatabase() => $"{ConnectionString},defaultDatabase={Interlocked.Increment(ref _database) % 15 + 1}";
+    // Enough that a test process never hands one database to two callers: with redis-server's 16 the
+    // numbers wrapped once a project had more than 15 callers, and two test classes' budget counters
+    // (same rule and subject) met in one database.
+    private const int Databases = 256;
+
+    /// <summary>
+    /// A connection string selecting a database number no other caller of this fixture got (1..255 on
+    /// redis-server; 1..15, wrapping, on Garnet).
+    /// </summary>
+    public string NextDatabase()
+    {
+        var count = Kind == "redis-server" ? Databases : 16;
+        return $"{ConnectionString},defaultDatabase={Interlocked.Increment(ref _database) % (count - 1) + 1}";
+    }
 
     /// <inheritdoc />
     public async ValueTask InitializeAsync()
     {
         _directory = TestDirectories.Create("redis");
         _server = await RedisServer.StartAsync(
-            new RedisServerOptions { DataDirectory = _directory, Output = TextWriter.Null, ToolManifestDirectory = RepositoryRoot.Find() },
+            new RedisServerOptions { DataDirectory = _directory, Output = TextWriter.Null, ToolManifestDirectory = RepositoryRoot.Find(), Databases = Databases },
             CancellationToken.None);
     }
 
