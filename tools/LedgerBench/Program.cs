@@ -100,7 +100,9 @@ foreach (var groupBy in new[] { "", "model", "target", "provider", "user", "team
 }
 
 await TimeAsync("usage group_by=model bucket=hour", () => Usage(range, "model", "hour", 0));
-await TimeAsync("usage group_by=user bucket=hour", () => Usage(range, "user", "hour", 0));
+await TimeAsync("usage group_by=user bucket=hour, first page", () => FirstPage(range, "user", "hour"));
+await TimeAsync("usage group_by=user bucket=hour, every page", () => Usage(range, "user", "hour", 0));
+await TimeAsync("usage group_by=user bucket=day, first page", () => FirstPage(range, "user", "day"));
 await TimeAsync("top spenders by user (limit 10)", () => Usage(range, "user", null, 10));
 await TimeAsync("team-7 only: usage group_by=user", () => Usage(teamRange, "user", null, 0));
 await TimeAsync("team-7 only: usage group_by=model bucket=day", () => Usage(teamRange, "model", "day", 0));
@@ -122,10 +124,31 @@ return;
 LedgerWriter Writer(LedgerWriteMethod method) =>
     new(dataSource, partitions, Options.Create(new LedgerOptions { WriteMethod = method }));
 
+// Every page of the answer (pages of the API's default size), as a client reading it all would.
 async Task<int> Usage(AnalyticsRange r, string groupBy, string? bucket, int top)
 {
     AnalyticsDimensions.TryResolve(groupBy, out var resolved);
-    return (await queries.UsageAsync(r, resolved, bucket, top, ct)).Rows.Count;
+    var rows = 0;
+    UsageCursor? after = null;
+    while (true)
+    {
+        var page = await queries.UsageAsync(r, resolved, bucket, top, AnalyticsService.DefaultUsageRows, after, ct);
+        rows += page.Rows.Count;
+        if (page.NextCursor.Length == 0)
+        {
+            return rows;
+        }
+
+        UsageCursor.TryDecode(page.NextCursor, out var next);
+        after = next;
+    }
+}
+
+// The first page only: what one API call costs.
+async Task<int> FirstPage(AnalyticsRange r, string groupBy, string? bucket)
+{
+    AnalyticsDimensions.TryResolve(groupBy, out var resolved);
+    return (await queries.UsageAsync(r, resolved, bucket, 0, AnalyticsService.DefaultUsageRows, null, ct)).Rows.Count;
 }
 
 async Task IngestAsync(string label, LedgerWriteMethod method)
