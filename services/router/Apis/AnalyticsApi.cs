@@ -38,7 +38,7 @@ public static class AnalyticsApi
         return app;
     }
 
-    /// <summary><c>GET /admin/v1/usage?group_by=&amp;from=&amp;to=&amp;bucket=</c>: requests, tokens and cost per group (and bucket).</summary>
+    /// <summary><c>GET /admin/v1/usage?group_by=&amp;from=&amp;to=&amp;bucket=&amp;limit=&amp;cursor=</c>: requests, tokens and cost per group (and bucket), paged.</summary>
     internal static Task<IResult> UsageAsync(HttpContext context, Tokens.TokensClient tokens, Accounting.Grpc.Analytics.AnalyticsClient analytics, TimeProvider time) =>
         UsageQueryAsync(context, tokens, analytics, time, ["group_by", "from", "to", "bucket", "team", "limit", "cursor"],
             p => Paged(p, new UsageQuery { GroupBy = GroupBy(p), Bucket = p.Choice("bucket", s_buckets) }),
