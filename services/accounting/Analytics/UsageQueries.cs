@@ -10,7 +10,7 @@ namespace Gateway.Aspire.Accounting.Analytics;
 /// <summary>
 /// The analytics SQL. Usage and latency read whole days and hours from <c>accounting.usage_totals</c>
 /// (<see cref="UsageTotals"/>: scoped to the caller's team, or every team) and only the partial hours
-/// at the range's edges from the rows, so the answer is exact for any [from, to) and a 30-day range
+/// at the range's edges from the rows (and the rows still queued for the totals: UsageRollup), so the answer is exact for any [from, to) and a 30-day range
 /// reads ~30 daily totals per group instead of millions of rows (docs/perf/ledger.md).
 /// </summary>
 internal sealed class UsageQueries(NpgsqlDataSource dataSource)
@@ -113,12 +113,13 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
         var parts = new List<string>();
         foreach (var (grain, from, to) in Segments(range, bucket != "hour" && (owned || range.Team is null), p))
         {
+            // Rows: the ledger's at the edges; beside the totals, those still queued for them (UsageRollup).
+            parts.Add($"""
+                SELECT {groupBy.Expression} AS grp, {Bucket(bucket, "started_at")} AS bucket, {RowSums}
+                FROM accounting.{(grain is null ? "ledger" : UsageTotals.PendingTable)} WHERE started_at >= {from} AND started_at < {to}{teamFilter}
+                """);
             if (grain is null)
             {
-                parts.Add($"""
-                    SELECT {groupBy.Expression} AS grp, {Bucket(bucket, "started_at")} AS bucket, {RowSums}
-                    FROM accounting.ledger WHERE started_at >= {from} AND started_at < {to}{teamFilter}
-                    """);
                 continue;
             }
 
@@ -218,16 +219,19 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
         var parts = new List<string>();
         foreach (var (grain, from, to) in Segments(range, days: false, p))
         {
-            parts.Add(grain is null
-                ? $"""
-                    SELECT {groupBy.Expression}, accounting.histogram_of(array_agg(accounting.latency_bucket(latency_ms))),
-                        accounting.histogram_of(array_agg(accounting.latency_bucket(ttft_ms)) FILTER (WHERE ttft_ms IS NOT NULL))
-                    FROM accounting.ledger WHERE started_at >= {from} AND started_at < {to}{teamFilter} GROUP BY 1
-                    """
-                : $"""
+            // Rows: the ledger's at the edges; beside the totals, those still queued for them (UsageRollup).
+            parts.Add($"""
+                SELECT {groupBy.Expression}, accounting.histogram_of(array_agg(accounting.latency_bucket(latency_ms))),
+                    accounting.histogram_of(array_agg(accounting.latency_bucket(ttft_ms)) FILTER (WHERE ttft_ms IS NOT NULL))
+                FROM accounting.{(grain is null ? "ledger" : UsageTotals.PendingTable)} WHERE started_at >= {from} AND started_at < {to}{teamFilter} GROUP BY 1
+                """);
+            if (grain is not null)
+            {
+                parts.Add($"""
                     SELECT {groupBy.TotalsExpression}, latency_hist, ttft_hist FROM accounting.usage_totals
                     WHERE dimension = '{UsageTotals.Route}' AND grain = '{grain}' AND team = @scope AND bucket_start >= {from} AND bucket_start < {to}
                     """);
+            }
         }
 
         // Slicing gives 1-based arrays; the first bucket's number travels beside them.

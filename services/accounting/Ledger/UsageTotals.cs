@@ -19,8 +19,9 @@ namespace Gateway.Aspire.Accounting.Ledger;
 /// histogram. One route dimension instead of model, target, provider and all: a route is about as
 /// many totals as a target, and four times fewer upserts.</item>
 /// </list>
-/// <para>One definition feeds both the writer (the rows an INSERT just returned, so duplicates never
-/// count twice) and migration 15 (the rows already in the ledger), so the two cannot drift.
+/// <para>One definition feeds both <see cref="UsageRollup"/> (the queued rows the writer's INSERT
+/// returned, so duplicates never count twice) and migration 15 (the rows already in the ledger), so
+/// the two cannot drift.
 /// Histograms are <c>bigint[]</c> indexed by <c>accounting.latency_bucket</c>: bucket i holds
 /// values in (γ^(i−1), γ^i] ms with γ = <see cref="Gamma"/>, bucket 0 everything ≤ 1 ms; arrays
 /// span only the buckets seen (PostgreSQL keeps the lower bound), so they stay small.</para>
@@ -87,6 +88,18 @@ internal static class UsageTotals
 
     /// <summary>The dimension whose hourly totals carry the latency histograms.</summary>
     public const string Route = "route";
+
+    /// <summary>
+    /// The queue of new ledger rows not yet in the totals (<c>accounting.usage_pending</c>, migration
+    /// 20): the writer appends, <see cref="UsageRollup"/> moves. Queries read it beside the totals.
+    /// </summary>
+    public const string PendingTable = "usage_pending";
+
+    /// <summary>The ledger columns the totals are computed from: the pending table's columns.</summary>
+    public const string SourceColumns = """
+        started_at, requested_model, served_model, provider, user_id, team, virtual_account, metadata,
+        status_code, prompt_tokens, completion_tokens, cached_tokens, cost_usd, cache_savings_usd, latency_ms, ttft_ms
+        """;
 
     /// <summary>
     /// An <c>INSERT … ON CONFLICT DO UPDATE</c> adding the rows of <paramref name="source"/> (a

@@ -90,7 +90,18 @@ public sealed class AnalyticsServiceTests(PostgresServerFixture postgres) : IAsy
     }
 
     [Fact]
-    public async Task Usage_EqualsTheSumsOfTheRecords_ForEveryGroupingBucketAndRange()
+    public async Task Usage_EqualsTheSumsOfTheRecords_ForEveryGroupingBucketAndRange_QueuedOrRolledUp()
+    {
+        // The fake clock holds the service's own rollup back: first everything is still queued.
+        var queued = await UsageMismatchesAsync();
+        Assert.Equal(_records.Count, await _host!.RollUpAsync(Cancellation));
+        Assert.Equal(0, await _host.RollUpAsync(Cancellation));
+
+        Assert.Empty(queued);
+        Assert.Empty(await UsageMismatchesAsync());
+    }
+
+    private async Task<List<string>> UsageMismatchesAsync()
     {
         var mismatches = new List<string>();
         foreach (var (from, to) in s_ranges)
@@ -117,12 +128,13 @@ public sealed class AnalyticsServiceTests(PostgresServerFixture postgres) : IAsy
             }
         }
 
-        Assert.Empty(mismatches);
+        return mismatches;
     }
 
     [Fact]
     public async Task Usage_PagedThroughEveryPage_EqualsTheSumsOfTheRecords()
     {
+        await _host!.RollUpAsync(Cancellation);
         var mismatches = new List<string>();
         foreach (var (from, to) in s_ranges[1..3])
         {
@@ -211,12 +223,18 @@ public sealed class AnalyticsServiceTests(PostgresServerFixture postgres) : IAsy
     }
 
     [Theory]
-    [InlineData("", "target", 0, 4_320)]
-    [InlineData("team-1", "model", 0, 4_320)]
-    [InlineData("", "provider", 317, 2_950)]
-    [InlineData("team-0", "target", 317, 2_950)]
-    public async Task Latency_PercentilesAreWithinTheStatedErrorOfTheRows(string team, string groupBy, int fromMinute, int toMinute)
+    [InlineData("", "target", 0, 4_320, false)]
+    [InlineData("", "target", 0, 4_320, true)]
+    [InlineData("team-1", "model", 0, 4_320, true)]
+    [InlineData("", "provider", 317, 2_950, false)]
+    [InlineData("team-0", "target", 317, 2_950, true)]
+    public async Task Latency_PercentilesAreWithinTheStatedErrorOfTheRows(string team, string groupBy, int fromMinute, int toMinute, bool rolledUp)
     {
+        if (rolledUp)
+        {
+            await _host!.RollUpAsync(Cancellation);
+        }
+
         var (from, to) = (s_day.AddMinutes(fromMinute), s_day.AddMinutes(toMinute));
         var query = new LatencyQuery { From = Timestamp.FromDateTimeOffset(from), To = Timestamp.FromDateTimeOffset(to), GroupBy = groupBy, Team = team };
 
