@@ -52,6 +52,13 @@ public sealed class UsageRollup(NpgsqlDataSource dataSource, IOptions<LedgerOpti
                 }
             }
 
+            // A round sorts ~6 expanded rows per queued row (50,000 rows: ~40 MB): the default 4 MB
+            // work_mem spilled to disk. JIT compiled for ~0.2 s per round for a statement run every 2 s.
+            await using (var settings = new NpgsqlCommand("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off", connection, transaction))
+            {
+                await settings.ExecuteNonQueryAsync(cancellationToken);
+            }
+
             long round;
             await using (var command = new NpgsqlCommand(s_roundSql, connection, transaction))
             {
