@@ -208,7 +208,7 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// Latency and TTFT percentiles per group, from the hourly histograms (and the edge rows bucketed
+    /// Latency and TTFT percentiles per group, from the daily and hourly route histograms (and the edge rows bucketed
     /// the same way): within <see cref="LatencyHistogram.RelativeError"/> of the exact nearest-rank value.
     /// </summary>
     public async Task<LatencyReply> LatencyAsync(AnalyticsRange range, GroupBy groupBy, CancellationToken cancellationToken)
@@ -217,7 +217,8 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
         var p = command.Parameters;
         var teamFilter = TeamFilter(range, p);
         var parts = new List<string>();
-        foreach (var (grain, from, to) in Segments(range, days: false, p))
+        // Daily route histograms exist for every team together (UsageTotals), not per team.
+        foreach (var (grain, from, to) in Segments(range, days: range.Team is null, p))
         {
             // Rows: the ledger's at the edges; beside the totals, those still queued for them (UsageRollup).
             parts.Add($"""

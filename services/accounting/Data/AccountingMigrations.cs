@@ -230,5 +230,18 @@ internal static class AccountingMigrations
                 cost_usd numeric NOT NULL, cache_savings_usd numeric NOT NULL, latency_ms double precision NOT NULL,
                 ttft_ms double precision NULL);
             """),
+        new(21, "latency histograms on the daily route totals", """
+            -- Daily route totals (every team) get the histograms of their hours, so latency over
+            -- whole days merges one histogram per day; the rollup keeps them from now on.
+            UPDATE accounting.usage_totals AS d
+            SET latency_hist = h.latency_hist, ttft_hist = h.ttft_hist
+            FROM (
+                SELECT value, date_trunc('day', bucket_start, 'UTC') AS day,
+                    accounting.histogram_sum(latency_hist) AS latency_hist, accounting.histogram_sum(ttft_hist) AS ttft_hist
+                FROM accounting.usage_totals
+                WHERE dimension = 'route' AND grain = 'hour' AND team = ''
+                GROUP BY 1, 2) AS h
+            WHERE d.dimension = 'route' AND d.grain = 'day' AND d.team = '' AND d.value = h.value AND d.bucket_start = h.day;
+            """),
     ];
 }

@@ -15,8 +15,8 @@ namespace Gateway.Aspire.Accounting.Ledger;
 /// <item><b>Route</b> (<c>[model, target, provider]</c> as a JSON array, which answers grouping by
 /// any of the three or by nothing) and every <c>metadata.&lt;key&gt;</c>, which every team spreads
 /// over: per hour and day for every team together (scope <c>''</c>), and per hour under the row's
-/// team (a team reads its hours). A route's hourly totals carry a latency and a time-to-first-token
-/// histogram. One route dimension instead of model, target, provider and all: a route is about as
+/// team (a team reads its hours). A route's totals carry a latency and a time-to-first-token
+/// histogram (per day too since migration 21: a 30-day percentile merges 30 of them per route, not 720). One route dimension instead of model, target, provider and all: a route is about as
 /// many totals as a target, and four times fewer upserts.</item>
 /// </list>
 /// <para>One definition feeds both <see cref="UsageRollup"/> (the queued rows the writer's INSERT
@@ -86,7 +86,7 @@ internal static class UsageTotals
     /// <summary>Dimensions kept only under each row's own team (see the remarks).</summary>
     public static readonly IReadOnlySet<string> OwnedDimensions = new HashSet<string>(StringComparer.Ordinal) { "user", "virtual_account", "team" };
 
-    /// <summary>The dimension whose hourly totals carry the latency histograms.</summary>
+    /// <summary>The dimension whose totals carry the latency histograms.</summary>
     public const string Route = "route";
 
     /// <summary>
@@ -119,8 +119,7 @@ internal static class UsageTotals
             CASE WHEN s.grain = 'hour' THEN b.hour ELSE date_trunc('day', b.hour, 'UTC') END, b.value COLLATE "C",
             sum(b.requests), sum(b.errors), sum(b.prompt_tokens), sum(b.completion_tokens), sum(b.cached_tokens),
             sum(b.cost_usd), sum(b.cache_savings_usd),
-            accounting.histogram_sum(b.latency_hist) FILTER (WHERE s.grain = 'hour'),
-            accounting.histogram_sum(b.ttft_hist) FILTER (WHERE s.grain = 'hour')
+            accounting.histogram_sum(b.latency_hist), accounting.histogram_sum(b.ttft_hist)
         FROM (
             SELECT d.dimension, coalesce(i.team, '') AS team, date_trunc('hour', i.started_at, 'UTC') AS hour, d.value, d.owned,
                 count(*) AS requests, count(*) FILTER (WHERE i.status_code >= 400) AS errors, sum(i.prompt_tokens) AS prompt_tokens,
