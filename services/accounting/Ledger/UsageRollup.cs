@@ -71,6 +71,15 @@ public sealed class UsageRollup(NpgsqlDataSource dataSource, IOptions<LedgerOpti
             moved += round;
             if (round < batch)
             {
+                // Every moved row leaves a dead tuple, and analytics scan the queue: autovacuum's
+                // minute-long naptime let it bloat to tens of MB under load (queries 0.6-1 s instead
+                // of 10-20 ms on the 10M benchmark). Vacuuming a table this small costs little.
+                if (moved > 0)
+                {
+                    await using var vacuum = new NpgsqlCommand($"VACUUM accounting.{UsageTotals.PendingTable}", connection);
+                    await vacuum.ExecuteNonQueryAsync(cancellationToken);
+                }
+
                 return moved;
             }
         }
