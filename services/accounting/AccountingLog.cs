@@ -23,6 +23,10 @@ internal static partial class AccountingLog
         Message = "PostgreSQL unavailable for an analytics query: {Error}")]
     public static partial void AnalyticsUnavailable(ILogger logger, string error);
 
+    [LoggerMessage(EventId = 125, EventName = "UsageRollupFailed", Level = LogLevel.Warning,
+        Message = "Usage totals not updated this interval (queued rows stay queued and are still counted): {Error}")]
+    public static partial void UsageRollupFailed(ILogger logger, string error);
+
     [LoggerMessage(EventId = 130, EventName = "LedgerSpooled", Level = LogLevel.Warning,
         Message = "PostgreSQL unavailable; a batch of {Count} was kept in the ledger spool for replay: {Error}")]
     public static partial void LedgerSpooled(ILogger logger, int count, string error);

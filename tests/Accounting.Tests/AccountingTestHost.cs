@@ -35,6 +35,10 @@ internal sealed class AccountingTestHost : IAsyncDisposable
     /// <summary>The service's container (its partitions, its maintenance).</summary>
     public IServiceProvider Services => _host.Services;
 
+    /// <summary>Adds the queued ledger rows to the usage totals now (the service does it every couple of seconds).</summary>
+    public Task<long> RollUpAsync(CancellationToken cancellationToken) =>
+        Services.GetRequiredService<UsageRollup>().RollUpAsync(cancellationToken);
+
     /// <summary>Connection string of the service's <c>gatewaydb</c>, for assertions.</summary>
     public string Database { get; }
 

@@ -36,7 +36,7 @@ internal static class AnalyticsDimensions
     {
         if (groupBy.Length == 0)
         {
-            resolved = new GroupBy(UsageTotals.Route, "NULL::text", "NULL::text", null);
+            resolved = new GroupBy(groupBy, UsageTotals.Route, "NULL::text", "NULL::text", null);
             return true;
         }
 
@@ -45,11 +45,11 @@ internal static class AnalyticsDimensions
             resolved = groupBy switch
             {
                 // The route total is [model, target, provider].
-                "model" => new GroupBy(UsageTotals.Route, "(value::jsonb) ->> 0", column, null),
-                "target" => new GroupBy(UsageTotals.Route, "(value::jsonb) ->> 1", column, null),
-                "provider" => new GroupBy(UsageTotals.Route, "(value::jsonb) ->> 2", column, null),
+                "model" => new GroupBy(groupBy, UsageTotals.Route, "(value::jsonb) ->> 0", column, null),
+                "target" => new GroupBy(groupBy, UsageTotals.Route, "(value::jsonb) ->> 1", column, null),
+                "provider" => new GroupBy(groupBy, UsageTotals.Route, "(value::jsonb) ->> 2", column, null),
                 // '' stands for null in the owned dimensions.
-                _ => new GroupBy(groupBy, "nullif(value, '')", column, null),
+                _ => new GroupBy(groupBy, groupBy, "nullif(value, '')", column, null),
             };
             return true;
         }
@@ -57,7 +57,7 @@ internal static class AnalyticsDimensions
         if (groupBy.StartsWith(MetadataPrefix, StringComparison.Ordinal)
             && groupBy.Length - MetadataPrefix.Length is > 0 and <= MaxMetadataKeyLength)
         {
-            resolved = new GroupBy(groupBy, "value", "metadata ->> @metadata_key", groupBy[MetadataPrefix.Length..]);
+            resolved = new GroupBy(groupBy, groupBy, "value", "metadata ->> @metadata_key", groupBy[MetadataPrefix.Length..]);
             return true;
         }
 
@@ -67,8 +67,9 @@ internal static class AnalyticsDimensions
 }
 
 /// <summary>A resolved grouping.</summary>
+/// <param name="Name">The <c>group_by</c> it was resolved from.</param>
 /// <param name="RollupDimension">The dimension in <c>accounting.usage_totals</c> that answers it.</param>
 /// <param name="TotalsExpression">SQL over a total's <c>value</c> giving the group.</param>
 /// <param name="Expression">SQL over a ledger row giving the group (a whitelisted column, never input).</param>
 /// <param name="MetadataKey">The metadata key, bound as <c>@metadata_key</c>.</param>
-internal readonly record struct GroupBy(string RollupDimension, string TotalsExpression, string Expression, string? MetadataKey);
+internal readonly record struct GroupBy(string Name, string RollupDimension, string TotalsExpression, string Expression, string? MetadataKey);

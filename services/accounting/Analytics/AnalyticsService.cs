@@ -16,6 +16,12 @@ public sealed class AnalyticsService(NpgsqlDataSource dataSource, ILogger<Analyt
     /// <summary>Most rows a top-N query or a log page returns.</summary>
     public const int MaxRows = 1000;
 
+    /// <summary>Usage rows per page when the query does not say.</summary>
+    public const int DefaultUsageRows = 5000;
+
+    /// <summary>Most usage rows per page (a page also ends near <see cref="UsageQueries.MaxPageBytes"/>).</summary>
+    public const int MaxUsageRows = 10_000;
+
     private readonly UsageQueries _queries = new(dataSource);
     private readonly SpendQueries _spend = new(dataSource);
 
@@ -44,7 +50,34 @@ public sealed class AnalyticsService(NpgsqlDataSource dataSource, ILogger<Analyt
             throw AnalyticsRange.Invalid("top", $"'top' must be 0-{MaxRows}.");
         }
 
-        return RunAsync(() => _queries.UsageAsync(range, groupBy, bucket, request.Top, context.CancellationToken));
+        var limit = request.Limit == 0 ? DefaultUsageRows : request.Limit;
+        if (limit is < 1 or > MaxUsageRows)
+        {
+            throw AnalyticsRange.Invalid("limit", $"'limit' must be 1-{MaxUsageRows}.");
+        }
+
+        UsageCursor? after = null;
+        if (request.Cursor.Length > 0)
+        {
+            if (request.Top > 0)
+            {
+                throw AnalyticsRange.Invalid("cursor", "a top-spenders answer is one page; 'cursor' does not apply.");
+            }
+
+            if (!UsageCursor.TryDecode(request.Cursor, out var cursor))
+            {
+                throw AnalyticsRange.Invalid("cursor", "'cursor' is not one this API returned.");
+            }
+
+            if (cursor.Shape != UsageCursor.ShapeOf(groupBy.Name, bucket, range.Team) || (cursor.Bucket is null) != (bucket is null))
+            {
+                throw AnalyticsRange.Invalid("cursor", "'cursor' belongs to a query with another group_by, bucket or team.");
+            }
+
+            after = cursor;
+        }
+
+        return RunAsync(() => _queries.UsageAsync(range, groupBy, bucket, request.Top, limit, after, context.CancellationToken));
     }
 
     /// <inheritdoc />

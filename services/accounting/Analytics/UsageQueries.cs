@@ -10,7 +10,7 @@ namespace Gateway.Aspire.Accounting.Analytics;
 /// <summary>
 /// The analytics SQL. Usage and latency read whole days and hours from <c>accounting.usage_totals</c>
 /// (<see cref="UsageTotals"/>: scoped to the caller's team, or every team) and only the partial hours
-/// at the range's edges from the rows, so the answer is exact for any [from, to) and a 30-day range
+/// at the range's edges from the rows (and the rows still queued for the totals: UsageRollup), so the answer is exact for any [from, to) and a 30-day range
 /// reads ~30 daily totals per group instead of millions of rows (docs/perf/ledger.md).
 /// </summary>
 internal sealed class UsageQueries(NpgsqlDataSource dataSource)
@@ -24,8 +24,78 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
 
     private const string NegatedTotalSums = "-requests, -errors, -prompt_tokens, -completion_tokens, -cached_tokens, -cost_usd, -cache_savings_usd";
 
-    /// <summary>Usage rows grouped by <paramref name="groupBy"/>, bucketed by <paramref name="bucket"/> (null: none).</summary>
-    public async Task<UsageReply> UsageAsync(AnalyticsRange range, GroupBy groupBy, string? bucket, int top, CancellationToken cancellationToken)
+    /// <summary>
+    /// About how many bytes of rows a page holds at most: the router's gRPC client takes messages of
+    /// up to 4 MB, and 10,000 rows with 256-character groups would not fit.
+    /// </summary>
+    public const int MaxPageBytes = 2 * 1024 * 1024;
+
+    /// <summary>
+    /// Top <paramref name="top"/> groups by cost over the range (no bucket), or, when
+    /// <paramref name="top"/> is 0, a page of usage rows grouped by <paramref name="groupBy"/> and
+    /// bucketed by <paramref name="bucket"/> (null: none), ordered by (bucket, group), starting after
+    /// <paramref name="after"/>: at most <paramref name="limit"/> rows and about
+    /// <see cref="MaxPageBytes"/>, with a next cursor when more follow.
+    /// </summary>
+    public async Task<UsageReply> UsageAsync(
+        AnalyticsRange range, GroupBy groupBy, string? bucket, int top, int limit, UsageCursor? after, CancellationToken cancellationToken)
+    {
+        var page = new UsagePage(top > 0 ? top : limit, top > 0);
+        if (top > 0 || bucket is null)
+        {
+            await ReadUsageAsync(range, groupBy, bucket, top, after, page, cancellationToken);
+        }
+        else
+        {
+            await ReadBucketWindowsAsync(range, groupBy, bucket, after, page, cancellationToken);
+        }
+
+        var reply = new UsageReply { Rows = { page.Rows } };
+        if (page.More)
+        {
+            var last = page.Rows[^1];
+            reply.NextCursor = new UsageCursor(last.Bucket?.ToDateTimeOffset(), last.HasGroup ? last.Group : null,
+                UsageCursor.ShapeOf(groupBy.Name, bucket, range.Team)).Encode();
+        }
+
+        return reply;
+    }
+
+    /// <summary>
+    /// Bucketed pages read the range in windows of whole buckets from the cursor on, so a page costs
+    /// what it returns, not the whole range (a 30-day user × hour answer is 721,000 rows). The first
+    /// window is one bucket; each next one is sized from the rows per bucket seen so far (at least
+    /// double), so a dense grouping needs two or three queries and a sparse one a handful.
+    /// </summary>
+    private async Task ReadBucketWindowsAsync(
+        AnalyticsRange range, GroupBy groupBy, string bucket, UsageCursor? after, UsagePage page, CancellationToken cancellationToken)
+    {
+        var unit = bucket == "hour" ? TimeSpan.TicksPerHour : TimeSpan.TicksPerDay;
+        var from = after?.Bucket is { } b && b > range.From ? b : range.From;
+        var first = Floor(from, unit);
+        var windowStart = first;
+        long width = 1;
+        while (true)
+        {
+            var windowEnd = windowStart.AddTicks(width * unit);
+            var window = range with { From = windowStart > range.From ? windowStart : range.From, To = windowEnd < range.To ? windowEnd : range.To };
+            await ReadUsageAsync(window, groupBy, bucket, 0, after, page, cancellationToken);
+            if (page.Done || windowEnd >= range.To)
+            {
+                return;
+            }
+
+            var buckets = (windowEnd - first).Ticks / unit;
+            var perBucket = (double)page.Rows.Count / buckets;
+            var needed = perBucket > 0 ? (long)Math.Ceiling((page.Limit + 1 - page.Rows.Count) / perBucket * 1.1) : 0;
+            width = Math.Max(width * 2, needed);
+            windowStart = windowEnd;
+        }
+    }
+
+    /// <summary>Adds the usage rows of <paramref name="range"/> after <paramref name="after"/> to <paramref name="page"/>.</summary>
+    private async Task ReadUsageAsync(
+        AnalyticsRange range, GroupBy groupBy, string? bucket, int top, UsageCursor? after, UsagePage page, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand();
         var p = command.Parameters;
@@ -43,12 +113,13 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
         var parts = new List<string>();
         foreach (var (grain, from, to) in Segments(range, bucket != "hour" && (owned || range.Team is null), p))
         {
+            // Rows: the ledger's at the edges; beside the totals, those still queued for them (UsageRollup).
+            parts.Add($"""
+                SELECT {groupBy.Expression} AS grp, {Bucket(bucket, "started_at")} AS bucket, {RowSums}
+                FROM accounting.{(grain is null ? "ledger" : UsageTotals.PendingTable)} WHERE started_at >= {from} AND started_at < {to}{teamFilter}
+                """);
             if (grain is null)
             {
-                parts.Add($"""
-                    SELECT {groupBy.Expression} AS grp, {Bucket(bucket, "started_at")} AS bucket, {RowSums}
-                    FROM accounting.ledger WHERE started_at >= {from} AND started_at < {to}{teamFilter}
-                    """);
                 continue;
             }
 
@@ -62,18 +133,22 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
             }
         }
 
-        var order = top > 0 ? $"sum(cost_usd) DESC, grp NULLS FIRST LIMIT {top.ToString(CultureInfo.InvariantCulture)}" : "bucket NULLS FIRST, grp NULLS FIRST";
+        // One row more than still fits tells whether another page follows. Groups compare bytewise
+        // ("C"), whatever collation their source column has, so the order and the keyset agree.
+        var take = (page.Limit - page.Rows.Count + 1).ToString(CultureInfo.InvariantCulture);
+        var order = top > 0 ? "sum(cost_usd) DESC, grp COLLATE \"C\" NULLS FIRST" : "bucket NULLS FIRST, grp COLLATE \"C\" NULLS FIRST";
         command.CommandText = $"""
             SELECT grp, bucket, sum(requests)::bigint, sum(errors)::bigint, sum(prompt_tokens)::bigint,
                 sum(completion_tokens)::bigint, sum(cached_tokens)::bigint, sum(cost_usd), sum(cache_savings_usd)
             FROM ({string.Join("\nUNION ALL\n", parts)}) AS t (grp, bucket, requests, errors, prompt_tokens,
                 completion_tokens, cached_tokens, cost_usd, cache_savings_usd)
+            {Keyset(after, p)}
             GROUP BY grp, bucket
             HAVING sum(requests) > 0
             ORDER BY {order}
+            LIMIT {take}
             """;
 
-        var reply = new UsageReply();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
@@ -97,14 +172,43 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
                 row.Bucket = Timestamp.FromDateTime(reader.GetDateTime(1));
             }
 
-            reply.Rows.Add(row);
+            if (!page.TryAdd(row))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>The rows after the cursor in (bucket, group) order, both nulls first: a WHERE before the grouping.</summary>
+    private static string Keyset(UsageCursor? after, NpgsqlParameterCollection parameters)
+    {
+        if (after is not { } cursor)
+        {
+            return "";
         }
 
-        return reply;
+        string groupAfter;
+        if (cursor.Group is { } group)
+        {
+            parameters.Add(new NpgsqlParameter("after_group", NpgsqlDbType.Text) { Value = group });
+            groupAfter = "grp COLLATE \"C\" > @after_group COLLATE \"C\"";
+        }
+        else
+        {
+            groupAfter = "grp IS NOT NULL";
+        }
+
+        if (cursor.Bucket is not { } bucket)
+        {
+            return "WHERE " + groupAfter;
+        }
+
+        parameters.Add(new NpgsqlParameter("after_bucket", NpgsqlDbType.TimestampTz) { Value = bucket });
+        return $"WHERE (bucket > @after_bucket OR (bucket = @after_bucket AND {groupAfter}))";
     }
 
     /// <summary>
-    /// Latency and TTFT percentiles per group, from the hourly histograms (and the edge rows bucketed
+    /// Latency and TTFT percentiles per group, from the daily and hourly route histograms (and the edge rows bucketed
     /// the same way): within <see cref="LatencyHistogram.RelativeError"/> of the exact nearest-rank value.
     /// </summary>
     public async Task<LatencyReply> LatencyAsync(AnalyticsRange range, GroupBy groupBy, CancellationToken cancellationToken)
@@ -113,18 +217,22 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
         var p = command.Parameters;
         var teamFilter = TeamFilter(range, p);
         var parts = new List<string>();
-        foreach (var (grain, from, to) in Segments(range, days: false, p))
+        // Daily route histograms exist for every team together (UsageTotals), not per team.
+        foreach (var (grain, from, to) in Segments(range, days: range.Team is null, p))
         {
-            parts.Add(grain is null
-                ? $"""
-                    SELECT {groupBy.Expression}, accounting.histogram_of(array_agg(accounting.latency_bucket(latency_ms))),
-                        accounting.histogram_of(array_agg(accounting.latency_bucket(ttft_ms)) FILTER (WHERE ttft_ms IS NOT NULL))
-                    FROM accounting.ledger WHERE started_at >= {from} AND started_at < {to}{teamFilter} GROUP BY 1
-                    """
-                : $"""
+            // Rows: the ledger's at the edges; beside the totals, those still queued for them (UsageRollup).
+            parts.Add($"""
+                SELECT {groupBy.Expression}, accounting.histogram_of(array_agg(accounting.latency_bucket(latency_ms))),
+                    accounting.histogram_of(array_agg(accounting.latency_bucket(ttft_ms)) FILTER (WHERE ttft_ms IS NOT NULL))
+                FROM accounting.{(grain is null ? "ledger" : UsageTotals.PendingTable)} WHERE started_at >= {from} AND started_at < {to}{teamFilter} GROUP BY 1
+                """);
+            if (grain is not null)
+            {
+                parts.Add($"""
                     SELECT {groupBy.TotalsExpression}, latency_hist, ttft_hist FROM accounting.usage_totals
                     WHERE dimension = '{UsageTotals.Route}' AND grain = '{grain}' AND team = @scope AND bucket_start >= {from} AND bucket_start < {to}
                     """);
+            }
         }
 
         // Slicing gives 1-based arrays; the first bucket's number travels beside them.

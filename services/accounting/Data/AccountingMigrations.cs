@@ -219,5 +219,29 @@ internal static class AccountingMigrations
             -- count, stage}], never content. Null when nothing was found (and for rows before this).
             ALTER TABLE accounting.ledger ADD COLUMN guardrails jsonb NULL;
             """),
+        new(20, "usage totals fed from a queue of new ledger rows", $$"""
+            -- The writer queues what the totals need of each new row here, in its own transaction;
+            -- Ledger/UsageRollup moves the queue into usage_totals (delete + upsert in one statement),
+            -- so a row counts exactly once, in the queue or in the totals. No index: read whole, small.
+            CREATE TABLE accounting.{{UsageTotals.PendingTable}} (
+                started_at timestamptz NOT NULL, requested_model text NOT NULL, served_model text NOT NULL,
+                provider text NOT NULL, user_id text NULL, team text NULL, virtual_account text NULL, metadata jsonb NULL,
+                status_code int NOT NULL, prompt_tokens int NOT NULL, completion_tokens int NOT NULL, cached_tokens int NOT NULL,
+                cost_usd numeric NOT NULL, cache_savings_usd numeric NOT NULL, latency_ms double precision NOT NULL,
+                ttft_ms double precision NULL);
+            """),
+        new(21, "latency histograms on the daily route totals", """
+            -- Daily route totals (every team) get the histograms of their hours, so latency over
+            -- whole days merges one histogram per day; the rollup keeps them from now on.
+            UPDATE accounting.usage_totals AS d
+            SET latency_hist = h.latency_hist, ttft_hist = h.ttft_hist
+            FROM (
+                SELECT value, date_trunc('day', bucket_start, 'UTC') AS day,
+                    accounting.histogram_sum(latency_hist) AS latency_hist, accounting.histogram_sum(ttft_hist) AS ttft_hist
+                FROM accounting.usage_totals
+                WHERE dimension = 'route' AND grain = 'hour' AND team = ''
+                GROUP BY 1, 2) AS h
+            WHERE d.dimension = 'route' AND d.grain = 'day' AND d.team = '' AND d.value = h.value AND d.bucket_start = h.day;
+            """),
     ];
 }

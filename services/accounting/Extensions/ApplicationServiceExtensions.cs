@@ -24,7 +24,9 @@ public static class ApplicationServiceExtensions
             .Validate(o => o.RetentionDays >= 1 && o.PartitionDaysAhead >= 1 && o.MaintenanceInterval > TimeSpan.Zero,
                 "Accounting:Ledger: RetentionDays and PartitionDaysAhead must be at least 1, MaintenanceInterval positive.")
             .Validate(o => o.SpoolDirectory.Length > 0 && o.ReplayInterval > TimeSpan.Zero && o.ReplayBatchRows >= 1,
-                "Accounting:Ledger: SpoolDirectory is required, ReplayInterval must be positive and ReplayBatchRows at least 1.");
+                "Accounting:Ledger: SpoolDirectory is required, ReplayInterval must be positive and ReplayBatchRows at least 1.")
+            .Validate(o => o.RollupInterval > TimeSpan.Zero && o.RollupBatchRows >= 1,
+                "Accounting:Ledger: RollupInterval must be positive and RollupBatchRows at least 1.");
         builder.Services.AddSingleton<LedgerPartitions>();
         builder.Services.AddSingleton<LedgerWriter>();
         builder.Services.AddSingleton<LedgerSpool>();
@@ -33,6 +35,8 @@ public static class ApplicationServiceExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LedgerMaintenance>());
         builder.Services.AddSingleton<LedgerReplay>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LedgerReplay>());
+        builder.Services.AddSingleton<UsageRollup>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<UsageRollup>());
         builder.AddAlerts();
         return builder;
     }

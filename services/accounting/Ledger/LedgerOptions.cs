@@ -36,6 +36,15 @@ public sealed record LedgerOptions
 
     /// <summary>Most rows per replay write (one transaction). Default: 5,000.</summary>
     public int ReplayBatchRows { get; init; } = 5_000;
+
+    /// <summary>
+    /// How often queued ledger rows are added to the usage totals. Analytics read the queue too, so
+    /// answers never lag; a longer interval upserts fewer totals per row. Default: 2 seconds.
+    /// </summary>
+    public TimeSpan RollupInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Most queued rows added to the totals per transaction. Default: 50,000.</summary>
+    public int RollupBatchRows { get; init; } = 50_000;
 }
 
 /// <summary>How <see cref="LedgerWriter"/> sends a batch.</summary>

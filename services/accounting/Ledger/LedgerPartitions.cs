@@ -84,6 +84,13 @@ public sealed class LedgerPartitions(NpgsqlDataSource dataSource)
             await lockCommand.ExecuteNonQueryAsync(cancellationToken);
         }
 
+        // Queued rows of those days would have no totals partition to go to.
+        await using (var unqueue = new NpgsqlCommand($"DELETE FROM accounting.{UsageTotals.PendingTable} WHERE started_at < $1", connection, transaction))
+        {
+            unqueue.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = new DateTimeOffset(firstKeptDay.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) });
+            await unqueue.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         foreach (var day in expired)
         {
             var suffix = day.ToString("yyyyMMdd", CultureInfo.InvariantCulture);

@@ -5,16 +5,18 @@ using NpgsqlTypes;
 namespace Gateway.Aspire.Accounting.Ledger;
 
 /// <summary>
-/// Writes ledger rows to <c>accounting.ledger</c> and adds the new ones to the totals in
-/// <c>accounting.usage_totals</c> (<see cref="UsageTotals"/>), in one transaction.
+/// Writes ledger rows to <c>accounting.ledger</c> and queues the new ones for the totals in
+/// <c>accounting.usage_totals</c> (<see cref="UsageTotals"/>, <see cref="UsageRollup"/>), in one transaction.
 /// </summary>
 /// <remarks>
 /// Idempotent: the key is (request_id, started_at), and a retried record carries the same both
 /// (the router stamps started_at once per attempt and resends the same record), so ON CONFLICT DO
 /// NOTHING drops a duplicate whether it comes in a later batch or the same one. Only rows the
-/// INSERT returns (the new ones) feed the totals, so a duplicate never counts twice there either.
-/// Rows are inserted in key order so two writers with overlapping batches wait for each other
-/// instead of deadlocking; totals are upserted in key order for the same reason.
+/// INSERT returns (the new ones) are queued for the totals, so a duplicate never counts twice there
+/// either. Rows are inserted in key order so two writers with overlapping batches wait for each
+/// other instead of deadlocking. The totals are not upserted here: a batch of 500 touched ~3,000
+/// totals (6 per row), most of them again in the next batch; the rollup upserts each total once per
+/// round of many batches (docs/perf/ledger.md).
 /// </remarks>
 public sealed class LedgerWriter(NpgsqlDataSource dataSource, LedgerPartitions partitions, IOptions<LedgerOptions> options)
 {
@@ -118,10 +120,9 @@ public sealed class LedgerWriter(NpgsqlDataSource dataSource, LedgerPartitions p
             SELECT $1, {Columns} FROM {source} AS u ({Columns})
             ORDER BY request_id, started_at
             ON CONFLICT (request_id, started_at) DO NOTHING
-            RETURNING started_at, requested_model, served_model, provider, user_id, team, virtual_account, metadata,
-                status_code, prompt_tokens, completion_tokens, cached_tokens, cost_usd, cache_savings_usd, latency_ms, ttft_ms),
-        totals AS (
-            {UsageTotals.UpsertFrom("inserted")})
+            RETURNING {UsageTotals.SourceColumns}),
+        queued AS (
+            INSERT INTO accounting.{UsageTotals.PendingTable} ({UsageTotals.SourceColumns}) SELECT {UsageTotals.SourceColumns} FROM inserted)
         SELECT count(*) FROM inserted
         """;
 

@@ -15,12 +15,13 @@ namespace Gateway.Aspire.Accounting.Ledger;
 /// <item><b>Route</b> (<c>[model, target, provider]</c> as a JSON array, which answers grouping by
 /// any of the three or by nothing) and every <c>metadata.&lt;key&gt;</c>, which every team spreads
 /// over: per hour and day for every team together (scope <c>''</c>), and per hour under the row's
-/// team (a team reads its hours). A route's hourly totals carry a latency and a time-to-first-token
-/// histogram. One route dimension instead of model, target, provider and all: a route is about as
+/// team (a team reads its hours). A route's totals carry a latency and a time-to-first-token
+/// histogram (per day too since migration 21: a 30-day percentile merges 30 of them per route, not 720). One route dimension instead of model, target, provider and all: a route is about as
 /// many totals as a target, and four times fewer upserts.</item>
 /// </list>
-/// <para>One definition feeds both the writer (the rows an INSERT just returned, so duplicates never
-/// count twice) and migration 15 (the rows already in the ledger), so the two cannot drift.
+/// <para>One definition feeds both <see cref="UsageRollup"/> (the queued rows the writer's INSERT
+/// returned, so duplicates never count twice) and migration 15 (the rows already in the ledger), so
+/// the two cannot drift.
 /// Histograms are <c>bigint[]</c> indexed by <c>accounting.latency_bucket</c>: bucket i holds
 /// values in (γ^(i−1), γ^i] ms with γ = <see cref="Gamma"/>, bucket 0 everything ≤ 1 ms; arrays
 /// span only the buckets seen (PostgreSQL keeps the lower bound), so they stay small.</para>
@@ -85,36 +86,60 @@ internal static class UsageTotals
     /// <summary>Dimensions kept only under each row's own team (see the remarks).</summary>
     public static readonly IReadOnlySet<string> OwnedDimensions = new HashSet<string>(StringComparer.Ordinal) { "user", "virtual_account", "team" };
 
-    /// <summary>The dimension whose hourly totals carry the latency histograms.</summary>
+    /// <summary>The dimension whose totals carry the latency histograms.</summary>
     public const string Route = "route";
 
     /// <summary>
-    /// An <c>INSERT … ON CONFLICT DO UPDATE</c> adding the rows of <paramref name="source"/> (a
-    /// relation with the ledger's columns, aliased <c>i</c>) to the totals; rows are grouped first
-    /// and upserted in key order, so concurrent writers wait for each other instead of deadlocking.
+    /// The queue of new ledger rows not yet in the totals (<c>accounting.usage_pending</c>, migration
+    /// 20): the writer appends, <see cref="UsageRollup"/> moves. Queries read it beside the totals.
     /// </summary>
+    public const string PendingTable = "usage_pending";
+
+    /// <summary>The ledger columns the totals are computed from: the pending table's columns.</summary>
+    public const string SourceColumns = """
+        started_at, requested_model, served_model, provider, user_id, team, virtual_account, metadata,
+        status_code, prompt_tokens, completion_tokens, cached_tokens, cost_usd, cache_savings_usd, latency_ms, ttft_ms
+        """;
+
+    /// <summary>
+    /// An <c>INSERT … ON CONFLICT DO UPDATE</c> adding the rows of <paramref name="source"/> (a
+    /// relation with <see cref="SourceColumns"/>, aliased <c>i</c>) to the totals, each total once,
+    /// in key order (so concurrent writers would wait for each other instead of deadlocking).
+    /// </summary>
+    /// <remarks>
+    /// Two steps, because the expansion is the cost (EXPLAIN ANALYZE in docs/perf/ledger.md): each
+    /// row is first summed per dimension value under its own team and hour (6 expanded rows per
+    /// row, hash-aggregated), and only those sums are spread over the five (grain, scope) totals
+    /// they feed; spreading the rows themselves sorted 15 expanded rows per row.
+    /// </remarks>
     public static string UpsertFrom(string source) => $"""
         INSERT INTO accounting.usage_totals AS t (dimension, grain, team, bucket_start, value, requests, errors,
             prompt_tokens, completion_tokens, cached_tokens, cost_usd, cache_savings_usd, latency_hist, ttft_hist)
-        SELECT d.dimension COLLATE "C", s.grain COLLATE "C",
-            (CASE WHEN s.scope = 'every' THEN '' ELSE coalesce(i.team, '') END) COLLATE "C",
-            date_trunc(s.grain, i.started_at, 'UTC'), d.value COLLATE "C", count(*),
-            count(*) FILTER (WHERE i.status_code >= 400), sum(i.prompt_tokens), sum(i.completion_tokens),
-            sum(i.cached_tokens), sum(i.cost_usd), sum(i.cache_savings_usd),
-            accounting.histogram_of(array_agg(accounting.latency_bucket(i.latency_ms)) FILTER (WHERE d.dimension = '{Route}' AND s.grain = 'hour')),
-            accounting.histogram_of(array_agg(accounting.latency_bucket(i.ttft_ms)) FILTER (WHERE d.dimension = '{Route}' AND s.grain = 'hour' AND i.ttft_ms IS NOT NULL))
-        FROM {source} AS i
-        CROSS JOIN LATERAL (
-            VALUES ('user', coalesce(i.user_id, ''), true), ('team', coalesce(i.team, ''), true),
-                ('virtual_account', coalesce(i.virtual_account, ''), true),
-                ('{Route}', jsonb_build_array(i.requested_model, i.served_model, i.provider)::text, false)
-            UNION ALL
-            SELECT 'metadata.' || m.key, m.value, false
-            FROM jsonb_each_text(CASE WHEN jsonb_typeof(i.metadata) = 'object' THEN i.metadata END) AS m
-            WHERE octet_length(m.key) <= {MaxMetadataBytes} AND octet_length(m.value) <= {MaxMetadataBytes}) AS d (dimension, value, owned)
+        SELECT b.dimension COLLATE "C", s.grain COLLATE "C", (CASE WHEN s.scope = 'every' THEN '' ELSE b.team END) COLLATE "C",
+            CASE WHEN s.grain = 'hour' THEN b.hour ELSE date_trunc('day', b.hour, 'UTC') END, b.value COLLATE "C",
+            sum(b.requests), sum(b.errors), sum(b.prompt_tokens), sum(b.completion_tokens), sum(b.cached_tokens),
+            sum(b.cost_usd), sum(b.cache_savings_usd),
+            accounting.histogram_sum(b.latency_hist), accounting.histogram_sum(b.ttft_hist)
+        FROM (
+            SELECT d.dimension, coalesce(i.team, '') AS team, date_trunc('hour', i.started_at, 'UTC') AS hour, d.value, d.owned,
+                count(*) AS requests, count(*) FILTER (WHERE i.status_code >= 400) AS errors, sum(i.prompt_tokens) AS prompt_tokens,
+                sum(i.completion_tokens) AS completion_tokens, sum(i.cached_tokens) AS cached_tokens, sum(i.cost_usd) AS cost_usd,
+                sum(i.cache_savings_usd) AS cache_savings_usd,
+                accounting.histogram_of(array_agg(accounting.latency_bucket(i.latency_ms)) FILTER (WHERE d.dimension = '{Route}')) AS latency_hist,
+                accounting.histogram_of(array_agg(accounting.latency_bucket(i.ttft_ms)) FILTER (WHERE d.dimension = '{Route}' AND i.ttft_ms IS NOT NULL)) AS ttft_hist
+            FROM {source} AS i
+            CROSS JOIN LATERAL (
+                VALUES ('user', coalesce(i.user_id, ''), true), ('team', coalesce(i.team, ''), true),
+                    ('virtual_account', coalesce(i.virtual_account, ''), true),
+                    ('{Route}', jsonb_build_array(i.requested_model, i.served_model, i.provider)::text, false)
+                UNION ALL
+                SELECT 'metadata.' || m.key, m.value, false
+                FROM jsonb_each_text(CASE WHEN jsonb_typeof(i.metadata) = 'object' THEN i.metadata END) AS m
+                WHERE octet_length(m.key) <= {MaxMetadataBytes} AND octet_length(m.value) <= {MaxMetadataBytes}) AS d (dimension, value, owned)
+            GROUP BY 1, 2, 3, 4, 5) AS b
         JOIN (VALUES ('hour', 'own'), ('day', 'own'), ('hour', 'every'), ('day', 'every'), ('hour', 'team')) AS s (grain, scope)
-            ON (s.scope = 'own') = d.owned
-            AND (s.scope <> 'team' OR coalesce(i.team, '') <> '')
+            ON (s.scope = 'own') = b.owned
+            AND (s.scope <> 'team' OR b.team <> '')
         GROUP BY 1, 2, 3, 4, 5
         ORDER BY 1, 2, 3, 4, 5
         ON CONFLICT (dimension, grain, team, bucket_start, value) DO UPDATE SET

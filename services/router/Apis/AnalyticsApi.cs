@@ -22,6 +22,9 @@ public static class AnalyticsApi
     private static readonly string[] s_spenders = ["user", "team", "virtual_account"];
     private static readonly string[] s_latencyDimensions = ["model", "target", "provider"];
 
+    // Accounting's bound on a usage page (AnalyticsService.MaxUsageRows).
+    private const int MaxUsageRows = 10_000;
+
     /// <summary>Maps the analytics endpoints.</summary>
     public static IEndpointRouteBuilder MapAnalyticsApi(this IEndpointRouteBuilder app)
     {
@@ -35,10 +38,10 @@ public static class AnalyticsApi
         return app;
     }
 
-    /// <summary><c>GET /admin/v1/usage?group_by=&amp;from=&amp;to=&amp;bucket=</c>: requests, tokens and cost per group (and bucket).</summary>
+    /// <summary><c>GET /admin/v1/usage?group_by=&amp;from=&amp;to=&amp;bucket=&amp;limit=&amp;cursor=</c>: requests, tokens and cost per group (and bucket), paged.</summary>
     internal static Task<IResult> UsageAsync(HttpContext context, Tokens.TokensClient tokens, Accounting.Grpc.Analytics.AnalyticsClient analytics, TimeProvider time) =>
-        UsageQueryAsync(context, tokens, analytics, time, ["group_by", "from", "to", "bucket", "team"],
-            p => new UsageQuery { GroupBy = GroupBy(p), Bucket = p.Choice("bucket", s_buckets) },
+        UsageQueryAsync(context, tokens, analytics, time, ["group_by", "from", "to", "bucket", "team", "limit", "cursor"],
+            p => Paged(p, new UsageQuery { GroupBy = GroupBy(p), Bucket = p.Choice("bucket", s_buckets) }),
             (w, row) =>
             {
                 WriteGroupAndBucket(w, row);
@@ -51,8 +54,8 @@ public static class AnalyticsApi
 
     /// <summary><c>GET /admin/v1/usage/errors</c>: calls answered with a status ≥ 400 and their share, per group (and bucket).</summary>
     internal static Task<IResult> ErrorsAsync(HttpContext context, Tokens.TokensClient tokens, Accounting.Grpc.Analytics.AnalyticsClient analytics, TimeProvider time) =>
-        UsageQueryAsync(context, tokens, analytics, time, ["group_by", "from", "to", "bucket", "team"],
-            p => new UsageQuery { GroupBy = GroupBy(p), Bucket = p.Choice("bucket", s_buckets) },
+        UsageQueryAsync(context, tokens, analytics, time, ["group_by", "from", "to", "bucket", "team", "limit", "cursor"],
+            p => Paged(p, new UsageQuery { GroupBy = GroupBy(p), Bucket = p.Choice("bucket", s_buckets) }),
             (w, row) =>
             {
                 WriteGroupAndBucket(w, row);
@@ -76,8 +79,8 @@ public static class AnalyticsApi
 
     /// <summary><c>GET /admin/v1/usage/cost-trend[?group_by=]</c>: cost per UTC day.</summary>
     internal static Task<IResult> CostTrendAsync(HttpContext context, Tokens.TokensClient tokens, Accounting.Grpc.Analytics.AnalyticsClient analytics, TimeProvider time) =>
-        UsageQueryAsync(context, tokens, analytics, time, ["group_by", "from", "to", "team"],
-            p => new UsageQuery { GroupBy = GroupBy(p), Bucket = "day" },
+        UsageQueryAsync(context, tokens, analytics, time, ["group_by", "from", "to", "team", "limit", "cursor"],
+            p => Paged(p, new UsageQuery { GroupBy = GroupBy(p), Bucket = "day" }),
             (w, row) =>
             {
                 WriteGroupAndBucket(w, row);
@@ -87,8 +90,8 @@ public static class AnalyticsApi
 
     /// <summary><c>GET /admin/v1/usage/cache-savings[?group_by=]</c>: what provider prompt caches saved against the input price.</summary>
     internal static Task<IResult> CacheSavingsAsync(HttpContext context, Tokens.TokensClient tokens, Accounting.Grpc.Analytics.AnalyticsClient analytics, TimeProvider time) =>
-        UsageQueryAsync(context, tokens, analytics, time, ["group_by", "from", "to", "bucket", "team"],
-            p => new UsageQuery { GroupBy = GroupBy(p), Bucket = p.Choice("bucket", s_buckets) },
+        UsageQueryAsync(context, tokens, analytics, time, ["group_by", "from", "to", "bucket", "team", "limit", "cursor"],
+            p => Paged(p, new UsageQuery { GroupBy = GroupBy(p), Bucket = p.Choice("bucket", s_buckets) }),
             (w, row) =>
             {
                 WriteGroupAndBucket(w, row);
@@ -185,6 +188,14 @@ public static class AnalyticsApi
 
     private static DateTime Deadline => DateTime.UtcNow.AddSeconds(30);
 
+    /// <summary>Adds the paging parameters: <c>limit</c> (1-10,000; accounting's default 5,000) and <c>cursor</c>.</summary>
+    private static UsageQuery Paged(AnalyticsParameters p, UsageQuery query)
+    {
+        query.Limit = p.Integer("limit", 1, MaxUsageRows, 0);
+        query.Cursor = p.Text("cursor");
+        return query;
+    }
+
     private static string GroupBy(AnalyticsParameters p)
     {
         var groupBy = p.Text("group_by");
@@ -227,7 +238,7 @@ public static class AnalyticsApi
                     writeRow(w, row);
                     w.WriteEndObject();
                 }
-            });
+            }, query.Top > 0 ? null : reply.NextCursor);
         });
     }
 
@@ -251,7 +262,7 @@ public static class AnalyticsApi
         }
     }
 
-    /// <summary><c>{"data": [...]}</c> (and <c>next_cursor</c> for paged lists), written without reflection.</summary>
+    /// <summary><c>{"data": [...]}</c> (and <c>has_more</c>, <c>next_cursor</c> for paged lists), written without reflection.</summary>
     private static IResult Json(Action<Utf8JsonWriter> writeRows, string? nextCursor = null)
     {
         var buffer = new ArrayBufferWriter<byte>();
@@ -263,6 +274,7 @@ public static class AnalyticsApi
             writer.WriteEndArray();
             if (nextCursor is not null)
             {
+                writer.WriteBoolean("has_more", nextCursor.Length > 0);
                 if (nextCursor.Length == 0)
                 {
                     writer.WriteNull("next_cursor");

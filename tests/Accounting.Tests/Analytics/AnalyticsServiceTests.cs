@@ -90,7 +90,18 @@ public sealed class AnalyticsServiceTests(PostgresServerFixture postgres) : IAsy
     }
 
     [Fact]
-    public async Task Usage_EqualsTheSumsOfTheRecords_ForEveryGroupingBucketAndRange()
+    public async Task Usage_EqualsTheSumsOfTheRecords_ForEveryGroupingBucketAndRange_QueuedOrRolledUp()
+    {
+        // The fake clock holds the service's own rollup back: first everything is still queued.
+        var queued = await UsageMismatchesAsync();
+        Assert.Equal(_records.Count, await _host!.RollUpAsync(Cancellation));
+        Assert.Equal(0, await _host.RollUpAsync(Cancellation));
+
+        Assert.Empty(queued);
+        Assert.Empty(await UsageMismatchesAsync());
+    }
+
+    private async Task<List<string>> UsageMismatchesAsync()
     {
         var mismatches = new List<string>();
         foreach (var (from, to) in s_ranges)
@@ -117,7 +128,86 @@ public sealed class AnalyticsServiceTests(PostgresServerFixture postgres) : IAsy
             }
         }
 
+        return mismatches;
+    }
+
+    [Fact]
+    public async Task Usage_PagedThroughEveryPage_EqualsTheSumsOfTheRecords()
+    {
+        await _host!.RollUpAsync(Cancellation);
+        var mismatches = new List<string>();
+        foreach (var (from, to) in s_ranges[1..3])
+        {
+            foreach (var groupBy in s_groupings)
+            {
+                foreach (var bucket in s_buckets)
+                {
+                    foreach (var team in new[] { "", "team-1" })
+                    {
+                        var query = new UsageQuery
+                        {
+                            From = Timestamp.FromDateTimeOffset(from), To = Timestamp.FromDateTimeOffset(to),
+                            GroupBy = groupBy, Bucket = bucket, Team = team, Limit = 4,
+                        };
+                        var (actual, pages) = await AllPagesAsync(query);
+                        var expected = Expected(from, to, groupBy, bucket, team);
+                        if (!actual.SequenceEqual(expected) || pages != Math.Max(1, (expected.Count + 3) / 4))
+                        {
+                            mismatches.Add($"{from:O}..{to:O} group_by={groupBy} bucket={bucket} team={team}, {pages} pages:\n  expected {string.Join(" ; ", expected)}\n  actual   {string.Join(" ; ", actual)}");
+                        }
+                    }
+                }
+            }
+        }
+
         Assert.Empty(mismatches);
+    }
+
+    [Fact]
+    public async Task Usage_PagesOfOneRow_WalkTheNullGroupsAndBucketEdges()
+    {
+        // Calls without a user are the null group, first in each bucket: the keyset must step over it.
+        var query = new UsageQuery
+        {
+            From = Timestamp.FromDateTimeOffset(s_day.AddHours(5).AddMinutes(17)), To = Timestamp.FromDateTimeOffset(s_day.AddDays(2).AddMinutes(50)),
+            GroupBy = "user", Bucket = "hour", Limit = 1,
+        };
+
+        var (actual, pages) = await AllPagesAsync(query);
+
+        var expected = Expected(query.From.ToDateTimeOffset(), query.To.ToDateTimeOffset(), "user", "hour", "");
+        Assert.Contains(expected, line => line.StartsWith("(null)|", StringComparison.Ordinal));
+        Assert.Equal(expected, actual);
+        Assert.Equal(expected.Count, pages);
+    }
+
+    [Theory]
+    [InlineData("limit", "limit 0 is the default; -1 is not")]
+    [InlineData("limit", "limit over the maximum")]
+    [InlineData("cursor", "not base64")]
+    [InlineData("cursor", "another group_by")]
+    [InlineData("cursor", "another team")]
+    [InlineData("cursor", "with top")]
+    public async Task Usage_BadPaging_IsInvalidArgument_NamingTheField(string field, string what)
+    {
+        var query = new UsageQuery { From = Timestamp.FromDateTimeOffset(s_day), To = Timestamp.FromDateTimeOffset(s_day.AddDays(2)), GroupBy = "user", Bucket = "hour", Limit = 2 };
+        var cursor = (await Analytics.UsageAsync(query, cancellationToken: Cancellation)).NextCursor;
+        Assert.NotEmpty(cursor);
+        query.Cursor = cursor;
+        switch (what)
+        {
+            case "limit 0 is the default; -1 is not": query.Limit = -1; break;
+            case "limit over the maximum": query.Limit = global::Gateway.Aspire.Accounting.Analytics.AnalyticsService.MaxUsageRows + 1; break;
+            case "not base64": query.Cursor = "not a cursor!"; break;
+            case "another group_by": query.GroupBy = "team"; break;
+            case "another team": query.Team = "team-1"; break;
+            default: query.Top = 3; query.Bucket = ""; break;
+        }
+
+        var e = await Assert.ThrowsAsync<RpcException>(async () => await Analytics.UsageAsync(query, cancellationToken: Cancellation));
+
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.StartsWith(field + ": ", e.Status.Detail, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -133,12 +223,18 @@ public sealed class AnalyticsServiceTests(PostgresServerFixture postgres) : IAsy
     }
 
     [Theory]
-    [InlineData("", "target", 0, 4_320)]
-    [InlineData("team-1", "model", 0, 4_320)]
-    [InlineData("", "provider", 317, 2_950)]
-    [InlineData("team-0", "target", 317, 2_950)]
-    public async Task Latency_PercentilesAreWithinTheStatedErrorOfTheRows(string team, string groupBy, int fromMinute, int toMinute)
+    [InlineData("", "target", 0, 4_320, false)]
+    [InlineData("", "target", 0, 4_320, true)]
+    [InlineData("team-1", "model", 0, 4_320, true)]
+    [InlineData("", "provider", 317, 2_950, false)]
+    [InlineData("team-0", "target", 317, 2_950, true)]
+    public async Task Latency_PercentilesAreWithinTheStatedErrorOfTheRows(string team, string groupBy, int fromMinute, int toMinute, bool rolledUp)
     {
+        if (rolledUp)
+        {
+            await _host!.RollUpAsync(Cancellation);
+        }
+
         var (from, to) = (s_day.AddMinutes(fromMinute), s_day.AddMinutes(toMinute));
         var query = new LatencyQuery { From = Timestamp.FromDateTimeOffset(from), To = Timestamp.FromDateTimeOffset(to), GroupBy = groupBy, Team = team };
 
@@ -239,6 +335,26 @@ public sealed class AnalyticsServiceTests(PostgresServerFixture postgres) : IAsy
         }, cancellationToken: Cancellation));
 
         Assert.StartsWith("cursor: ", e.Status.Detail, StringComparison.Ordinal);
+    }
+
+    /// <summary>Every page of <paramref name="query"/>, each checked to hold at most its limit.</summary>
+    private async Task<(List<string> Lines, int Pages)> AllPagesAsync(UsageQuery query)
+    {
+        var lines = new List<string>();
+        for (var pages = 1; pages <= 500; pages++)
+        {
+            var page = await Analytics.UsageAsync(query, cancellationToken: Cancellation);
+            Assert.InRange(page.Rows.Count, 0, query.Limit);
+            lines.AddRange(Lines(page));
+            if (page.NextCursor.Length == 0)
+            {
+                return (lines, pages);
+            }
+
+            query.Cursor = page.NextCursor;
+        }
+
+        throw new InvalidOperationException("More than 500 pages: the cursor does not advance.");
     }
 
     private IEnumerable<LedgerEntry> Entries() => _records.Select(r => LedgerEntry.From(r, out _)!);

@@ -23,6 +23,7 @@ public sealed class LedgerCopyWriteTests(PostgresServerFixture postgres)
         var third = await host.Ledger.RecordAsync(new RecordUsageRequest { Records = { records, records[0] } }, cancellationToken: ct);
 
         Assert.Equal((20, 10, 0), (first.Written, second.Written, third.Written));
+        Assert.Equal(30, await host.RollUpAsync(ct));
         Assert.Equal("30 30000 search violence", await PostgresServerFixture.ScalarAsync<string>(database, """
             SELECT (SELECT count(*) FROM accounting.ledger) || ' '
                 || (SELECT sum(prompt_tokens) FROM accounting.usage_totals WHERE dimension = 'route' AND grain = 'day' AND team = '') || ' '

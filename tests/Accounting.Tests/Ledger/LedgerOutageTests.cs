@@ -60,6 +60,7 @@ public sealed class LedgerOutageTests
         Assert.InRange(buffered, 1, n);
         Assert.Equal(n, await CountAsync(host, "SELECT count(*) FROM accounting.ledger"));
         Assert.Equal(n, await CountAsync(host, "SELECT count(DISTINCT request_id) FROM accounting.ledger"));
+        await host.RollUpAsync(ct);
         Assert.Equal(n, await CountAsync(host, "SELECT coalesce(sum(requests), 0) FROM accounting.usage_totals WHERE dimension = 'route' AND grain = 'day' AND team = ''"));
         TestContext.Current.TestOutputHelper?.WriteLine($"{n} records, {buffered} buffered during the outage and replayed");
     }
@@ -113,6 +114,7 @@ public sealed class LedgerOutageTests
             Assert.Equal(n, await replay.ReplayAsync(ct));
             Assert.False(spool.HasSegments);
             Assert.Equal(n, await CountAsync(host, "SELECT count(*) FROM accounting.ledger"));
+            await host.RollUpAsync(ct);
             Assert.Equal(n, await CountAsync(host, "SELECT coalesce(sum(requests), 0) FROM accounting.usage_totals WHERE dimension = 'route' AND grain = 'day' AND team = ''"));
             TestContext.Current.TestOutputHelper?.WriteLine(
                 $"spooled {n} records (batches of 500) in {spoolSeconds:0.00} s: {n / spoolSeconds:0} rows/s; replayed them in {seconds:0.00} s: {n / seconds:0} rows/s");

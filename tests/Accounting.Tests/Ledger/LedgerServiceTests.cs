@@ -183,6 +183,9 @@ public sealed class LedgerServiceTests(PostgresServerFixture postgres) : IAsyncL
 
         Assert.Equal(400, replies.Sum(r => r.Written));
         Assert.Equal(400L, await CountAsync());
+        // The queue holds each new row once; rolling it up twice adds nothing the second time.
+        Assert.Equal(400, await _host!.RollUpAsync(TestContext.Current.CancellationToken));
+        Assert.Equal(0, await _host.RollUpAsync(TestContext.Current.CancellationToken));
         Assert.Equal("400 400000", await PostgresServerFixture.ScalarAsync<string>(_database,
             "SELECT sum(requests) || ' ' || sum(prompt_tokens) FROM accounting.usage_totals WHERE dimension = 'route' AND grain = 'hour' AND team = ''"));
     }

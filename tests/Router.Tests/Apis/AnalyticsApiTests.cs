@@ -24,12 +24,29 @@ public sealed class AnalyticsApiTests(RouterAppFixture app)
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal(
             """{"data":[{"group":"mock/gpt-4o-mini","bucket":"2025-06-01T00:00:00Z","requests":3,"prompt_tokens":300,"completion_tokens":30,"cached_tokens":20,"cost_usd":0.0000630},"""
-            + """{"group":null,"bucket":null,"requests":1,"prompt_tokens":0,"completion_tokens":0,"cached_tokens":0,"cost_usd":0}]}""",
+            + """{"group":null,"bucket":null,"requests":1,"prompt_tokens":0,"completion_tokens":0,"cached_tokens":0,"cost_usd":0}],"has_more":false,"next_cursor":null}""",
             json.GetRawText());
         var query = TestAnalyticsService.UsageQueries.Last(q => q.GroupBy == "model" && q.Bucket == "day");
         Assert.Equal(new DateTimeOffset(2025, 6, 1, 0, 0, 0, TimeSpan.Zero), query.From.ToDateTimeOffset());
         Assert.Equal(new DateTimeOffset(2025, 6, 2, 0, 0, 0, TimeSpan.Zero), query.To.ToDateTimeOffset());
         Assert.Equal("", query.Team);
+    }
+
+    [Fact]
+    public async Task Usage_pages_with_limit_and_cursor()
+    {
+        var (_, first) = await GetAsync("/admin/v1/usage?group_by=user&bucket=hour&limit=2");
+        var asked = TestAnalyticsService.UsageQueries.Last(q => q.GroupBy == "user" && q.Limit == 2);
+        var (_, next) = await GetAsync("/admin/v1/usage/errors?group_by=user&bucket=hour&limit=2&cursor=usage-page-2");
+        var (_, top) = await GetAsync("/admin/v1/usage/top-spenders?by=virtual_account&limit=2");
+
+        Assert.Equal((true, "usage-page-2"), (first.GetProperty("has_more").GetBoolean(), first.GetProperty("next_cursor").GetString()));
+        Assert.Equal("", asked.Cursor);
+        Assert.Equal("usage-page-2", TestAnalyticsService.UsageQueries.Last(q => q.GroupBy == "user" && q.Cursor.Length > 0).Cursor);
+        Assert.Equal((false, JsonValueKind.Null), (next.GetProperty("has_more").GetBoolean(), next.GetProperty("next_cursor").ValueKind));
+        // A top-N answer is one page: no paging fields.
+        Assert.False(top.TryGetProperty("has_more", out _));
+        Assert.Equal(0, TestAnalyticsService.UsageQueries.Last(q => q.GroupBy == "virtual_account" && q.Top == 2).Limit);
     }
 
     [Fact]
@@ -91,6 +108,11 @@ public sealed class AnalyticsApiTests(RouterAppFixture app)
     [InlineData("/admin/v1/usage/top-spenders?by=model", "by")]
     [InlineData("/admin/v1/usage/top-spenders?limit=0", "limit")]
     [InlineData("/admin/v1/usage/latency?group_by=user", "group_by")]
+    [InlineData("/admin/v1/usage?limit=0", "limit")]
+    [InlineData("/admin/v1/usage?limit=10001", "limit")]
+    [InlineData("/admin/v1/usage/cost-trend?limit=-5", "limit")]
+    [InlineData("/admin/v1/usage?cursor=a&cursor=b", "cursor")]
+    [InlineData("/admin/v1/usage/top-spenders?cursor=abc", "cursor")]
     [InlineData("/admin/v1/requests?status=abc", "status")]
     [InlineData("/admin/v1/requests?limit=5000", "limit")]
     public async Task Bad_parameter_is_400_naming_it(string pathAndQuery, string param)

@@ -257,6 +257,8 @@ public sealed class TestAnalyticsService : Gateway.Aspire.Accounting.Grpc.Analyt
                 },
                 new UsageRow { Requests = 1, CostUsd = "0", CacheSavingsUsd = "0" },
             },
+            // Like accounting: a top-N answer is whole; a first page asked with limit 2 has a next one.
+            NextCursor = request.Top == 0 && request.Limit == 2 && request.Cursor.Length == 0 ? "usage-page-2" : "",
         };
         return Task.FromResult(reply);
     }
