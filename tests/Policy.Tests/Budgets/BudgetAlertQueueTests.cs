@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Gateway.Aspire.Hosting.Servers;
 using Gateway.Aspire.Policy.Grpc;
 using Gateway.Aspire.ServiceDefaults.Alerts;
 using Gateway.Aspire.ServiceDefaults.Billing;
@@ -146,11 +145,7 @@ public sealed class BudgetAlertQueueTests(PostgresServerFixture postgres, RedisS
         var directory = TestDirectories.Create("redis-no-streams");
         try
         {
-            // A real redis-server whose XADD is renamed away, as a server without streams answers.
-            var redisConfig = Path.Combine(directory, "redis.conf");
-            await File.WriteAllTextAsync(redisConfig, "rename-command XADD \"\"\n", ct);
-            await using var server = await RedisServer.StartAsync(
-                new RedisServerOptions { DataDirectory = Path.Combine(directory, "data"), Output = TextWriter.Null, ConfigFile = redisConfig }, ct);
+            await using var server = await StreamlessRedisServer.StartAsync(directory, ct);
             await using var host = await PolicyTestHost.StartAsync(
                 server.ConnectionString, _database, time: _time, gatewayConfig: Path.Combine(_directory, "gateway.yaml"));
             var token = (await host.CreateTokenAsync("alert-burst")).Token;

@@ -23,10 +23,7 @@ public sealed class StreamlessRedisEventsTests(RouterAppFixture app)
         var directory = TestDirectories.Create("redis-no-streams");
         try
         {
-            var redisConfig = Path.Combine(directory, "redis.conf");
-            await File.WriteAllTextAsync(redisConfig, "rename-command XADD \"\"\n", ct);
-            await using var redis = await RedisServer.StartAsync(
-                new RedisServerOptions { DataDirectory = Path.Combine(directory, "data"), Output = TextWriter.Null, ConfigFile = redisConfig }, ct);
+            await using var redis = await StreamlessRedisServer.StartAsync(directory, ct);
             await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
             var refused = await Assert.ThrowsAsync<RedisServerException>(() => connection.GetDatabase().StreamAddAsync("probe", "f", "v"));
             Assert.Contains("unknown command", refused.Message, StringComparison.OrdinalIgnoreCase);
