@@ -25,8 +25,10 @@ public static class ApplicationServiceExtensions
                 "Accounting:Ledger: RetentionDays and PartitionDaysAhead must be at least 1, MaintenanceInterval positive.")
             .Validate(o => o.SpoolDirectory.Length > 0 && o.ReplayInterval > TimeSpan.Zero && o.ReplayBatchRows >= 1,
                 "Accounting:Ledger: SpoolDirectory is required, ReplayInterval must be positive and ReplayBatchRows at least 1.")
-            .Validate(o => o.RollupInterval > TimeSpan.Zero && o.RollupBatchRows >= 1,
-                "Accounting:Ledger: RollupInterval must be positive and RollupBatchRows at least 1.");
+            // A timer cannot wait longer than ~49 days: a larger interval stopped the service at start
+            // with a bare cancellation instead of this message.
+            .Validate(o => o.RollupInterval > TimeSpan.Zero && o.RollupInterval <= TimeSpan.FromDays(1) && o.RollupBatchRows >= 1,
+                "Accounting:Ledger: RollupInterval must be positive and at most 1 day, RollupBatchRows at least 1.");
         builder.Services.AddSingleton<LedgerPartitions>();
         builder.Services.AddSingleton<LedgerWriter>();
         builder.Services.AddSingleton<LedgerSpool>();

@@ -13,6 +13,10 @@ public sealed class LedgerPartitions(NpgsqlDataSource dataSource)
 {
     private const string LedgerPrefix = "ledger_p";
 
+    // Tries at taking the parents' locks (waits 0.5 s each, backs off 0.1-0.4 s in between) before a
+    // maintenance pass gives up until the next one.
+    private const int DropAttempts = 5;
+
     // Days known to have a partition: a write checks the batch's days here and only asks
     // PostgreSQL about a day it has not seen (in practice once a day per process).
     private readonly ConcurrentDictionary<DateOnly, byte> _known = new();
@@ -69,6 +73,15 @@ public sealed class LedgerPartitions(NpgsqlDataSource dataSource)
     /// Drops the partitions of every day before <paramref name="firstKeptDay"/> (DROP TABLE: no
     /// DELETE, nothing for VACUUM to do); returns the days dropped.
     /// </summary>
+    /// <remarks>
+    /// Dropping a partition takes an ACCESS EXCLUSIVE lock on its parent as well. Taken in the
+    /// middle of the transaction, after the queue rows were deleted, that deadlocked with a rollup
+    /// round holding <c>usage_totals</c> and waiting for those rows (seen in CI). So the parents are
+    /// locked first, before anything else, with a lock timeout below PostgreSQL's deadlock timeout
+    /// (1 s): a reader that locked them in the other order makes this pass give up and retry rather
+    /// than have the deadlock detector cancel the reader's query, and writers queue behind the drop
+    /// for at most that long.
+    /// </remarks>
     public async Task<IReadOnlyList<DateOnly>> DropBeforeAsync(DateOnly firstKeptDay, CancellationToken cancellationToken)
     {
         var expired = (await ListAsync(cancellationToken)).Where(d => d < firstKeptDay).ToArray();
@@ -77,9 +90,30 @@ public sealed class LedgerPartitions(NpgsqlDataSource dataSource)
             return expired;
         }
 
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await DropAsync(expired, firstKeptDay, cancellationToken);
+                return expired;
+            }
+            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.LockNotAvailable or PostgresErrorCodes.DeadlockDetected
+                && attempt < DropAttempts)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), cancellationToken);
+            }
+        }
+    }
+
+    private async Task DropAsync(DateOnly[] expired, DateOnly firstKeptDay, CancellationToken cancellationToken)
+    {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtext('accounting.ledger partitions'))", connection, transaction))
+        await using (var lockCommand = new NpgsqlCommand("""
+            SELECT pg_advisory_xact_lock(hashtext('accounting.ledger partitions'));
+            SET LOCAL lock_timeout = '500ms';
+            LOCK TABLE accounting.ledger, accounting.usage_totals IN ACCESS EXCLUSIVE MODE;
+            """, connection, transaction))
         {
             await lockCommand.ExecuteNonQueryAsync(cancellationToken);
         }
@@ -98,11 +132,13 @@ public sealed class LedgerPartitions(NpgsqlDataSource dataSource)
             await using var drop = new NpgsqlCommand(
                 $"DROP TABLE IF EXISTS accounting.{LedgerPrefix}{suffix}, accounting.usage_totals_p{suffix}", connection, transaction);
             await drop.ExecuteNonQueryAsync(cancellationToken);
-            _known.TryRemove(day, out _);
         }
 
         await transaction.CommitAsync(cancellationToken);
-        return expired;
+        foreach (var day in expired)
+        {
+            _known.TryRemove(day, out _);
+        }
     }
 
     private static bool TryParseDay(string tableName, out DateOnly day)

@@ -4,6 +4,7 @@ using Gateway.Aspire.Testing;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Npgsql;
 
 namespace Gateway.Aspire.Accounting.Tests.Ledger;
 
@@ -29,6 +30,9 @@ public sealed class LedgerPartitionTests(PostgresServerFixture postgres) : IAsyn
             ["Accounting:Ledger:RetentionDays"] = "3",
             ["Accounting:Ledger:PartitionDaysAhead"] = "2",
             ["Accounting:Ledger:MaintenanceInterval"] = "365.00:00:00",
+            // The rollup waits on this fake clock too: advancing it a day starts a round at the same
+            // moment as the test's own pass, as in production at midnight.
+            ["Accounting:Ledger:RollupInterval"] = "1.00:00:00",
         });
     }
 
@@ -69,6 +73,44 @@ public sealed class LedgerPartitionTests(PostgresServerFixture postgres) : IAsyn
     }
 
     [Fact]
+    public async Task Drop_WhileARollupHoldsTheTotals_WaitsForItInsteadOfDeadlocking()
+    {
+        await WaitForDaysAsync(d => d.Count >= 4);
+        await RecordAsync("queued-on-9th", s_start.AddDays(-1));
+        var ct = TestContext.Current.CancellationToken;
+        // The pass runs as of four days later without moving the clock, which would also start the
+        // service's own rollup round (it waits on this clock). The days ahead exist already, so the
+        // pass only drops: creating a day waits for usage_totals too.
+        await Host.Services.GetRequiredService<LedgerPartitions>().EnsureAsync(
+            Enumerable.Range(13, 4).Select(d => new DateOnly(2025, 6, d)), ct);
+
+        // A rollup round's shape: its statement holds usage_totals from the start, then deletes the
+        // queued rows. The drop used to delete those rows first and then wait for usage_totals.
+        await using var rollup = new NpgsqlConnection(_database);
+        await rollup.OpenAsync(ct);
+        await using var transaction = await rollup.BeginTransactionAsync(ct);
+        await using (var hold = new NpgsqlCommand("LOCK TABLE accounting.usage_totals IN ROW EXCLUSIVE MODE", rollup, transaction))
+        {
+            await hold.ExecuteNonQueryAsync(ct);
+        }
+
+        var pass = Maintenance.RunOnceAsync(s_start.AddDays(4), ct);
+        await WaitUntilAsync("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'accounting.usage_totals'::regclass");
+
+        long taken;
+        await using (var take = new NpgsqlCommand("DELETE FROM accounting.usage_pending", rollup, transaction))
+        {
+            taken = await take.ExecuteNonQueryAsync(ct);
+        }
+
+        await transaction.CommitAsync(ct);
+        var (_, dropped) = await pass;
+
+        Assert.Equal(1, taken);
+        Assert.Equal([new DateOnly(2025, 6, 9), new DateOnly(2025, 6, 10)], dropped);
+    }
+
+    [Fact]
     public async Task RecordForADayWithoutPartition_CreatesItOnDemand()
     {
         await WaitForDaysAsync(d => d.Count >= 4);
@@ -105,6 +147,15 @@ public sealed class LedgerPartitionTests(PostgresServerFixture postgres) : IAsyn
     private async Task<List<string>> DaysAsync() =>
         [.. (await Host.Services.GetRequiredService<LedgerPartitions>().ListAsync(TestContext.Current.CancellationToken))
             .Select(d => d.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture))];
+
+    private async Task WaitUntilAsync(string countSql)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await PostgresServerFixture.ScalarAsync<long>(_database, countSql) == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10, TestContext.Current.CancellationToken);
+        }
+    }
 
     private async Task<List<string>> WaitForDaysAsync(Func<List<string>, bool> done)
     {
