@@ -77,4 +77,7 @@ internal static partial class RouterLog
 
     [LoggerMessage(51, LogLevel.Information, "Response cache: Redis is reachable again", EventName = "ResponseCacheRedisRecovered")]
     public static partial void ResponseCacheRedisRecovered(ILogger logger);
+
+    [LoggerMessage(55, LogLevel.Warning, "Live event feed: Redis cannot be reached ({Reason}); a client was answered 503", EventName = "EventFeedRedisUnavailable")]
+    public static partial void EventFeedRedisUnavailable(ILogger logger, string reason);
 }

@@ -15,6 +15,8 @@ namespace Gateway.Aspire.Router.Apis;
 /// (<c>event: &lt;type&gt;</c>, <c>data: &lt;json&gt;</c>), for dashboards. Admin credential checked by
 /// policy like every admin call; a team admin sees only events of their team. The feed starts with a
 /// <c>: connected</c> comment once it is subscribed, so a client knows from when it misses nothing.
+/// While Redis cannot be reached the answer is 503 (<c>service_unavailable</c>, code
+/// <c>events_unavailable</c>, <c>Retry-After: 5</c>) within <see cref="EventFeed.SubscribeTimeout"/>.
 /// </summary>
 public static class EventsApi
 {
@@ -47,11 +49,29 @@ public static class EventsApi
 
         var response = context.Response;
         var aborted = context.RequestAborted;
+        EventFeed.Lease? lease;
+        try
+        {
+            lease = await feed.TryJoinAsync(aborted);
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        if (lease is null)
+        {
+            response.Headers.RetryAfter = "5";
+            await OpenAiError.WriteAsync(response, 503, OpenAiError.ServiceUnavailable, "events_unavailable",
+                "The live event feed cannot reach Redis, which carries the events of every replica; retry shortly.");
+            return;
+        }
+
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        using var lease = await feed.JoinAsync();
+        using var joined = lease;
         try
         {
             await response.Body.WriteAsync(": connected\n\n"u8.ToArray(), aborted);

@@ -14,21 +14,51 @@ namespace Gateway.Aspire.Router.Telemetry;
 /// <remarks>
 /// Each client has a bounded queue; a client that reads too slowly loses its oldest events rather
 /// than holding up the others or Redis' delivery thread.
+/// <para>
+/// While Redis cannot be reached a client is refused (<see cref="TryJoinAsync"/> answers null; the
+/// endpoint says 503) rather than told "connected" and left with a feed that receives nothing, and
+/// it never waits longer than <see cref="SubscribeTimeout"/>. The subscription is one task shared by
+/// every client: a failed one is dropped, so the next client once Redis is back subscribes afresh, and
+/// one that completes after its waiter gave up still serves the clients after it. A taken
+/// subscription outlives an outage: StackExchange.Redis subscribes again on reconnect, and clients
+/// connected through it keep their stream (its heartbeats go on) and miss only what was published
+/// meanwhile.
+/// </para>
 /// </remarks>
 internal sealed class EventFeed(GatewayEventPublisher publisher, IServiceProvider services)
 {
     /// <summary>Events held for one slow client before its oldest are dropped.</summary>
     public const int ClientQueueCapacity = 1000;
 
-    private readonly Lock _lock = new();
-    private readonly SemaphoreSlim _subscribe = new(1, 1);
-    private Channel<ReadOnlyMemory<byte>>[] _clients = [];
-    private bool _subscribed;
+    /// <summary>
+    /// Longest wait for Redis to confirm the subscription before the client is refused: a subscribe
+    /// that races a connection loss otherwise waits for the client library's own timeout.
+    /// </summary>
+    public static readonly TimeSpan SubscribeTimeout = TimeSpan.FromSeconds(5);
 
-    /// <summary>A new client's queue, once the feed receives events; dispose the lease to leave.</summary>
-    public async Task<Lease> JoinAsync()
+    private readonly Lock _lock = new();
+    private Channel<ReadOnlyMemory<byte>>[] _clients = [];
+    private Task? _subscription;
+    private int _localDelivery;
+
+    /// <summary>
+    /// A new client's queue, once the feed receives events (dispose the lease to leave); null when the
+    /// feed's Redis cannot be reached now.
+    /// </summary>
+    public async Task<Lease?> TryJoinAsync(CancellationToken cancellationToken)
     {
-        await EnsureSubscribedAsync();
+        if (services.GetService<IConnectionMultiplexer>() is { } redis)
+        {
+            if (!await SubscribedAsync(redis, cancellationToken))
+            {
+                return null;
+            }
+        }
+        else if (Interlocked.Exchange(ref _localDelivery, 1) == 0)
+        {
+            publisher.LocalDelivery += Deliver;
+        }
+
         var queue = Channel.CreateBounded<ReadOnlyMemory<byte>>(new BoundedChannelOptions(ClientQueueCapacity)
         {
             SingleReader = true,
@@ -58,37 +88,57 @@ internal sealed class EventFeed(GatewayEventPublisher publisher, IServiceProvide
         }
     }
 
-    private async Task EnsureSubscribedAsync()
+    /// <summary>Whether the feed's subscription is live: taken now if need be, within <see cref="SubscribeTimeout"/>.</summary>
+    private async Task<bool> SubscribedAsync(IConnectionMultiplexer redis, CancellationToken cancellationToken)
     {
-        if (Volatile.Read(ref _subscribed))
+        var logger = services.GetService<ILogger<EventFeed>>() ?? (ILogger)Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        var subscriber = redis.GetSubscriber();
+        var channel = RedisChannels.For(redis, GatewayEventChannel.Channel);
+        if (!subscriber.IsConnected(channel))
         {
-            return;
+            // Subscribing now would only queue the command until Redis answers or the client library gives up.
+            RouterLog.EventFeedRedisUnavailable(logger, "not connected");
+            return false;
         }
 
-        await _subscribe.WaitAsync();
+        Task subscription;
+        lock (_lock)
+        {
+            if (_subscription is null || _subscription.IsFaulted || _subscription.IsCanceled)
+            {
+                _subscription = SubscribeAsync(subscriber, channel);
+            }
+
+            subscription = _subscription;
+        }
+
         try
         {
-            if (_subscribed)
-            {
-                return;
-            }
-
-            if (services.GetService<IConnectionMultiplexer>() is { } redis)
-            {
-                // Sequential delivery keeps each publisher's order (a concurrent handler could reorder a request's events).
-                var messages = await redis.GetSubscriber().SubscribeAsync(RedisChannels.For(redis, GatewayEventChannel.Channel));
-                messages.OnMessage(message => Deliver((byte[])message.Message!));
-            }
-            else
-            {
-                publisher.LocalDelivery += Deliver;
-            }
-
-            Volatile.Write(ref _subscribed, true);
+            await subscription.WaitAsync(SubscribeTimeout, services.GetService<TimeProvider>() ?? TimeProvider.System, cancellationToken);
+            return true;
         }
-        finally
+        catch (Exception e) when (e is RedisException or TimeoutException)
         {
-            _subscribe.Release();
+            RouterLog.EventFeedRedisUnavailable(logger, e.Message);
+            return false;
+        }
+    }
+
+    private async Task SubscribeAsync(ISubscriber subscriber, RedisChannel channel)
+    {
+        try
+        {
+            // Sequential delivery keeps each publisher's order (a concurrent handler could reorder a request's events).
+            var messages = await subscriber.SubscribeAsync(channel);
+            messages.OnMessage(message => Deliver((byte[])message.Message!));
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            // The library registered the queue before the server refused; left there it would be
+            // resubscribed on reconnect and fill without a reader. This feed is the channel's only
+            // subscriber in the process, so dropping the channel's registration drops just that queue.
+            await subscriber.UnsubscribeAsync(channel, flags: CommandFlags.FireAndForget);
+            throw;
         }
     }
 

@@ -31,9 +31,9 @@ public sealed class EventChannelIsolationTests(RedisServerFixture redis) : IClas
         await using var gatewayA = await Replica.StartAsync(first);
         await using var gatewayA2 = await Replica.StartAsync(first);
         await using var gatewayB = await Replica.StartAsync(redis.NextDatabase());
-        using var feedA = await gatewayA.Feed.JoinAsync();
-        using var feedA2 = await gatewayA2.Feed.JoinAsync();
-        using var feedB = await gatewayB.Feed.JoinAsync();
+        using var feedA = await JoinAsync(gatewayA.Feed);
+        using var feedA2 = await JoinAsync(gatewayA2.Feed);
+        using var feedB = await JoinAsync(gatewayB.Feed);
 
         gatewayA.Publish("a-1");
         Assert.Equal("a-1", await NextAsync(feedA));
@@ -47,6 +47,13 @@ public sealed class EventChannelIsolationTests(RedisServerFixture redis) : IClas
         Assert.Equal("a-2", await NextAsync(feedA2));
         gatewayB.Publish("b-2");
         Assert.Equal("b-2", await NextAsync(feedB));
+    }
+
+    private static async Task<EventFeed.Lease> JoinAsync(EventFeed feed)
+    {
+        var lease = await feed.TryJoinAsync(TestContext.Current.CancellationToken);
+        Assert.NotNull(lease);
+        return lease;
     }
 
     private static async Task<string?> NextAsync(EventFeed.Lease feed)
