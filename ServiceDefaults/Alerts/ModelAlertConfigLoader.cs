@@ -3,11 +3,12 @@ using Gateway.Aspire.ServiceDefaults.Configuration;
 using YamlDotNet.RepresentationModel;
 using static Gateway.Aspire.ServiceDefaults.Configuration.ManifestYaml;
 
-namespace Gateway.Aspire.Accounting.Alerts;
+namespace Gateway.Aspire.ServiceDefaults.Alerts;
 
 /// <summary>
-/// Reads the <c>gateway-alerts-config</c> documents of <c>gateway.yaml</c>, strictly (an unknown field
-/// fails the start naming the file, document, rule and field):
+/// Reads the <c>gateway-alerts-config</c> documents (error-rate and latency alerts, evaluated by
+/// accounting), strictly: an unknown field fails the start, or refuses the <c>apply</c>, naming the
+/// file, document, rule and field:
 /// <code>
 /// type: gateway-alerts-config
 /// name: slo
@@ -23,6 +24,12 @@ namespace Gateway.Aspire.Accounting.Alerts;
 /// Targets take the budget rules' form (<c>webhook</c>/<c>slack-webhook</c> with <c>url</c>,
 /// <c>email</c> with <c>to</c>).
 /// </summary>
+/// <remarks>
+/// Shared (ServiceDefaults) because two services read it with the same rules: accounting, which
+/// evaluates the rules, and policy, which refuses an invalid document at <c>apply</c> before it is
+/// stored (otherwise every accounting replica would refuse the published version and keep its old
+/// rules, and the operator would never see why).
+/// </remarks>
 public static class ModelAlertConfigLoader
 {
     /// <summary>The document type this loader owns.</summary>
@@ -34,7 +41,10 @@ public static class ModelAlertConfigLoader
     /// <summary>Parses configuration text; <paramref name="path"/> is only used in messages.</summary>
     public static IReadOnlyList<ModelAlertRule> Parse(string text, string path) => Read(ManifestDocuments.Parse(text, path));
 
-    private static List<ModelAlertRule> Read(IReadOnlyList<ManifestDocument> documents)
+    /// <summary>Reads documents already split (e.g. the candidate configuration of an apply, each document keeping its own label).</summary>
+    public static IReadOnlyList<ModelAlertRule> Parse(IEnumerable<ManifestDocument> documents) => Read(documents);
+
+    private static List<ModelAlertRule> Read(IEnumerable<ManifestDocument> documents)
     {
         var rules = new List<ModelAlertRule>();
         foreach (var document in documents.Where(d => d.Type == DocumentType))
@@ -88,6 +98,7 @@ public static class ModelAlertConfigLoader
             WindowMinutes = (int?)Number(map, "window_minutes", where, 1, 1440, whole: true) ?? 5,
             MinRequests = (int?)Number(map, "min_requests", where, 1, 1_000_000, whole: true) ?? 20,
             TargetsJson = targets,
+            Source = where,
         };
     }
 

@@ -1,4 +1,4 @@
-namespace Gateway.Aspire.Accounting.Alerts;
+namespace Gateway.Aspire.ServiceDefaults.Alerts;
 
 /// <summary>One rule of a <c>gateway-alerts-config</c> document: an error-rate and/or latency alert per model.</summary>
 public sealed record ModelAlertRule
@@ -26,6 +26,9 @@ public sealed record ModelAlertRule
 
     /// <summary><c>notification_target</c> as the alert queue carries it (JSON). Required, at least one.</summary>
     public string TargetsJson { get; init; } = "[]";
+
+    /// <summary>Where the rule is written (file or origin, document, rule), for messages about it.</summary>
+    public string Source { get; init; } = "";
 
     /// <summary>Whether <paramref name="model"/> is watched.</summary>
     public bool Watches(string model) => Models.Count == 0 || Models.Contains(model, StringComparer.Ordinal);

@@ -25,6 +25,7 @@ public static class ManifestOverlay
     public static readonly IReadOnlyList<string> Types =
     [
         "provider-account", "gateway-load-balancing-config", "gateway-rate-limiting-config", "gateway-budget-config", "gateway-guardrails-config",
+        "gateway-alerts-config",
     ];
 
     /// <summary>The origin label of an apply's body in error messages.</summary>

@@ -6,7 +6,7 @@ namespace Gateway.Aspire.Accounting.Alerts;
 /// <summary>
 /// One notification target as the alert queue carries it: <c>webhook</c> or <c>slack-webhook</c> with
 /// a <c>url</c>, or <c>email</c> with <c>to</c>. Written by policy (budgets) and by
-/// <see cref="ModelAlertConfigLoader"/>, both validated when their configuration is loaded.
+/// <see cref="ServiceDefaults.Alerts.ModelAlertConfigLoader"/>, both validated when their configuration is loaded.
 /// </summary>
 /// <param name="Type">webhook, slack-webhook or email.</param>
 /// <param name="Url">The URL, possibly with <c>${ENV}</c> references; null for email.</param>

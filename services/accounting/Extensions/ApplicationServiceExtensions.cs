@@ -2,6 +2,7 @@ using Gateway.Aspire.Accounting.Alerts;
 using Gateway.Aspire.Accounting.Analytics;
 using Gateway.Aspire.Accounting.Data;
 using Gateway.Aspire.Accounting.Ledger;
+using Gateway.Aspire.ServiceDefaults.Alerts;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Gateway.Aspire.Accounting.Extensions;

@@ -2,6 +2,7 @@ using Gateway.Aspire.Policy.Budgets;
 using Gateway.Aspire.Policy.Grpc;
 using Gateway.Aspire.Policy.RateLimiting;
 using Gateway.Aspire.Policy.Tokens;
+using Gateway.Aspire.ServiceDefaults.Alerts;
 using Gateway.Aspire.ServiceDefaults.Configuration;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -16,8 +17,9 @@ namespace Gateway.Aspire.Policy.Configuration;
 /// next version (<see cref="ConfigStore"/>) and published to every replica (<see cref="ConfigPublisher"/>).
 /// </summary>
 /// <remarks>
-/// Policy validates the types it owns (rate limits, budgets) and their models against the catalog
-/// the router sends (<c>known_models</c>); the router validates its own types (provider accounts,
+/// Policy validates the types it owns (rate limits, budgets), accounting's alert rules (with the
+/// loader accounting reads them with, shared in ServiceDefaults) and the models of all three against
+/// the catalog the router sends (<c>known_models</c>); the router validates its own types (provider accounts,
 /// load balancing) and has guardrails validate theirs, against the same candidate: the one built
 /// from <c>Current</c> at <c>base_version</c>, which the store checks under its lock.
 /// </remarks>
@@ -161,25 +163,30 @@ internal sealed class ConfigService(
     }
 
     /// <summary>
-    /// Checks the policy-owned documents of <paramref name="candidate"/> with the loaders that read
-    /// them at start (same rules, same wording), then that every model their rules name exists.
+    /// Checks the policy-owned documents of <paramref name="candidate"/> and the alert rules with the
+    /// loaders that read them at start (same rules, same wording), then that every model their rules
+    /// name exists.
     /// </summary>
     private static void Validate(IReadOnlyList<ManifestDocument> candidate, IReadOnlyCollection<string> knownModels)
     {
         var limits = RateLimitConfigLoader.Parse(candidate);
         var budgets = BudgetConfigLoader.Parse(candidate);
+        // Accounting evaluates these and refuses an invalid version on every replica; refusing it here is what tells the operator.
+        var alerts = ModelAlertConfigLoader.Parse(candidate);
         if (knownModels.Count == 0)
         {
             return; // a caller that does not know the catalog (not the router): only the documents' own rules apply
         }
 
         var known = knownModels.ToHashSet(StringComparer.Ordinal);
-        var rules = limits.Rules.Select(r => (r.When.Models, r.Source)).Concat(budgets.Rules.Select(r => (r.When.Models, r.Source)));
-        foreach (var (models, source) in rules)
+        var rules = limits.Rules.Select(r => (r.When.Models, Field: $"{r.Source}, when.models"))
+            .Concat(budgets.Rules.Select(r => (r.When.Models, Field: $"{r.Source}, when.models")))
+            .Concat(alerts.Select(r => (r.Models, Field: $"{r.Source}, models")));
+        foreach (var (models, field) in rules)
         {
             if (models.FirstOrDefault(m => !known.Contains(m)) is { } unknown)
             {
-                throw new ManifestException($"{source}, when.models: '{unknown}' is neither a model of a provider-account ('<account>/<model>') nor a virtual model.");
+                throw new ManifestException($"{field}: '{unknown}' is neither a model of a provider-account ('<account>/<model>') nor a virtual model.");
             }
         }
     }

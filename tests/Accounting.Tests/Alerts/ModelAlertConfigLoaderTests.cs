@@ -1,4 +1,4 @@
-using Gateway.Aspire.Accounting.Alerts;
+using Gateway.Aspire.ServiceDefaults.Alerts;
 using Gateway.Aspire.ServiceDefaults.Configuration;
 
 namespace Gateway.Aspire.Accounting.Tests.Alerts;

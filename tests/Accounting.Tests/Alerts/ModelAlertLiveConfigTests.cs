@@ -1,4 +1,5 @@
 using Gateway.Aspire.Accounting.Alerts;
+using Gateway.Aspire.ServiceDefaults.Alerts;
 using Gateway.Aspire.ServiceDefaults.Configuration;
 using Gateway.Aspire.Testing;
 using Microsoft.Extensions.DependencyInjection;
