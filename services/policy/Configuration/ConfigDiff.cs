@@ -15,6 +15,11 @@ internal sealed record DocumentChange(string Type, string Name, string Change);
 /// with two lines of context. Hand-written: a line LCS over documents of a few hundred lines is a few
 /// dozen lines of code, and no diff library is on our package feed.
 /// </summary>
+/// <remarks>
+/// The text shows the documents with their secret values masked (<see cref="ManifestRedaction"/>): it
+/// is the answer of an apply and is kept in the history. Whether a document changed is decided on
+/// the unmasked text, and a change in a masked value is stated without showing either value.
+/// </remarks>
 /// <param name="Documents">Every document that differs, plus the <c>touched</c> ones that do not.</param>
 /// <param name="Text">The diff, or a sentence saying nothing changes.</param>
 internal sealed record ConfigDiff(IReadOnlyList<DocumentChange> Documents, string Text)
@@ -43,13 +48,22 @@ internal sealed record ConfigDiff(IReadOnlyList<DocumentChange> Documents, strin
             {
                 changes.Add(new DocumentChange(document.Type, document.Name!, "added"));
                 text.Append($"+ {document.Type} '{document.Name}' (added, {document.Where})\n");
-                AppendLines(text, '+', Lines(document.Text));
+                AppendLines(text, '+', Lines(ManifestRedaction.Redact(document.Text)));
             }
             else if (previous.Text != document.Text)
             {
                 changes.Add(new DocumentChange(document.Type, document.Name!, "changed"));
                 text.Append($"~ {document.Type} '{document.Name}' (changed, was {previous.Where}, now {document.Where})\n");
-                AppendDiff(text, Lines(previous.Text), Lines(document.Text));
+                var (was, now) = (ManifestRedaction.Apply(previous.Text), ManifestRedaction.Apply(document.Text));
+                if (was.Text != now.Text)
+                {
+                    AppendDiff(text, Lines(was.Text), Lines(now.Text));
+                }
+
+                if (!was.MaskedValues.SequenceEqual(now.MaskedValues, StringComparer.Ordinal))
+                {
+                    text.Append($"  ! secret values ({ManifestRedaction.Mask}) changed; neither is shown\n");
+                }
             }
             else if (touched.Contains(key))
             {
@@ -61,7 +75,7 @@ internal sealed record ConfigDiff(IReadOnlyList<DocumentChange> Documents, strin
         {
             changes.Add(new DocumentChange(removed.Type, removed.Name!, "removed"));
             text.Append($"- {removed.Type} '{removed.Name}' (removed, was {removed.Where})\n");
-            AppendLines(text, '-', Lines(removed.Text));
+            AppendLines(text, '-', Lines(ManifestRedaction.Redact(removed.Text)));
         }
 
         return new ConfigDiff(changes, text.Length == 0 ? "No changes: the configuration in force already says this.\n" : text.ToString());

@@ -43,7 +43,8 @@ internal sealed class ConfigService(
         var reply = new CurrentConfigReply
         {
             Version = state.Version,
-            EffectiveYaml = ManifestOverlay.ToYaml(Manifest(() => ManifestOverlay.Build(layers))),
+            // Shown to the operator only (the layers below are what validation reads): secret values masked.
+            EffectiveYaml = ManifestRedaction.Redact(ManifestOverlay.ToYaml(Manifest(() => ManifestOverlay.Build(layers)))),
         };
         if (file.Layer is { } fileLayer)
         {
@@ -113,7 +114,8 @@ internal sealed class ConfigService(
             AppliedAt = Timestamp.FromDateTimeOffset(r.AppliedAt),
             AppliedBy = r.AppliedBy,
             Action = r.Action,
-            Documents = r.Documents,
+            // An apply keeps its request body as sent; masked on the way out, so rows written before masking existed are covered too.
+            Documents = r.Action == "apply" ? ManifestRedaction.Redact(r.Documents) : r.Documents,
             Diff = r.Diff,
         }));
         return reply;

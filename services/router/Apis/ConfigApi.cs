@@ -19,7 +19,8 @@ namespace Gateway.Aspire.Router.Apis;
 /// Policy stores, versions and publishes (and checks the admin credential); validation is split by
 /// ownership over one candidate: the router checks its own types here (it alone has the provider
 /// keys' environment), guardrails checks its documents (<c>ValidateConfig</c>), policy checks rate
-/// limits and budgets and that their models exist. The candidate is built from the layers policy
+/// limits, budgets and accounting's alert rules (shared loader) and that their models exist. What
+/// policy answers for display (effective YAML, history, diffs) has secret values masked. The candidate is built from the layers policy
 /// reports at a version; policy refuses the change (ABORTED) if another one landed meanwhile, and
 /// the router validates again, so concurrent applies never lose each other's documents.
 /// </remarks>

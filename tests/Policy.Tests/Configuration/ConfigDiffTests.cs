@@ -83,4 +83,36 @@ public sealed class ConfigDiffTests
         Assert.Equal("unchanged", Assert.Single(diff.Documents).Change);
         Assert.StartsWith("No changes", diff.Text, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Secret_values_are_masked_and_a_change_of_one_is_stated_without_showing_it()
+    {
+        static string Account(string key, int weight) =>
+            $"type: provider-account\nname: corp\nprovider: openai\napi_key: ${{CORP_KEY}}\nheaders:\n  X-Api-Key: {key}\nmodels: [{{ name: m{weight} }}]\n";
+        var before = Parse(Account("sk-old-value", 1), "gateway.yaml");
+
+        var onlySecret = ConfigDiff.Between(before, Parse(Account("sk-new-value", 1), "request body"), new HashSet<string>());
+        var both = ConfigDiff.Between(before, Parse(Account("sk-new-value", 2), "request body"), new HashSet<string>());
+        var added = ConfigDiff.Between([], before, new HashSet<string>());
+
+        Assert.Equal("changed", Assert.Single(onlySecret.Documents).Change);
+        Assert.Equal("""
+            ~ provider-account 'corp' (changed, was gateway.yaml, document 1, now request body, document 1)
+              ! secret values (***) changed; neither is shown
+
+            """.ReplaceLineEndings("\n"), onlySecret.Text);
+        Assert.Equal("""
+            ~ provider-account 'corp' (changed, was gateway.yaml, document 1, now request body, document 1)
+                ...
+                headers:
+                  X-Api-Key: '***'
+              - models: [{ name: m1 }]
+              + models: [{ name: m2 }]
+              ! secret values (***) changed; neither is shown
+
+            """.ReplaceLineEndings("\n"), both.Text);
+        Assert.Contains("  +   X-Api-Key: '***'\n", added.Text, StringComparison.Ordinal);
+        Assert.Contains("  + api_key: ${CORP_KEY}\n", added.Text, StringComparison.Ordinal);
+        Assert.All(new[] { onlySecret, both, added }, d => Assert.DoesNotContain("-value", d.Text, StringComparison.Ordinal));
+    }
 }
