@@ -206,6 +206,32 @@ public sealed class ConfigApplyEndToEndTests(ConfigApplyEndToEndTests.ConfigAppF
         api_key: ${NO_SUCH_VARIABLE_SET}
         models: [{ name: x }]
         """, "references environment variable NO_SUCH_VARIABLE_SET, which is not set")]
+    [InlineData("""
+        type: gateway-alerts-config
+        name: ref-alerts
+        rules:
+          - id: ref-alert
+            error_rate_above_percent: 5
+            window: 5
+            notification_target: [{ type: webhook, url: "https://alerts.example.com/hook" }]
+        """, "(gateway-alerts-config 'ref-alerts'), rules[0] (rule 'ref-alert'), line 6: unknown field 'window'")]
+    [InlineData("""
+        type: gateway-alerts-config
+        name: ref-alerts
+        rules:
+          - id: ref-alert
+            p95_latency_above_ms: 5000
+            notification_target: [{ type: pager, url: "https://alerts.example.com/hook" }]
+        """, "(gateway-alerts-config 'ref-alerts'), rules[0] (rule 'ref-alert'), notification_target[0]: unknown type 'pager'")]
+    [InlineData("""
+        type: gateway-alerts-config
+        name: ref-alerts
+        rules:
+          - id: ref-alert
+            models: [mock/no-such-model]
+            error_rate_above_percent: 5
+            notification_target: [{ type: email, to: [ops@example.com] }]
+        """, "(gateway-alerts-config 'ref-alerts'), rules[0] (rule 'ref-alert'), models: 'mock/no-such-model' is neither a model")]
     public async Task Documents_are_checked_by_their_owner_against_the_resulting_configuration(string yaml, string expected)
     {
         var version = await VersionAsync();
@@ -246,6 +272,90 @@ public sealed class ConfigApplyEndToEndTests(ConfigApplyEndToEndTests.ConfigAppF
         Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(HttpMethod.Post, "/admin/v1/apply", yaml, "")).Status);
         Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(HttpMethod.Post, "/admin/v1/apply", yaml, "wrong-key")).Status);
         Assert.DoesNotContain("denied-limits", await EffectiveYamlAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Alert_rules_are_applied_when_valid_and_refused_whole_when_not_so_accounting_never_sees_a_bad_version()
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(app.App.GetConnectionString("redis"));
+        var applied = await ApplyOkAsync(Alerts("apply-alerts", "error_rate_above_percent: 5"));
+        Assert.Equal("gateway-alerts-config/apply-alerts added", Describe(applied.GetProperty("documents")[0]));
+        Assert.Contains("name: apply-alerts", await redis.GetDatabase().HashGetAsync(LiveKey, "yaml"), StringComparison.Ordinal);
+        var version = await VersionAsync();
+
+        // A rule the accounting loader refuses: the apply is refused, naming document, rule and field; nothing is stored or published.
+        var (status, json) = await SendAsync(HttpMethod.Post, "/admin/v1/apply", Limits("alerts-whole-ok", "alerts-whole-rule", 10) + "---\n"
+            + Alerts("apply-alerts", "error_rate_above_percent: 250"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("invalid_manifest", json.GetProperty("error").GetProperty("code").GetString());
+        Assert.Contains(
+            "request body, document 2 (gateway-alerts-config 'apply-alerts'), rules[0] (rule 'apply-alerts-rule'): 'error_rate_above_percent' must be a number above 0 and at most 100 (got '250')",
+            json.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(version, await VersionAsync());
+        var live = (string)(await redis.GetDatabase().HashGetAsync(LiveKey, "yaml"))!;
+        Assert.Contains("error_rate_above_percent: 5\n", live, StringComparison.Ordinal);
+        Assert.DoesNotContain("alerts-whole-ok", live, StringComparison.Ordinal);
+        await SendAsync(HttpMethod.Delete, "/admin/v1/config/gateway-alerts-config/apply-alerts");
+    }
+
+    [Fact]
+    public async Task Secret_values_are_masked_in_the_effective_configuration_the_history_and_the_diff_but_published_as_written()
+    {
+        const string yaml = """
+            type: provider-account
+            name: masked-corp
+            provider: openai-compatible
+            base_url: https://svc:base-password@127.0.0.1:9/v1?api-key=base-query-key
+            headers:
+              X-Api-Key: header-secret-value
+              X-Tenant: ${MOCK_API_KEY}
+            models: [{ name: chat }]
+            ---
+            type: gateway-alerts-config
+            name: masked-alerts
+            rules:
+              - id: masked-alert
+                p95_latency_above_ms: 5000
+                notification_target: [{ type: slack-webhook, url: "http://127.0.0.1:9/services/T1/B2/webhook-secret-token" }]
+            """;
+        string[] secrets = ["base-password", "base-query-key", "header-secret-value", "webhook-secret-token", "T1/B2"];
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(app.App.GetConnectionString("redis"));
+        try
+        {
+            var dryRun = (await SendAsync(HttpMethod.Post, "/admin/v1/apply?dry_run=true", yaml)).Json;
+            var applied = await ApplyOkAsync(yaml);
+            var effective = await EffectiveYamlAsync();
+            var (_, history) = await SendAsync(HttpMethod.Get, "/admin/v1/config/history?limit=1");
+            var newest = history.GetProperty("data")[0];
+
+            foreach (var shown in new[] { dryRun.GetProperty("diff").GetString()!, applied.GetProperty("diff").GetString()!, effective,
+                newest.GetProperty("documents").GetString()!, newest.GetProperty("diff").GetString()! })
+            {
+                Assert.All(secrets, secret => Assert.DoesNotContain(secret, shown, StringComparison.Ordinal));
+                Assert.Contains("X-Api-Key: '***'", shown, StringComparison.Ordinal);
+                Assert.Contains("X-Tenant: ${MOCK_API_KEY}", shown, StringComparison.Ordinal);
+                Assert.Contains("url: 'http://127.0.0.1:9/***'", shown, StringComparison.Ordinal);
+                Assert.Contains("base_url: 'https://***@127.0.0.1:9/v1?***'", shown, StringComparison.Ordinal);
+            }
+
+            // The services read the published configuration, which keeps every value as written.
+            var live = (string)(await redis.GetDatabase().HashGetAsync(LiveKey, "yaml"))!;
+            Assert.All(secrets, secret => Assert.Contains(secret, live, StringComparison.Ordinal));
+
+            // A change of a masked value alone is a change, stated without either value.
+            var rotated = await ApplyOkAsync(yaml.Replace("header-secret-value", "header-rotated-value", StringComparison.Ordinal));
+            Assert.Equal("provider-account/masked-corp changed", Describe(rotated.GetProperty("documents")[0]));
+            var diff = rotated.GetProperty("diff").GetString()!;
+            Assert.Contains("secret values (***) changed", diff, StringComparison.Ordinal);
+            Assert.DoesNotContain("header-", diff, StringComparison.Ordinal);
+        }
+        finally
+        {
+            // Other tests compare the published configuration with the shown one: leave no secrets behind.
+            await SendAsync(HttpMethod.Delete, "/admin/v1/config/provider-account/masked-corp");
+            await SendAsync(HttpMethod.Delete, "/admin/v1/config/gateway-alerts-config/masked-alerts");
+        }
     }
 
     [Fact]
@@ -290,6 +400,19 @@ public sealed class ConfigApplyEndToEndTests(ConfigApplyEndToEndTests.ConfigAppF
             unit: requests_per_minute
 
         """;
+
+    private static string Alerts(string name, string condition) => $"""
+        type: gateway-alerts-config
+        name: {name}
+        rules:
+          - id: {name}-rule
+            {condition}
+            notification_target: [{"{"} type: webhook, url: "http://127.0.0.1:9/hook" {"}"}]
+
+        """;
+
+    private static string Describe(JsonElement document) =>
+        $"{document.GetProperty("type").GetString()}/{document.GetProperty("name").GetString()} {document.GetProperty("change").GetString()}";
 
     private async Task<JsonElement> ApplyOkAsync(string yaml)
     {
