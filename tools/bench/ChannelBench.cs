@@ -91,7 +91,19 @@ internal static class ChannelBench
             }
         }
 
-        var markdown = Render(results, idle, clock.Elapsed, rounds, duration);
+        // After the measured rounds (the listener costs CPU): what each variant allocates, by type.
+        var breakdowns = new List<(string Variant, long Calls, IReadOnlyList<(string Type, long Bytes)> Types)>();
+        using (var sampler = new AllocationSampler())
+        {
+            for (var i = 0; i < s_variants.Length; i++)
+            {
+                sampler.Start();
+                var segment = await AdmitBench.RunSegmentAsync(clients[i].Client, app.Token, s_cases[1], duration * 2);
+                breakdowns.Add((s_variants[i].Key, segment.Calls, sampler.Stop()));
+            }
+        }
+
+        var markdown = Render(results, idle, clock.Elapsed, rounds, duration) + RenderBreakdown(breakdowns);
         Directory.CreateDirectory(options.OutputDirectory);
         var file = Path.Combine(options.OutputDirectory, "channels.md");
         await File.WriteAllTextAsync(file, "# gRPC client stack benchmark\n\nWritten by `tools/bench --channels`; see [README.md](README.md).\n\n" + markdown);
@@ -194,6 +206,26 @@ internal static class ChannelBench
             }
         }
 
+        return o.ToString();
+    }
+
+    /// <summary>The largest allocated types per call of each variant, side by side.</summary>
+    private static string RenderBreakdown(List<(string Variant, long Calls, IReadOnlyList<(string Type, long Bytes)> Types)> breakdowns)
+    {
+        var o = new StringBuilder();
+        o.AppendLine();
+        o.AppendLine(CultureInfo.InvariantCulture, $"### Allocated by type (bytes per call, concurrency 16, sampled by the runtime's allocation ticks: shares below ≈ 100 B are noise)");
+        o.AppendLine();
+        o.AppendLine("| type | " + string.Join(" | ", breakdowns.Select(b => b.Variant)) + " |");
+        o.AppendLine("|---|" + string.Concat(breakdowns.Select(_ => "--:|")));
+        var top = breakdowns.SelectMany(b => b.Types.Take(15).Select(t => t.Type)).Distinct().ToList();
+        foreach (var type in top)
+        {
+            o.AppendLine($"| `{type}` | " + string.Join(" | ", breakdowns.Select(b =>
+                (b.Types.FirstOrDefault(t => t.Type == type).Bytes / (double)Math.Max(1, b.Calls)).ToString("F0", CultureInfo.InvariantCulture))) + " |");
+        }
+
+        o.AppendLine("| all | " + string.Join(" | ", breakdowns.Select(b => (b.Types.Sum(t => t.Bytes) / (double)Math.Max(1, b.Calls)).ToString("F0", CultureInfo.InvariantCulture))) + " |");
         return o.ToString();
     }
 
