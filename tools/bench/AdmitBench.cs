@@ -101,7 +101,7 @@ internal static class AdmitBench
         return 0;
     }
 
-    private static async Task<AdmitResult> RunSegmentAsync(Admission.AdmissionClient client, string token, AdmitCase admitCase, TimeSpan duration)
+    internal static async Task<AdmitResult> RunSegmentAsync(Admission.AdmissionClient client, string token, AdmitCase admitCase, TimeSpan duration)
     {
         if (admitCase.SettleBatch > 0)
         {

@@ -18,6 +18,8 @@ internal sealed record BenchOptions
           --env       NAME=VALUE set for every service (repeatable), e.g. a runtime setting to compare
           --admit     instead: the policy Admit benchmark (a gRPC load loop against the started policy
                       service and its Redis; p50/p99 and CPU per call)
+          --channels  instead: the gRPC client stack benchmark (Admit through the router's old and new
+                      client setups, alternated in this process; client allocations and CPU per call)
           --soak D    instead: a memory soak of duration D (10m, 90s): a constant paced load through the
                       gateway path, RSS of every process and GC heap of every .NET service every 10 s,
                       RSS slope in MB/min; writes soak.md and soak.png to --output
@@ -44,6 +46,9 @@ internal sealed record BenchOptions
 
     /// <summary>Run the Admit benchmark instead of the overhead benchmark.</summary>
     public bool Admit { get; init; }
+
+    /// <summary>Run the gRPC client stack benchmark instead of the overhead benchmark.</summary>
+    public bool Channels { get; init; }
 
     /// <summary>Run the memory soak for this long instead of the overhead benchmark.</summary>
     public TimeSpan? SoakDuration { get; init; }
@@ -76,6 +81,7 @@ internal sealed record BenchOptions
         var wrk = true;
         string? output = null;
         var admit = false;
+        var channels = false;
         TimeSpan? soak = null;
         var soakRate = 300;
         var soakWorkers = 8;
@@ -99,6 +105,9 @@ internal sealed record BenchOptions
                     break;
                 case "--admit":
                     admit = true;
+                    break;
+                case "--channels":
+                    channels = true;
                     break;
                 case "--soak" when i + 1 < args.Length && ParseDuration(args[i + 1]) is { } soakDuration:
                     soak = soakDuration;
@@ -135,6 +144,7 @@ internal sealed record BenchOptions
             Profile = profile,
             UseWrk = wrk,
             Admit = admit,
+            Channels = channels,
             SoakDuration = soak,
             SoakRate = soakRate,
             SoakWorkers = soakWorkers,

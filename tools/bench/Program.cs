@@ -9,5 +9,6 @@ if (options is null)
 }
 
 return options.Admit ? await AdmitBench.RunAsync(options)
+    : options.Channels ? await ChannelBench.RunAsync(options)
     : options.SoakDuration is not null ? await Soak.RunAsync(options)
     : await BenchRunner.RunAsync(options);

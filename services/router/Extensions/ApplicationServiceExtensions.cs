@@ -56,14 +56,15 @@ public static class ApplicationServiceExtensions
             .Validate(o => o.MaxRequestBodyBytes > 0 && o.UsageQueueCapacity > 0 && o.UsageBatchSize > 0 && o.SettleQueueCapacity > 0 && o.SettleBatchSize > 0, "Router: sizes must be positive.");
         services.AddSingleton(TimeProvider.System);
 
-        services.AddGrpcServiceClient<Admission.AdmissionClient>("policy");
-        services.AddGrpcServiceClient<Tokens.TokensClient>("policy");
-        services.AddGrpcServiceClient<Identities.IdentitiesClient>("policy");
-        services.AddGrpcServiceClient<Spend.SpendClient>("policy");
-        services.AddGrpcServiceClient<Gateway.Aspire.Policy.Grpc.Config.ConfigClient>("policy");
-        services.AddGrpcServiceClient<Ledger.LedgerClient>("accounting");
-        services.AddGrpcServiceClient<Accounting.Grpc.Analytics.AnalyticsClient>("accounting");
-        services.AddGrpcServiceClient<Gateway.Aspire.Guardrails.Grpc.Guardrails.GuardrailsClient>("guardrails");
+        // One channel per service, its address resolved once (GrpcServiceChannels: why not HttpClientFactory).
+        services.AddGrpcServiceClient("policy", channel => new Admission.AdmissionClient(channel));
+        services.AddGrpcServiceClient("policy", channel => new Tokens.TokensClient(channel));
+        services.AddGrpcServiceClient("policy", channel => new Identities.IdentitiesClient(channel));
+        services.AddGrpcServiceClient("policy", channel => new Spend.SpendClient(channel));
+        services.AddGrpcServiceClient("policy", channel => new Gateway.Aspire.Policy.Grpc.Config.ConfigClient(channel));
+        services.AddGrpcServiceClient("accounting", channel => new Ledger.LedgerClient(channel));
+        services.AddGrpcServiceClient("accounting", channel => new Accounting.Grpc.Analytics.AnalyticsClient(channel));
+        services.AddGrpcServiceClient("guardrails", channel => new Gateway.Aspire.Guardrails.Grpc.Guardrails.GuardrailsClient(channel));
 
         services.AddSingleton<UpstreamInvoker>();
         services.AddSingleton<ExternalModerationClient>();
