@@ -142,6 +142,34 @@ public sealed class AppHostRunTests
     }
 
     [Fact]
+    public async Task A_resource_that_cannot_start_is_a_one_line_error_naming_it_and_exit_code_1()
+    {
+        // A data root below a regular file: Redis's data directory cannot be created (an IOException of
+        // the runtime's, not a message of ours), which used to abort the AppHost (134) with a stack trace.
+        var directory = TestDirectories.Create("apphost-bad-data-root");
+        try
+        {
+            var file = Path.Combine(directory, "not-a-directory");
+            await File.WriteAllTextAsync(file, "", Cancellation);
+            using var process = AppHostProcess.Start(
+                ["--port", FreePort.Next().ToString(), "--mock-upstream-port", FreePort.Next().ToString(), "--data-root", Path.Combine(file, "data")]);
+            var output = ProcessOutput.Collect(process);
+
+            await process.WaitForExitAsync(Cancellation).WaitAsync(TimeSpan.FromSeconds(60), Cancellation);
+            process.WaitForExit(); // the last lines arrive after the exit
+
+            Assert.True(process.ExitCode == 1, $"exit code {process.ExitCode}:\n{output}");
+            Assert.Contains("AppHost: redis could not start: Could not find a part of the path", output.ToString(), StringComparison.Ordinal);
+            Assert.Contains("Stopped.", output.ToString(), StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", output.ToString(), StringComparison.Ordinal); // no stack trace
+        }
+        finally
+        {
+            TestDirectories.Delete(directory);
+        }
+    }
+
+    [Fact]
     public async Task Publishes_an_Aspire_manifest_without_starting_anything()
     {
         var directory = TestDirectories.Create("manifest");
