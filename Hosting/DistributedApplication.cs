@@ -38,13 +38,13 @@ public sealed class DistributedApplication : IAsyncDisposable
         var hook = DistributedApplicationTestingHook.Current;
         if (hook is null)
         {
-            // A declaration error (missing config file, bad port) is the user's to fix: say it in
-            // one line rather than with a stack trace.
+            // A declaration error (missing config file, bad port) is the user's to fix: say it in one
+            // line and exit 1 rather than abort (134) with a stack trace.
             AppDomain.CurrentDomain.UnhandledException += (_, e) =>
             {
-                if (e.ExceptionObject is InvalidOperationException error)
+                if (e.ExceptionObject is Exception error)
                 {
-                    Console.Error.WriteLine($"AppHost: {error.Message}");
+                    Console.Error.WriteLine(OneLine(error));
                     Environment.Exit(1);
                 }
             };
@@ -116,14 +116,11 @@ public sealed class DistributedApplication : IAsyncDisposable
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
         }
-        catch (InvalidOperationException ex)
+        catch (Exception ex)
         {
-            _options.Output.WriteLine($"AppHost: {ex.Message}");
-            Environment.ExitCode = 1;
-        }
-        catch (TimeoutException ex)
-        {
-            _options.Output.WriteLine($"AppHost: {ex.Message}");
+            // The orchestrator names the resource that failed (InvalidOperationException, TimeoutException);
+            // whatever else escapes still ends in one line and exit code 1, after what did start is stopped.
+            _options.Output.WriteLine(OneLine(ex));
             Environment.ExitCode = 1;
         }
         finally
@@ -177,6 +174,14 @@ public sealed class DistributedApplication : IAsyncDisposable
     private T Find<T>(string name) where T : Resource =>
         _resources.OfType<T>().FirstOrDefault(r => r.Name == name)
         ?? throw new InvalidOperationException($"No resource named '{name}'.");
+
+    /// <summary>
+    /// A failure as the one line the user sees. Ours (InvalidOperationException, TimeoutException) are
+    /// written for the user and name the resource; anything else also names its type.
+    /// </summary>
+    private static string OneLine(Exception error) => error is InvalidOperationException or TimeoutException
+        ? $"AppHost: {error.Message}"
+        : $"AppHost: {error.GetType().Name}: {error.Message}";
 
     private static string FindRepositoryRoot()
     {

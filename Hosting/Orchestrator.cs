@@ -84,7 +84,11 @@ internal sealed class Orchestrator(IReadOnlyList<Resource> resources, IConfigura
             {
                 lock (_lock)
                 {
-                    firstFailure ??= ex;
+                    // Our own failures name their resource; anything else (a data directory that cannot be
+                    // created, a program that is missing) gets its name here, for the one line the user sees.
+                    firstFailure ??= ex is InvalidOperationException or TimeoutException
+                        ? ex
+                        : new InvalidOperationException($"{resource.Name} could not start: {ex.Message}", ex);
                 }
 
                 await failed.CancelAsync();

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Configuration;
@@ -70,6 +71,8 @@ public static class ServiceDefaultsExtensions
                 .AddRuntimeInstrumentation()
                 .AddMeter(GatewayTelemetry.MeterPrefix + "*")
                 .AddPrometheusExporter());
+        builder.Services.ConfigureOpenTelemetryMeterProvider(
+            (services, metrics) => metrics.AddView(OwnInstrumentsOnly(services.GetRequiredService<IMeterFactory>())));
 
         // Traces only go out through OTLP. Listening without an exporter still creates and tags an
         // Activity per request and per outgoing call in every service, for nothing (docs/perf/README.md,
@@ -132,6 +135,22 @@ public static class ServiceDefaultsExtensions
         app.MapPrometheusScrapingEndpoint("/metrics");
         return app;
     }
+
+    /// <summary>
+    /// A view that drops the instruments of meters another application in this process created (their
+    /// <see cref="Meter.Scope"/> is that application's <see cref="IMeterFactory"/>); process-wide meters
+    /// (created without a factory, like the runtime's) stay.
+    /// </summary>
+    /// <remarks>
+    /// A meter provider listens to every meter of a subscribed name in the process, and merges the
+    /// instruments of equal identity into one metric stream. When one of those applications stops, its
+    /// meter is disposed, and OpenTelemetry retires the whole merged stream: the next scrape no longer has
+    /// the series, the remaining application's measurements go to the retired stream and are lost, and a
+    /// new instrument of that name starts a new stream from zero. A counter went down on /metrics. Each
+    /// service runs alone in its process, but tests, and any host of several applications, do not.
+    /// </remarks>
+    private static Func<Instrument, MetricStreamConfiguration?> OwnInstrumentsOnly(IMeterFactory own) =>
+        instrument => instrument.Meter.Scope is IMeterFactory factory && !ReferenceEquals(factory, own) ? MetricStreamConfiguration.Drop : null;
 
     private static bool IsInfrastructurePath(Microsoft.AspNetCore.Http.PathString path) =>
         path.StartsWithSegments("/health") || path.StartsWithSegments("/alive") || path.StartsWithSegments("/metrics");

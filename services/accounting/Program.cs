@@ -1,13 +1,15 @@
 using Gateway.Aspire.Accounting.Extensions;
 
-var builder = WebApplication.CreateBuilder(args);
+// A failed start ends in one critical line naming the cause and exit code 1 (ServiceProcess).
+return ServiceProcess.Run(args, builder =>
+{
+    builder.AddServiceDefaults();
+    builder.AddApplicationServices();
 
-builder.AddServiceDefaults();
-builder.AddApplicationServices();
+    var app = builder.Build();
 
-var app = builder.Build();
+    app.MapDefaultEndpoints();
+    app.MapAccountingServices();
 
-app.MapDefaultEndpoints();
-app.MapAccountingServices();
-
-app.Run();
+    return app;
+});

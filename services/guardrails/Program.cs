@@ -1,14 +1,16 @@
 using Gateway.Aspire.Guardrails.Checks;
 using Gateway.Aspire.Guardrails.Extensions;
 
-var builder = WebApplication.CreateBuilder(args);
+// A failed start ends in one critical line naming the cause and exit code 1 (ServiceProcess).
+return ServiceProcess.Run(args, builder =>
+{
+    builder.AddServiceDefaults();
+    builder.AddApplicationServices();
 
-builder.AddServiceDefaults();
-builder.AddApplicationServices();
+    var app = builder.Build();
 
-var app = builder.Build();
+    app.MapDefaultEndpoints();
+    app.MapGrpcService<GuardrailsService>();
 
-app.MapDefaultEndpoints();
-app.MapGrpcService<GuardrailsService>();
-
-app.Run();
+    return app;
+});

@@ -5,18 +5,20 @@ using Gateway.Aspire.Policy.Extensions;
 using Gateway.Aspire.Policy.Identities;
 using Gateway.Aspire.Policy.Tokens;
 
-var builder = WebApplication.CreateBuilder(args);
+// A failed start ends in one critical line naming the cause and exit code 1 (ServiceProcess).
+return ServiceProcess.Run(args, builder =>
+{
+    builder.AddServiceDefaults();
+    builder.AddApplicationServices();
 
-builder.AddServiceDefaults();
-builder.AddApplicationServices();
+    var app = builder.Build();
 
-var app = builder.Build();
+    app.MapDefaultEndpoints();
+    app.MapGrpcService<AdmissionService>();
+    app.MapGrpcService<TokensService>();
+    app.MapGrpcService<IdentitiesService>();
+    app.MapGrpcService<SpendService>();
+    app.MapGrpcService<ConfigService>();
 
-app.MapDefaultEndpoints();
-app.MapGrpcService<AdmissionService>();
-app.MapGrpcService<TokensService>();
-app.MapGrpcService<IdentitiesService>();
-app.MapGrpcService<SpendService>();
-app.MapGrpcService<ConfigService>();
-
-app.Run();
+    return app;
+});

@@ -1,15 +1,17 @@
 using Gateway.Aspire.Router.Apis;
 using Gateway.Aspire.Router.Extensions;
 
-var builder = WebApplication.CreateBuilder(args);
+// A failed start ends in one critical line naming the cause and exit code 1 (ServiceProcess).
+return ServiceProcess.Run(args, builder =>
+{
+    builder.AddServiceDefaults();
+    builder.AddApplicationServices();
 
-builder.AddServiceDefaults();
-builder.AddApplicationServices();
+    var app = builder.Build();
 
-var app = builder.Build();
+    app.MapDefaultEndpoints();
+    app.MapOpenAiApi();
+    app.MapAdminApi();
 
-app.MapDefaultEndpoints();
-app.MapOpenAiApi();
-app.MapAdminApi();
-
-app.Run();
+    return app;
+});

@@ -23,7 +23,7 @@ public sealed class AppHostRunTests
             .Replace("127.0.0.1:9100", $"127.0.0.1:{mockPort}", StringComparison.Ordinal), Cancellation);
         using var process = AppHostProcess.Start(
             ["--port", port.ToString(), "--config", config, "--mock-upstream-port", mockPort.ToString(), "--data-root", directory]);
-        var output = CollectOutput(process);
+        var output = ProcessOutput.Collect(process);
         try
         {
             var started = Stopwatch.StartNew();
@@ -92,7 +92,7 @@ public sealed class AppHostRunTests
         {
             using (var first = AppHostProcess.Start(args))
             {
-                var firstOutput = CollectOutput(first);
+                var firstOutput = ProcessOutput.Collect(first);
                 await WaitForAsync(() => firstOutput.ToString().Contains("Press Ctrl-C", StringComparison.Ordinal), TimeSpan.FromSeconds(90));
                 Assert.True(firstOutput.ToString().Contains("Press Ctrl-C", StringComparison.Ordinal), firstOutput.ToString());
                 first.Kill(entireProcessTree: false); // SIGKILL: no chance to stop its children
@@ -105,7 +105,7 @@ public sealed class AppHostRunTests
             Assert.All(orphans, pid => Assert.True(ProcessEnvironment.IsAlive(pid)));
 
             second = AppHostProcess.Start(args);
-            var output = CollectOutput(second);
+            var output = ProcessOutput.Collect(second);
             await WaitForAsync(() => output.ToString().Contains("Press Ctrl-C", StringComparison.Ordinal), TimeSpan.FromSeconds(90));
             Assert.True(output.ToString().Contains("Press Ctrl-C", StringComparison.Ordinal), output.ToString());
             Assert.Contains("left running by an AppHost that did not stop cleanly", output.ToString(), StringComparison.Ordinal);
@@ -132,13 +132,41 @@ public sealed class AppHostRunTests
     public async Task Missing_configuration_file_is_a_one_line_error_not_a_hang()
     {
         using var process = AppHostProcess.Start(["--config", "/nonexistent/gateway.yaml", "--data-root", Path.GetTempPath()]);
-        var output = CollectOutput(process);
+        var output = ProcessOutput.Collect(process);
 
         await process.WaitForExitAsync(Cancellation).WaitAsync(TimeSpan.FromSeconds(30), Cancellation);
 
         Assert.Equal(1, process.ExitCode);
         Assert.Contains("AppHost: The gateway configuration /nonexistent/gateway.yaml does not exist", output.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", output.ToString(), StringComparison.Ordinal); // no stack trace
+    }
+
+    [Fact]
+    public async Task A_resource_that_cannot_start_is_a_one_line_error_naming_it_and_exit_code_1()
+    {
+        // A data root below a regular file: Redis's data directory cannot be created (an IOException of
+        // the runtime's, not a message of ours), which used to abort the AppHost (134) with a stack trace.
+        var directory = TestDirectories.Create("apphost-bad-data-root");
+        try
+        {
+            var file = Path.Combine(directory, "not-a-directory");
+            await File.WriteAllTextAsync(file, "", Cancellation);
+            using var process = AppHostProcess.Start(
+                ["--port", FreePort.Next().ToString(), "--mock-upstream-port", FreePort.Next().ToString(), "--data-root", Path.Combine(file, "data")]);
+            var output = ProcessOutput.Collect(process);
+
+            await process.WaitForExitAsync(Cancellation).WaitAsync(TimeSpan.FromSeconds(60), Cancellation);
+            process.WaitForExit(); // the last lines arrive after the exit
+
+            Assert.True(process.ExitCode == 1, $"exit code {process.ExitCode}:\n{output}");
+            Assert.Contains("AppHost: redis could not start: Could not find a part of the path", output.ToString(), StringComparison.Ordinal);
+            Assert.Contains("Stopped.", output.ToString(), StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", output.ToString(), StringComparison.Ordinal); // no stack trace
+        }
+        finally
+        {
+            TestDirectories.Delete(directory);
+        }
     }
 
     [Fact]
@@ -149,7 +177,7 @@ public sealed class AppHostRunTests
         {
             var path = Path.Combine(directory, "aspire-manifest.json");
             using var process = AppHostProcess.Start(["--publisher", "manifest", "--output-path", path]);
-            var output = CollectOutput(process);
+            var output = ProcessOutput.Collect(process);
             await process.WaitForExitAsync(Cancellation).WaitAsync(TimeSpan.FromSeconds(30), Cancellation);
             Assert.True(process.ExitCode == 0, output.ToString());
 
@@ -178,49 +206,6 @@ public sealed class AppHostRunTests
         finally
         {
             TestDirectories.Delete(directory);
-        }
-    }
-
-    private static ProcessOutput CollectOutput(Process process)
-    {
-        var output = new ProcessOutput();
-        void Append(object? _, DataReceivedEventArgs e)
-        {
-            if (e.Data is not null)
-            {
-                output.AppendLine(e.Data);
-            }
-        }
-
-        process.OutputDataReceived += Append;
-        process.ErrorDataReceived += Append;
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return output;
-    }
-
-    /// <summary>
-    /// A process's stdout and stderr so far. Both streams append on their own threads while the test
-    /// reads, and StringBuilder is not safe for that, so reads take the same lock as writes.
-    /// </summary>
-    private sealed class ProcessOutput
-    {
-        private readonly System.Text.StringBuilder _text = new();
-
-        public void AppendLine(string line)
-        {
-            lock (_text)
-            {
-                _text.AppendLine(line);
-            }
-        }
-
-        public override string ToString()
-        {
-            lock (_text)
-            {
-                return _text.ToString();
-            }
         }
     }
 

@@ -51,27 +51,92 @@ public sealed partial class PrometheusMetricsTests(RouterAppFixture app, Telemet
         var prompt = questions.Sum(q => MockPromptTokens(q));
         var completion = questions.Sum(q => Words(MockAnswer(q)));
         double[] expected = [3, 1, prompt, completion, (prompt * 0.15 + completion * 0.60) / 1e6, 3, 1, 1];
-        double[] actual = [];
-        // The exporter may answer a scrape from its short cache: scrape until the calls show (or 5 s pass).
-        for (var attempt = 0; attempt < 50; attempt++)
-        {
-            var after = await ScrapeAsync();
-            actual = [.. series.Select(s => Value(after, s) - Value(before, s))];
-            if (actual[0] >= 3 && actual[6] >= 1)
-            {
-                break;
-            }
+        var after = await ScrapeUntilAsync(scrape => Value(scrape, series[0]) - Value(before, series[0]) >= 3 && Value(scrape, series[6]) - Value(before, series[6]) >= 1);
+        double[] actual = [.. series.Select(s => Value(after, s) - Value(before, s))];
 
-            await Task.Delay(100, Cancellation);
-        }
-
+        AssertNoCounterWentDown(before, after);
         Assert.Equal(expected[..4], actual[..4]);
         Assert.Equal(expected[4], actual[4], 1e-12);
         Assert.Equal(expected[5..], actual[5..]);
     }
 
+    [Fact]
+    public async Task Counters_keep_counting_and_count_only_this_router_when_another_router_in_the_process_stops()
+    {
+        // Every router in a process creates the same instruments on meters of its own. The exporter used to
+        // merge them and, when another router stopped and its meters were disposed, retire the merged
+        // stream: this router's series vanished or started again from zero.
+        var ours = ("gateway_requests_total", $"model={Model},provider=openai-compatible,status=200");
+        var theirs = ("gateway_requests_total", "model=mock/gpt-4o-mini,provider=openai-compatible,status=200");
+        var before = await ScrapeAsync();
+
+        var directory = Testing.TestDirectories.Create("metrics-other-router");
+        try
+        {
+            var configPath = Path.Combine(directory, "gateway.yaml");
+            await File.WriteAllTextAsync(configPath, RouterAppFixture.GatewayYaml(app.MockUrl, RouterAppFixture.FreePort()), Cancellation);
+            await using var other = RouterAppFixture.BuildRouter(configPath, app.GrpcUrl.ToString().TrimEnd('/'));
+            await other.StartAsync(Cancellation);
+            using (var client = new HttpClient { BaseAddress = new Uri(other.Urls.First()) })
+            {
+                client.DefaultRequestHeaders.Authorization = new("Bearer", TestPolicy.GoodToken);
+                using var response = await client.PostAsync("/v1/chat/completions", Json("""{"model":"mock/gpt-4o-mini","messages":[{"role":"user","content":"Count me elsewhere"}]}"""), Cancellation);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            }
+
+            await other.StopAsync(Cancellation);
+        }
+        finally
+        {
+            Testing.TestDirectories.Delete(directory);
+        }
+
+        var between = await ScrapeAsync(); // the first scrape after the other router's meters were disposed
+        using var member = telemetry.Client(TestPolicy.TeamMemberToken);
+        using (var response = await member.PostAsync("/v1/chat/completions", Json($$"""{"model":"{{Model}}","messages":[{"role":"user","content":"Count me after"}]}"""), Cancellation))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        var after = await ScrapeUntilAsync(scrape => Value(scrape, ours) - Value(before, ours) >= 1);
+
+        AssertNoCounterWentDown(before, between);
+        AssertNoCounterWentDown(between, after);
+        Assert.Equal(1, Value(after, ours) - Value(before, ours));
+        Assert.Equal(0, Value(after, theirs) - Value(before, theirs)); // the other router's call is on its own /metrics
+    }
+
+    /// <summary>
+    /// Every counter series (<c>_total</c>, and a histogram's <c>_count</c> and <c>_bucket</c>) of
+    /// <paramref name="earlier"/> is still in <paramref name="later"/>, with at least its value: a
+    /// counter that goes down or vanishes breaks every <c>rate()</c> over it.
+    /// </summary>
+    private static void AssertNoCounterWentDown(Dictionary<(string, string), double> earlier, Dictionary<(string, string), double> later)
+    {
+        var decreased = earlier
+            .Where(e => e.Key.Item1.EndsWith("_total", StringComparison.Ordinal) || e.Key.Item1.EndsWith("_count", StringComparison.Ordinal)
+                || e.Key.Item1.EndsWith("_bucket", StringComparison.Ordinal))
+            .Where(e => !later.TryGetValue(e.Key, out var value) || value < e.Value)
+            .Select(e => $"{e.Key.Item1}{{{e.Key.Item2}}} {e.Value} -> {(later.TryGetValue(e.Key, out var value) ? value : "missing")}")
+            .ToList();
+        Assert.True(decreased.Count == 0, "counters went down: " + string.Join("; ", decreased));
+    }
+
     private static double Value(Dictionary<(string, string), double> scrape, (string Name, string Labels) series) =>
         scrape.GetValueOrDefault(series);
+
+    /// <summary>The exporter may answer a scrape from its short cache: scrapes until <paramref name="done"/> (or 5 s pass).</summary>
+    private async Task<Dictionary<(string, string), double>> ScrapeUntilAsync(Func<Dictionary<(string, string), double>, bool> done)
+    {
+        var scrape = await ScrapeAsync();
+        for (var attempt = 0; attempt < 50 && !done(scrape); attempt++)
+        {
+            await Task.Delay(100, Cancellation);
+            scrape = await ScrapeAsync();
+        }
+
+        return scrape;
+    }
 
     /// <summary>The scrape as (name, sorted labels without OpenTelemetry's scope labels) → value.</summary>
     private async Task<Dictionary<(string, string), double>> ScrapeAsync()
