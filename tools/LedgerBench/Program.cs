@@ -21,6 +21,7 @@ using Npgsql;
 var seedRows = args.Length > 0 ? long.Parse(args[0], CultureInfo.InvariantCulture) : 10_000_000;
 // Optional: stop seeding at this many rows (a time-boxed run); the queries then run on what is there.
 var seedLimit = args.Length > 2 ? long.Parse(args[2], CultureInfo.InvariantCulture) : seedRows;
+var seedTo = Math.Min(seedRows, seedLimit);
 var directory = args.Length > 1 ? args[1] : Path.Combine(Path.GetTempPath(), "ledger-bench");
 var mode = args.Length > 4 ? args[4] : "all";
 var ct = CancellationToken.None;
@@ -39,7 +40,7 @@ Console.WriteLine($"PostgreSQL {await ScalarAsync(dataSource, "SHOW server_versi
 
 // (1) Ingestion on the current ledger, both methods, batches of 500 (the router's default); a
 // ledger already seeded is measured in (4).
-if (existing < seedRows && mode == "all")
+if (existing < seedTo && mode == "all")
 {
     await IngestAsync("empty-or-current ledger", LedgerWriteMethod.Copy);
     await IngestAsync("empty-or-current ledger", LedgerWriteMethod.Unnest);
@@ -49,14 +50,14 @@ if (existing < seedRows && mode == "all")
 // density over the 90 days of the default retention, newest first: any prefix of at least a third
 // of the target fills the last 30 days exactly as the whole would, so a seed cut short still
 // measures the 30-day queries at full density.
-if (existing < seedRows && args.Length > 3 && args[3] == "sql")
+if (existing < seedTo && args.Length > 3 && args[3] == "sql")
 {
     var perDay = seedRows / 90.0;
     var watch = Stopwatch.StartNew();
     const int chunk = 100_000;
-    for (var i = existing; i < Math.Min(seedRows, seedLimit); i += chunk)
+    for (var i = existing; i < seedTo; i += chunk)
     {
-        await ScalarAsync(dataSource, SyntheticUsageSql.Seed(i, Math.Min(i + chunk, Math.Min(seedRows, seedLimit)), perDay, now));
+        await ScalarAsync(dataSource, SyntheticUsageSql.Seed(i, Math.Min(i + chunk, seedTo), perDay, now));
         Console.WriteLine($"  seeded {Math.Min(i + chunk, seedLimit):N0} rows (SQL), {(Math.Min(i + chunk, seedLimit) - existing) / watch.Elapsed.TotalSeconds:N0} rows/s");
     }
 
@@ -64,17 +65,17 @@ if (existing < seedRows && args.Length > 3 && args[3] == "sql")
     await ScalarAsync(dataSource, "VACUUM ANALYZE accounting.ledger");
     await ScalarAsync(dataSource, "VACUUM ANALYZE accounting.usage_totals");
 }
-else if (existing < seedRows)
+else if (existing < seedTo)
 {
     var writer = Writer(LedgerWriteMethod.Copy);
     var perDay = seedRows / 90.0;
     var watch = Stopwatch.StartNew();
     const int batchSize = 10_000;
     var batch = new List<LedgerEntry>(batchSize);
-    for (var i = existing; i < Math.Min(seedRows, seedLimit); i++)
+    for (var i = existing; i < seedTo; i++)
     {
         batch.Add(SyntheticUsage.Entry("seed", i, now - TimeSpan.FromDays(i / perDay)));
-        if (batch.Count == batchSize || i == Math.Min(seedRows, seedLimit) - 1)
+        if (batch.Count == batchSize || i == seedTo - 1)
         {
             await writer.WriteAsync(batch, now, ct);
             batch.Clear();
@@ -85,7 +86,7 @@ else if (existing < seedRows)
         }
     }
 
-    var seeded = Math.Min(seedRows, seedLimit) - existing;
+    var seeded = seedTo - existing;
     Console.WriteLine($"Seeded {seeded:N0} rows in {watch.Elapsed.TotalSeconds:N0} s ({seeded / watch.Elapsed.TotalSeconds:N0} rows/s)");
     // Autovacuum would get there on its own; the numbers below are for a ledger it has visited.
     await ScalarAsync(dataSource, "VACUUM ANALYZE accounting.ledger");
