@@ -97,7 +97,9 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
     private async Task ReadUsageAsync(
         AnalyticsRange range, GroupBy groupBy, string? bucket, int top, UsageCursor? after, UsagePage page, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await WithoutJitAsync(connection, cancellationToken);
+        await using var command = new NpgsqlCommand(null, connection, transaction);
         var p = command.Parameters;
         p.Add(new NpgsqlParameter("dimension", NpgsqlDbType.Text) { Value = groupBy.RollupDimension });
         if (groupBy.MetadataKey is { } key)
@@ -213,7 +215,9 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
     /// </summary>
     public async Task<LatencyReply> LatencyAsync(AnalyticsRange range, GroupBy groupBy, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await WithoutJitAsync(connection, cancellationToken);
+        await using var command = new NpgsqlCommand(null, connection, transaction);
         var p = command.Parameters;
         var teamFilter = TeamFilter(range, p);
         var parts = new List<string>();
@@ -275,6 +279,20 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
         }
 
         return reply;
+    }
+
+    /// <summary>
+    /// A read transaction without JIT compilation: the planner's cost for a usage or latency statement
+    /// (~60 partitions, and an edge's row branch that the totals usually rule out at run time) passes
+    /// <c>jit_above_cost</c>, and compiling took 300–550 ms of a query that runs in 15–45 ms
+    /// (EXPLAIN ANALYZE on the benchmark's ledger, docs/perf/ledger.md).
+    /// </summary>
+    private static async Task<NpgsqlTransaction> WithoutJitAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var settings = new NpgsqlCommand("SET LOCAL jit = off", connection, transaction);
+        await settings.ExecuteNonQueryAsync(cancellationToken);
+        return transaction;
     }
 
     /// <summary>
