@@ -11,13 +11,19 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
-// Usage: dotnet run -c Release --project tools/LedgerBench -- [target rows, default 10000000] [data directory] [stop seeding at] [sql]
+// Usage: dotnet run -c Release --project tools/LedgerBench -- [target rows, default 10000000] [data directory] [stop seeding at] [sql] [mode]
 // "sql" seeds the same calls with set-based SQL (SyntheticUsageSql), far faster than through the writer.
+// Mode (default "all": ingestion, seeding, queries, ingestion again): "seed" stops after seeding;
+// "dense=<rows>" then writes that many calls into the current hour through the writer (a busy
+// hour ending now) and stops; "queries" only times the queries, with "now" = just after the newest
+// row, so the same frozen ledger can be queried by two builds one after the other.
 // Starts its own durable PostgreSQL (the AppHost's launcher), so fsync is on as in production.
 var seedRows = args.Length > 0 ? long.Parse(args[0], CultureInfo.InvariantCulture) : 10_000_000;
 // Optional: stop seeding at this many rows (a time-boxed run); the queries then run on what is there.
 var seedLimit = args.Length > 2 ? long.Parse(args[2], CultureInfo.InvariantCulture) : seedRows;
+var seedTo = Math.Min(seedRows, seedLimit);
 var directory = args.Length > 1 ? args[1] : Path.Combine(Path.GetTempPath(), "ledger-bench");
+var mode = args.Length > 4 ? args[4] : "all";
 var ct = CancellationToken.None;
 Directory.CreateDirectory(directory);
 await using var server = await PostgresServer.StartAsync(
@@ -34,7 +40,7 @@ Console.WriteLine($"PostgreSQL {await ScalarAsync(dataSource, "SHOW server_versi
 
 // (1) Ingestion on the current ledger, both methods, batches of 500 (the router's default); a
 // ledger already seeded is measured in (4).
-if (existing < seedRows)
+if (existing < seedTo && mode == "all")
 {
     await IngestAsync("empty-or-current ledger", LedgerWriteMethod.Copy);
     await IngestAsync("empty-or-current ledger", LedgerWriteMethod.Unnest);
@@ -44,14 +50,14 @@ if (existing < seedRows)
 // density over the 90 days of the default retention, newest first: any prefix of at least a third
 // of the target fills the last 30 days exactly as the whole would, so a seed cut short still
 // measures the 30-day queries at full density.
-if (existing < seedRows && args.Length > 3 && args[3] == "sql")
+if (existing < seedTo && args.Length > 3 && args[3] == "sql")
 {
     var perDay = seedRows / 90.0;
     var watch = Stopwatch.StartNew();
     const int chunk = 100_000;
-    for (var i = existing; i < Math.Min(seedRows, seedLimit); i += chunk)
+    for (var i = existing; i < seedTo; i += chunk)
     {
-        await ScalarAsync(dataSource, SyntheticUsageSql.Seed(i, Math.Min(i + chunk, Math.Min(seedRows, seedLimit)), perDay, now));
+        await ScalarAsync(dataSource, SyntheticUsageSql.Seed(i, Math.Min(i + chunk, seedTo), perDay, now));
         Console.WriteLine($"  seeded {Math.Min(i + chunk, seedLimit):N0} rows (SQL), {(Math.Min(i + chunk, seedLimit) - existing) / watch.Elapsed.TotalSeconds:N0} rows/s");
     }
 
@@ -59,17 +65,17 @@ if (existing < seedRows && args.Length > 3 && args[3] == "sql")
     await ScalarAsync(dataSource, "VACUUM ANALYZE accounting.ledger");
     await ScalarAsync(dataSource, "VACUUM ANALYZE accounting.usage_totals");
 }
-else if (existing < seedRows)
+else if (existing < seedTo)
 {
     var writer = Writer(LedgerWriteMethod.Copy);
     var perDay = seedRows / 90.0;
     var watch = Stopwatch.StartNew();
     const int batchSize = 10_000;
     var batch = new List<LedgerEntry>(batchSize);
-    for (var i = existing; i < Math.Min(seedRows, seedLimit); i++)
+    for (var i = existing; i < seedTo; i++)
     {
         batch.Add(SyntheticUsage.Entry("seed", i, now - TimeSpan.FromDays(i / perDay)));
-        if (batch.Count == batchSize || i == Math.Min(seedRows, seedLimit) - 1)
+        if (batch.Count == batchSize || i == seedTo - 1)
         {
             await writer.WriteAsync(batch, now, ct);
             batch.Clear();
@@ -80,7 +86,7 @@ else if (existing < seedRows)
         }
     }
 
-    var seeded = Math.Min(seedRows, seedLimit) - existing;
+    var seeded = seedTo - existing;
     Console.WriteLine($"Seeded {seeded:N0} rows in {watch.Elapsed.TotalSeconds:N0} s ({seeded / watch.Elapsed.TotalSeconds:N0} rows/s)");
     // Autovacuum would get there on its own; the numbers below are for a ledger it has visited.
     await ScalarAsync(dataSource, "VACUUM ANALYZE accounting.ledger");
@@ -89,6 +95,24 @@ else if (existing < seedRows)
 
 Console.WriteLine($"Ledger: {await CountAsync(dataSource):N0} rows, {await ScalarAsync(dataSource, "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'accounting.ledger'::regclass")}; "
     + $"totals: {await ScalarAsync(dataSource, "SELECT count(*) FROM accounting.usage_totals"):N0} rows");
+if (mode == "seed")
+{
+    return;
+}
+
+if (mode.StartsWith("dense=", StringComparison.Ordinal))
+{
+    await DenseHourAsync(int.Parse(mode["dense=".Length..], CultureInfo.InvariantCulture));
+    return;
+}
+
+if (mode == "queries")
+{
+    // The newest row is "now": a range ending here has nothing after `to` in its last hour, as a
+    // dashboard's range ending at the wall clock has, however long ago the ledger was written.
+    now = ((DateTime)(await ScalarAsync(dataSource, "SELECT max(started_at) FROM accounting.ledger"))!).ToUniversalTime().AddMilliseconds(1);
+    Console.WriteLine($"now = {now:O}, {await ScalarAsync(dataSource, $"SELECT count(*) FROM accounting.ledger WHERE started_at >= '{now.AddTicks(-(now.UtcTicks % TimeSpan.TicksPerHour)):O}'"):N0} rows in its hour, {await ScalarAsync(dataSource, "SELECT count(*) FROM accounting.usage_pending"):N0} queued");
+}
 
 // (3) The analytics queries over the last 30 days (edges not on whole hours, as a dashboard asks).
 var queries = new UsageQueries(dataSource);
@@ -132,11 +156,35 @@ await TimeAsync("request log: status 429, first page of 50", async () => (await 
 // (4) Ingestion again, now that the ledger is full.
 Console.WriteLine($"Queries done at load average {ProcessCpu.LoadAverage()}");
 Console.WriteLine();
+if (mode != "all")
+{
+    return;
+}
+
 await IngestAsync("full ledger", LedgerWriteMethod.Copy);
 await IngestAsync("full ledger", LedgerWriteMethod.Unnest);
 await IngestConcurrentAsync("full ledger, 2 writers", LedgerWriteMethod.Unnest, 2);
 await IngestAsync("full ledger, sustained", LedgerWriteMethod.Unnest, 200_000);
 return;
+
+// A busy current hour: `rows` calls evenly from the start of this hour to now, through the writer
+// (batches of 10,000) and rolled up as the service would, except the newest 500 left queued.
+async Task DenseHourAsync(int rows)
+{
+    var hour = now.AddTicks(-(now.UtcTicks % TimeSpan.TicksPerHour));
+    var step = (now - hour).Ticks / rows;
+    var writer = Writer(LedgerWriteMethod.Unnest);
+    var watch = Stopwatch.StartNew();
+    var entries = Enumerable.Range(0, rows).Select(i => SyntheticUsage.Entry("dense", i, hour.AddTicks(i * step))).ToArray();
+    foreach (var chunk in entries[..^500].Chunk(10_000))
+    {
+        await writer.WriteAsync(chunk, now, ct);
+        await rollup.RollUpAsync(ct);
+    }
+
+    await writer.WriteAsync(entries[^500..], now, ct);
+    Console.WriteLine($"Dense hour: {rows:N0} calls from {hour:O} to {now:O} in {watch.Elapsed.TotalSeconds:N0} s, 500 left queued");
+}
 
 LedgerWriter Writer(LedgerWriteMethod method) =>
     new(dataSource, partitions, Options.Create(new LedgerOptions { WriteMethod = method }));

@@ -97,7 +97,9 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
     private async Task ReadUsageAsync(
         AnalyticsRange range, GroupBy groupBy, string? bucket, int top, UsageCursor? after, UsagePage page, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await WithoutJitAsync(connection, cancellationToken);
+        await using var command = new NpgsqlCommand(null, connection, transaction);
         var p = command.Parameters;
         p.Add(new NpgsqlParameter("dimension", NpgsqlDbType.Text) { Value = groupBy.RollupDimension });
         if (groupBy.MetadataKey is { } key)
@@ -111,19 +113,19 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
         var owned = UsageTotals.OwnedDimensions.Contains(groupBy.RollupDimension);
         var scope = owned && range.Team is null ? "" : " AND team = @scope";
         var parts = new List<string>();
-        foreach (var (grain, from, to) in Segments(range, bucket != "hour" && (owned || range.Team is null), p))
+        foreach (var (grain, from, to, when) in Segments(range, bucket != "hour" && (owned || range.Team is null), teamFilter, p))
         {
             // Rows: the ledger's at the edges; beside the totals, those still queued for them (UsageRollup).
             parts.Add($"""
                 SELECT {groupBy.Expression} AS grp, {Bucket(bucket, "started_at")} AS bucket, {RowSums}
-                FROM accounting.{(grain is null ? "ledger" : UsageTotals.PendingTable)} WHERE started_at >= {from} AND started_at < {to}{teamFilter}
+                FROM accounting.{(grain is null ? "ledger" : UsageTotals.PendingTable)} WHERE started_at >= {from} AND started_at < {to}{teamFilter}{when}
                 """);
             if (grain is null)
             {
                 continue;
             }
 
-            var totals = $"FROM accounting.usage_totals WHERE grain = '{grain}'{scope} AND bucket_start >= {from} AND bucket_start < {to}";
+            var totals = $"FROM accounting.usage_totals WHERE grain = '{grain}'{scope} AND bucket_start >= {from} AND bucket_start < {to}{when}";
             parts.Add($"SELECT {groupBy.TotalsExpression}, {Bucket(bucket, "bucket_start")}, {TotalSums} {totals} AND dimension = @dimension");
             if (groupBy.MetadataKey is not null)
             {
@@ -213,24 +215,26 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
     /// </summary>
     public async Task<LatencyReply> LatencyAsync(AnalyticsRange range, GroupBy groupBy, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await WithoutJitAsync(connection, cancellationToken);
+        await using var command = new NpgsqlCommand(null, connection, transaction);
         var p = command.Parameters;
         var teamFilter = TeamFilter(range, p);
         var parts = new List<string>();
         // Daily route histograms exist for every team together (UsageTotals), not per team.
-        foreach (var (grain, from, to) in Segments(range, days: range.Team is null, p))
+        foreach (var (grain, from, to, when) in Segments(range, days: range.Team is null, teamFilter, p))
         {
             // Rows: the ledger's at the edges; beside the totals, those still queued for them (UsageRollup).
             parts.Add($"""
                 SELECT {groupBy.Expression}, accounting.histogram_of(array_agg(accounting.latency_bucket(latency_ms))),
                     accounting.histogram_of(array_agg(accounting.latency_bucket(ttft_ms)) FILTER (WHERE ttft_ms IS NOT NULL))
-                FROM accounting.{(grain is null ? "ledger" : UsageTotals.PendingTable)} WHERE started_at >= {from} AND started_at < {to}{teamFilter} GROUP BY 1
+                FROM accounting.{(grain is null ? "ledger" : UsageTotals.PendingTable)} WHERE started_at >= {from} AND started_at < {to}{teamFilter}{when} GROUP BY 1
                 """);
             if (grain is not null)
             {
                 parts.Add($"""
                     SELECT {groupBy.TotalsExpression}, latency_hist, ttft_hist FROM accounting.usage_totals
-                    WHERE dimension = '{UsageTotals.Route}' AND grain = '{grain}' AND team = @scope AND bucket_start >= {from} AND bucket_start < {to}
+                    WHERE dimension = '{UsageTotals.Route}' AND grain = '{grain}' AND team = @scope AND bucket_start >= {from} AND bucket_start < {to}{when}
                     """);
             }
         }
@@ -278,16 +282,41 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// Splits [from, to) into what the totals cover — whole days (when <paramref name="days"/>), whole
-    /// hours around them — and the partial hours at the edges, read from the rows (grain null). Each
-    /// piece's bounds are added to <paramref name="parameters"/>; the names come back for the SQL.
+    /// A read transaction without JIT compilation: the planner's cost for a usage or latency statement
+    /// (~60 partitions, and an edge's row branch that the totals usually rule out at run time) passes
+    /// <c>jit_above_cost</c>, and compiling took 300–550 ms of a query that runs in 15–45 ms
+    /// (EXPLAIN ANALYZE on the benchmark's ledger, docs/perf/ledger.md).
     /// </summary>
-    private static List<(string? Grain, string From, string To)> Segments(AnalyticsRange range, bool days, NpgsqlParameterCollection parameters)
+    private static async Task<NpgsqlTransaction> WithoutJitAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var settings = new NpgsqlCommand("SET LOCAL jit = off", connection, transaction);
+        await settings.ExecuteNonQueryAsync(cancellationToken);
+        return transaction;
+    }
+
+    /// <summary>
+    /// Splits [from, to) into what the totals cover — whole days (when <paramref name="days"/>), whole
+    /// hours around them — and the partial hours at the edges (grain null: read from the rows). Each
+    /// piece's bounds are added to <paramref name="parameters"/>; the names come back for the SQL,
+    /// with a condition (<c>When</c>, "" or <c> AND …</c>) that its WHERE clauses must carry.
+    /// </summary>
+    /// <remarks>
+    /// A partial hour is exactly its whole hour's totals plus its queued rows when no row of the
+    /// caller's scope lies in the rest of that hour: always so for a range ending at "now" (a busy
+    /// current hour held ~650,000 rows, read one by one in 0.7–3.9 s; docs/perf/ledger.md). So each
+    /// edge comes twice, as its rows when an index probe of the rest of its hour finds one, else as
+    /// the hour: an uncorrelated EXISTS runs once per statement, and PostgreSQL skips the branch its
+    /// result rules out. Probe and read share the statement's snapshot, so a row written meanwhile
+    /// cannot fall between them.
+    /// </remarks>
+    private static List<(string? Grain, string From, string To, string When)> Segments(
+        AnalyticsRange range, bool days, string teamFilter, NpgsqlParameterCollection parameters)
     {
         var pieces = new List<(string?, DateTimeOffset, DateTimeOffset)>();
         var hourFrom = Ceiling(range.From, TimeSpan.TicksPerHour);
         var hourTo = Floor(range.To, TimeSpan.TicksPerHour);
-        if (hourFrom >= hourTo)
+        if (hourFrom > hourTo)
         {
             pieces.Add((null, range.From, range.To));
         }
@@ -311,16 +340,48 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
         }
 
         parameters.Add(new NpgsqlParameter("scope", NpgsqlDbType.Text) { Value = range.Team ?? UsageTotals.EveryTeam });
-        var segments = new List<(string?, string, string)>();
+        var segments = new List<(string?, string, string, string)>();
+        var named = 0;
         foreach (var (grain, from, to) in pieces.Where(piece => piece.Item2 < piece.Item3))
         {
-            var name = $"s{segments.Count.ToString(CultureInfo.InvariantCulture)}";
-            parameters.Add(new NpgsqlParameter(name + "_from", NpgsqlDbType.TimestampTz) { Value = from });
-            parameters.Add(new NpgsqlParameter(name + "_to", NpgsqlDbType.TimestampTz) { Value = to });
-            segments.Add((grain, $"@{name}_from", $"@{name}_to"));
+            if (grain is not null)
+            {
+                var (start, end) = Bounds(from, to);
+                segments.Add((grain, start, end, ""));
+                continue;
+            }
+
+            // A partial hour [from, to) inside [hour, hour + 1 h): the rest of the hour is [hour, from) and [to, hour + 1 h).
+            var hour = Floor(from, TimeSpan.TicksPerHour);
+            var rows = Bounds(from, to);
+            var whole = Bounds(hour, hour.AddHours(1));
+            // One probe per side: a single range each, so each is one index descent (an OR of ranges could bitmap-scan them whole).
+            var rest = new List<string>();
+            if (hour < from)
+            {
+                rest.Add($"EXISTS (SELECT FROM accounting.ledger WHERE started_at >= {whole.From} AND started_at < {rows.From}{teamFilter})");
+            }
+
+            if (to < hour.AddHours(1))
+            {
+                rest.Add($"EXISTS (SELECT FROM accounting.ledger WHERE started_at >= {rows.To} AND started_at < {whole.To}{teamFilter})");
+            }
+
+            var restHasRows = $"({string.Join(" OR ", rest)})";
+            segments.Add((null, rows.From, rows.To, $" AND {restHasRows}"));
+            segments.Add(("hour", whole.From, whole.To, $" AND NOT {restHasRows}"));
         }
 
         return segments;
+
+        // Adds the parameters for [from, to) and returns their names.
+        (string From, string To) Bounds(DateTimeOffset from, DateTimeOffset to)
+        {
+            var name = $"s{named++.ToString(CultureInfo.InvariantCulture)}";
+            parameters.Add(new NpgsqlParameter(name + "_from", NpgsqlDbType.TimestampTz) { Value = from });
+            parameters.Add(new NpgsqlParameter(name + "_to", NpgsqlDbType.TimestampTz) { Value = to });
+            return ($"@{name}_from", $"@{name}_to");
+        }
     }
 
     /// <summary>One page of the request log, newest first.</summary>

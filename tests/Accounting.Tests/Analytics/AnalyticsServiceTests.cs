@@ -20,6 +20,10 @@ public sealed class AnalyticsServiceTests(PostgresServerFixture postgres) : IAsy
     private static readonly string[] s_buckets = ["", "hour", "day"];
 
     // Whole days; a whole day between partial hours and days; edges inside hours; inside one hour; nothing.
+    // A partial hour with no row in the rest of its hour is answered from the hour's totals, else from
+    // its rows (UsageQueries.Segments): the edges below cover both, with calls just before `from` or
+    // just after `to` in the same hour (records at 20:21, 20:58, 48:06, 48:43; 6:10, 6:47), which must
+    // not be counted, and the team-scoped probe (20:21 and 48:43 are team-1's, 20:58 team-0's).
     private static readonly (DateTimeOffset From, DateTimeOffset To)[] s_ranges =
     [
         (s_day, s_day.AddDays(2)),
@@ -27,6 +31,10 @@ public sealed class AnalyticsServiceTests(PostgresServerFixture postgres) : IAsy
         (s_day.AddHours(5).AddMinutes(17).AddSeconds(30), s_day.AddHours(43).AddMinutes(42).AddSeconds(10)),
         (s_day.AddHours(10).AddMinutes(5), s_day.AddHours(10).AddMinutes(50)),
         (s_day.AddDays(-10), s_day.AddDays(-9)),
+        (s_day.AddHours(20).AddMinutes(30), s_day.AddHours(48).AddMinutes(20)),
+        (s_day.AddHours(20).AddMinutes(10), s_day.AddHours(20).AddMinutes(40)),
+        (s_day.AddHours(20).AddMinutes(15), s_day.AddHours(20).AddMinutes(59)),
+        (s_day.AddHours(5).AddMinutes(17), s_day.AddHours(6).AddMinutes(30)),
     ];
 
     private readonly List<UsageRecord> _records = [.. Enumerable.Range(0, 80).Select(Record)];
@@ -228,6 +236,9 @@ public sealed class AnalyticsServiceTests(PostgresServerFixture postgres) : IAsy
     [InlineData("team-1", "model", 0, 4_320, true)]
     [InlineData("", "provider", 317, 2_950, false)]
     [InlineData("team-0", "target", 317, 2_950, true)]
+    [InlineData("", "target", 1_230, 2_900, true)]
+    [InlineData("", "model", 1_230, 2_900, false)]
+    [InlineData("team-0", "provider", 1_210, 2_930, true)]
     public async Task Latency_PercentilesAreWithinTheStatedErrorOfTheRows(string team, string groupBy, int fromMinute, int toMinute, bool rolledUp)
     {
         if (rolledUp)
