@@ -18,6 +18,9 @@ internal sealed record BenchOptions
           --env       NAME=VALUE set for every service (repeatable), e.g. a runtime setting to compare
           --admit     instead: the policy Admit benchmark (a gRPC load loop against the started policy
                       service and its Redis; p50/p99 and CPU per call)
+          --events    instead: the gateway event publisher alone against a private redis-server, the
+                      router's two events per request at 600 and 2,750 requests/s, publishing on and off:
+                      bytes allocated, CPU and Redis commands per event (with --quick: 1 round of 3 s)
           --soak D    instead: a memory soak of duration D (10m, 90s): a constant paced load through the
                       gateway path, RSS of every process and GC heap of every .NET service every 10 s,
                       RSS slope in MB/min; writes soak.md and soak.png to --output
@@ -44,6 +47,9 @@ internal sealed record BenchOptions
 
     /// <summary>Run the Admit benchmark instead of the overhead benchmark.</summary>
     public bool Admit { get; init; }
+
+    /// <summary>Run the gateway event publisher benchmark instead of the overhead benchmark.</summary>
+    public bool Events { get; init; }
 
     /// <summary>Run the memory soak for this long instead of the overhead benchmark.</summary>
     public TimeSpan? SoakDuration { get; init; }
@@ -76,6 +82,7 @@ internal sealed record BenchOptions
         var wrk = true;
         string? output = null;
         var admit = false;
+        var events = false;
         TimeSpan? soak = null;
         var soakRate = 300;
         var soakWorkers = 8;
@@ -99,6 +106,9 @@ internal sealed record BenchOptions
                     break;
                 case "--admit":
                     admit = true;
+                    break;
+                case "--events":
+                    events = true;
                     break;
                 case "--soak" when i + 1 < args.Length && ParseDuration(args[i + 1]) is { } soakDuration:
                     soak = soakDuration;
@@ -135,6 +145,7 @@ internal sealed record BenchOptions
             Profile = profile,
             UseWrk = wrk,
             Admit = admit,
+            Events = events,
             SoakDuration = soak,
             SoakRate = soakRate,
             SoakWorkers = soakWorkers,
