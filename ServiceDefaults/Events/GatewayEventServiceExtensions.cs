@@ -13,7 +13,7 @@ public static class GatewayEventServiceExtensions
     public static IHostApplicationBuilder AddGatewayEvents(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<GatewayEventOptions>().BindConfiguration(GatewayEventOptions.Section).ValidateOnStart()
-            .Validate(o => o.Capacity > 0 && o.BatchSize > 0, "Events: Capacity and BatchSize must be positive.");
+            .Validate(o => o.Capacity > 0 && o.BatchSize > 0 && o.BatchDelay >= TimeSpan.Zero, "Events: Capacity and BatchSize must be positive, BatchDelay not negative.");
         builder.Services.AddSingleton<GatewayEventPublisher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<GatewayEventPublisher>());
         return builder;

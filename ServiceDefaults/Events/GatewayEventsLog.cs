@@ -16,4 +16,8 @@ internal static partial class GatewayEventsLog
     [LoggerMessage(EventId = 22, EventName = "EventsRecovered", Level = LogLevel.Information,
         Message = "Gateway events reach Redis again")]
     public static partial void EventsRecovered(ILogger logger);
+
+    [LoggerMessage(EventId = 23, EventName = "EventsLostAtShutdown", Level = LogLevel.Warning,
+        Message = "{Count} gateway events were still queued when the shutdown timeout ran out and are dropped")]
+    public static partial void LostAtShutdown(ILogger logger, int count);
 }

@@ -20,6 +20,9 @@ internal sealed record BenchOptions
                       service and its Redis; p50/p99 and CPU per call)
           --channels  instead: the gRPC client stack benchmark (Admit through the router's old and new
                       client setups, alternated in this process; client allocations and CPU per call)
+          --events    instead: the gateway event publisher alone against a private redis-server, the
+                      router's two events per request at 600 and 2,750 requests/s, publishing on and off:
+                      bytes allocated, CPU and Redis commands per event (with --quick: 1 round of 3 s)
           --soak D    instead: a memory soak of duration D (10m, 90s): a constant paced load through the
                       gateway path, RSS of every process and GC heap of every .NET service every 10 s,
                       RSS slope in MB/min; writes soak.md and soak.png to --output
@@ -49,6 +52,8 @@ internal sealed record BenchOptions
 
     /// <summary>Run the gRPC client stack benchmark instead of the overhead benchmark.</summary>
     public bool Channels { get; init; }
+    /// <summary>Run the gateway event publisher benchmark instead of the overhead benchmark.</summary>
+    public bool Events { get; init; }
 
     /// <summary>Run the memory soak for this long instead of the overhead benchmark.</summary>
     public TimeSpan? SoakDuration { get; init; }
@@ -82,6 +87,7 @@ internal sealed record BenchOptions
         string? output = null;
         var admit = false;
         var channels = false;
+        var events = false;
         TimeSpan? soak = null;
         var soakRate = 300;
         var soakWorkers = 8;
@@ -108,6 +114,9 @@ internal sealed record BenchOptions
                     break;
                 case "--channels":
                     channels = true;
+                    break;
+                case "--events":
+                    events = true;
                     break;
                 case "--soak" when i + 1 < args.Length && ParseDuration(args[i + 1]) is { } soakDuration:
                     soak = soakDuration;
@@ -145,6 +154,7 @@ internal sealed record BenchOptions
             UseWrk = wrk,
             Admit = admit,
             Channels = channels,
+            Events = events,
             SoakDuration = soak,
             SoakRate = soakRate,
             SoakWorkers = soakWorkers,

@@ -10,5 +10,6 @@ if (options is null)
 
 return options.Admit ? await AdmitBench.RunAsync(options)
     : options.Channels ? await ChannelBench.RunAsync(options)
+    : options.Events ? await EventsBench.RunAsync(options.Quick ? TimeSpan.FromSeconds(3) : TimeSpan.FromSeconds(5), options.Rounds)
     : options.SoakDuration is not null ? await Soak.RunAsync(options)
     : await BenchRunner.RunAsync(options);

@@ -1,5 +1,5 @@
 using Gateway.Aspire.Policy.Grpc;
-using Gateway.Aspire.Router.Batching;
+using Gateway.Aspire.ServiceDefaults.Batching;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 

@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 using Gateway.Aspire.Accounting.Grpc;
-using Gateway.Aspire.Router.Batching;
+using Gateway.Aspire.ServiceDefaults.Batching;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Aspire.Router.Usage;

@@ -1,12 +1,13 @@
 using Grpc.Core;
+using Microsoft.Extensions.Hosting;
 
-namespace Gateway.Aspire.Router.Batching;
+namespace Gateway.Aspire.ServiceDefaults.Batching;
 
 /// <summary>
 /// Sends what a <see cref="BatchQueue{T}"/> holds in batches (up to <c>batchSize</c> items, or what
 /// arrived within <c>batchDelay</c> of the first), one batch at a time, and drains the queue on a
-/// graceful stop within the host's shutdown timeout. Used by the usage records (accounting) and the
-/// settlements (policy).
+/// graceful stop within the host's shutdown timeout. Used by the router's usage records (accounting)
+/// and settlements (policy), and by every service's gateway events (<c>GatewayEventPublisher</c>, Redis).
 /// </summary>
 /// <remarks>
 /// On shutdown the web server stops first (ASP.NET Core registers it as the last hosted service, so
@@ -15,7 +16,7 @@ namespace Gateway.Aspire.Router.Batching;
 /// cancels it unrun and the queue is never drained. This loop always runs, and drains on stop.
 /// </remarks>
 /// <typeparam name="T">What is queued.</typeparam>
-internal abstract class BatchShipper<T>(BatchQueue<T> queue, int batchSize, TimeSpan batchDelay, TimeProvider time) : IHostedService, IDisposable
+public abstract class BatchShipper<T>(BatchQueue<T> queue, int batchSize, TimeSpan batchDelay, TimeProvider time) : IHostedService, IDisposable
 {
     private static readonly TimeSpan s_firstBackoff = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan s_maxBackoff = TimeSpan.FromSeconds(5);
